@@ -1,0 +1,113 @@
+/**
+ * flow's one errors module. Every failure flow reports is one of these classes; the CLI
+ * maps them to exit codes and messages in one place (src/cli/exit.ts).
+ */
+
+/** Codes a kernel operation can fail with (errno-like; what the contract suite checks). */
+export type KernelErrorCode =
+  | 'EBUSY' // in use: open device, mounted, held by dm
+  | 'ENXIO' // no such device
+  | 'EEXIST' // name or UUID taken
+  | 'ENOENT' // no such file
+  | 'EINVAL' // refused argument (bad table, bad block size, not a mount point)
+  | 'EPERM' // not allowed (not root)
+  | 'ENOSPC'
+  | 'EIO'
+  | 'ETIMEDOUT' // the command did not finish in time
+  | 'ENOTSUP' // facility missing (no device-mapper, no zram module, tool not installed)
+  | 'EFAIL'; // failed for a reason none of the above names
+
+/** Base class: `hint` says what the user can do next. */
+export class FlowError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad command line or bad input, found before anything changed (exit 2). */
+export class UsageError extends FlowError {}
+
+/** A run id that is malformed or unknown (exit 2). */
+export class RunNotFoundError extends FlowError {}
+
+/** A journal file that does not parse or validate (exit 3); never overwritten. */
+export class CorruptJournalError extends FlowError {
+  constructor(
+    readonly path: string,
+    detail: string,
+  ) {
+    super(
+      `journal ${path} is corrupt: ${detail}`,
+      'flow will not touch it. Inspect or move the file away; other runs are unaffected.',
+    );
+  }
+}
+
+/** The state directory is unsafe or unusable (exit 2). */
+export class StateDirError extends FlowError {}
+
+/** The journal could not be written durably; the next step did not start (exit 1). */
+export class JournalWriteError extends FlowError {
+  constructor(
+    readonly path: string,
+    readonly code: string,
+    detail: string,
+  ) {
+    super(`cannot write journal ${path}: ${detail}`, 'free space or fix the filesystem, then `flow resume <id>` or `flow rollback <id>`.');
+  }
+}
+
+/** Another flow process holds the run or the resource (exit 4). */
+export class LockedError extends FlowError {}
+
+/** A kernel operation failed. */
+export class KernelError extends FlowError {
+  constructor(
+    readonly code: KernelErrorCode,
+    message: string,
+    readonly argv: readonly string[] = [],
+    readonly exitCode?: number,
+    readonly stderr?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A step failed; the run was rolled back or kept (exit 1). */
+export class StepFailedError extends FlowError {
+  constructor(
+    readonly runId: string,
+    readonly step: string,
+    readonly reason: string,
+    readonly rolledBack: boolean,
+  ) {
+    super(`step ${step} failed: ${reason}`, rolledBack ? `the run was rolled back; nothing of it remains` : `the run was kept as it is: \`flow rollback ${runId}\` undoes it, \`flow resume ${runId}\` retries`);
+  }
+}
+
+/** A step could not be settled; the operator must act (exit 3). */
+export class NeedsOperatorError extends FlowError {
+  constructor(
+    readonly runId: string,
+    readonly step: string,
+    readonly reason: string,
+    readonly commands: string[],
+  ) {
+    super(`run ${runId} needs an operator at step ${step}: ${reason}`);
+  }
+}
+
+/** SIGINT/SIGTERM stopped the run between steps (exit 130). */
+export class InterruptedError extends FlowError {
+  constructor(readonly runId: string, readonly signal: string) {
+    super(`run ${runId} interrupted by ${signal}`, `\`flow resume ${runId}\` continues it, \`flow rollback ${runId}\` undoes it`);
+  }
+}
+
+export function kernelCode(err: unknown): KernelErrorCode | undefined {
+  return err instanceof KernelError ? err.code : undefined;
+}

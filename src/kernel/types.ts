@@ -1,0 +1,211 @@
+/**
+ * The kernel interface flow's steps use: one facility per kernel object kind. Two
+ * implementations: `real/` (the tools: losetup, dmsetup, sysfs, mount, blkid, sfdisk,
+ * mkfs.ext4, resize2fs; all through exec.ts) and `fake/` (in memory, same error
+ * semantics). The contract suite in test/contract runs the same cases against both.
+ *
+ * Errors: every failure is a `KernelError` (see ../errors.ts) whose `code` is one of
+ * `KernelErrorCode`; callers branch on the code, never on message text.
+ */
+import type { Fs } from '../fs/types.js';
+
+/** "major:minor", e.g. "7:3"; the normal form dmsetup prints in tables. */
+export type MajMin = string;
+
+/** One loop device as `losetup -J -l -O NAME,MAJ:MIN,BACK-FILE,BACK-INO,BACK-MAJ:MIN,OFFSET,SIZELIMIT,RO,AUTOCLEAR` shows it. */
+export interface LoopInfo {
+  /** /dev/loopN */
+  device: string;
+  majmin: MajMin;
+  /** path of the backing file as the kernel reports it */
+  backingFile: string;
+  /** inode of the backing file */
+  backingIno: number;
+  /** device of the filesystem holding the backing file */
+  backingDev: MajMin;
+  /** bytes */
+  offset: number;
+  /** bytes, 0 = to the end of the file */
+  sizeLimit: number;
+  readOnly: boolean;
+  autoclear: boolean;
+}
+
+export interface LoopAttachArgs {
+  /** absolute path of an existing regular file */
+  file: string;
+  readOnly: boolean;
+  offset?: number;
+  sizeLimit?: number;
+}
+
+export interface LoopFacility {
+  /** Every bound loop device on the host. */
+  list(): Promise<LoopInfo[]>;
+  /** `losetup --find --show` in one call; returns the new device as `list()` would show it. */
+  attach(args: LoopAttachArgs): Promise<LoopInfo>;
+  /** `losetup -d`, then waits until the kernel has really let go. A device still held
+   *  (by dm or a mount) stays, marked autoclear, and this rejects with EBUSY. ENXIO when
+   *  no such device is bound. */
+  detach(device: string): Promise<void>;
+}
+
+/** `dmsetup info -c -o name,uuid,attr,open,major,minor` for one device. */
+export interface DmInfo {
+  name: string;
+  /** '' when the device has no UUID */
+  uuid: string;
+  /** raw attr, e.g. "L--w" */
+  attr: string;
+  /** a live table is loaded */
+  live: boolean;
+  /** an inactive table is loaded */
+  inactive: boolean;
+  suspended: boolean;
+  readOnly: boolean;
+  /** open count */
+  open: number;
+  major: number;
+  minor: number;
+}
+
+export interface DmCreateArgs {
+  /** at most 127 bytes of [0-9A-Za-z#+\-.:=@_] */
+  name: string;
+  /** at most 128 bytes, same characters */
+  uuid: string;
+  /** table lines, "<start> <length> <target> <args...>"; devices as major:minor */
+  table: string[];
+}
+
+export interface DmFacility {
+  list(): Promise<DmInfo[]>;
+  /** null when no device has this name */
+  info(name: string): Promise<DmInfo | null>;
+  /** `dmsetup create NAME -u UUID` with the table on stdin. EEXIST when the name or UUID is taken. */
+  create(args: DmCreateArgs): Promise<DmInfo>;
+  /** Live table lines as `dmsetup table` prints them ([] when no live table). ENXIO when absent. */
+  table(name: string): Promise<string[]>;
+  /** `dmsetup status` lines. ENXIO when absent. */
+  status(name: string): Promise<string[]>;
+  /** `dmsetup resume` (a device left suspended by a crash). */
+  resume(name: string): Promise<void>;
+  /** Removes the device with this UUID (never by name alone); EBUSY while open, ENXIO when absent. */
+  remove(uuid: string): Promise<void>;
+  /** Loaded targets, e.g. [{name:'linear', version:'1.4.0'}]. */
+  targets(): Promise<{ name: string; version: string }[]>;
+}
+
+/** One zram device from /sys/block/zramN. */
+export interface ZramInfo {
+  id: number;
+  /** /dev/zramN */
+  device: string;
+  majmin: MajMin;
+  /** /sys/block/zramN/initstate == 1 */
+  initialized: boolean;
+  /** bytes */
+  disksize: number;
+  /** the selected algorithm (the bracketed one in comp_algorithm) */
+  algorithm: string;
+  /** names in /sys/block/zramN/holders (e.g. ["dm-2"]) */
+  holders: string[];
+}
+
+export interface ZramFacility {
+  list(): Promise<ZramInfo[]>;
+  /** hot_add (loading the module first when needed); returns the new id. */
+  add(): Promise<number>;
+  /** Sets comp_algorithm (when given) then disksize. EBUSY when already initialized. */
+  configure(id: number, settings: { disksize: number; algorithm?: string }): Promise<void>;
+  /** echo 1 > reset. EBUSY while open. */
+  reset(id: number): Promise<void>;
+  /** hot_remove. EBUSY while open, ENXIO when absent. */
+  remove(id: number): Promise<void>;
+  /** /sys/block/zramN/mm_stat: bytes */
+  usage(id: number): Promise<{ origDataSize: number; comprDataSize: number; memUsedTotal: number }>;
+}
+
+/** One line of /proc/self/mountinfo. */
+export interface MountEntry {
+  id: number;
+  parentId: number;
+  majmin: MajMin;
+  root: string;
+  /** mount point, unescaped */
+  target: string;
+  options: string[];
+  fstype: string;
+  source: string;
+}
+
+export interface MountFacility {
+  list(): Promise<MountEntry[]>;
+  /** mount [-t fstype] [-o options] -- SOURCE TARGET */
+  mount(args: { source: string; target: string; options: string[]; fstype?: string }): Promise<void>;
+  /** umount TARGET (never lazy). EBUSY while in use, EINVAL when not a mount point. */
+  umount(target: string): Promise<void>;
+}
+
+/** What `blkid -p` finds on a device or file (at an optional byte offset). */
+export interface FsProbe {
+  type: string;
+  uuid?: string;
+  /** filesystem block size in bytes, when known (ext2/3/4) */
+  blockSize?: number;
+  /** filesystem size in blocks (ext2/3/4) */
+  blockCount?: number;
+}
+
+export interface FilesystemFacility {
+  /** null when no filesystem signature is found. */
+  probe(path: string, offset?: number): Promise<FsProbe | null>;
+  /** mkfs.ext4 -F -q -b BLOCKSIZE -U UUID -- TARGET */
+  mkfsExt4(args: { target: string; uuid: string; blockSize: number }): Promise<void>;
+  /** resize2fs DEVICE (online when mounted); idempotent. */
+  grow(device: string): Promise<void>;
+}
+
+export interface Partition {
+  /** 1-based partition number as in the node name (img1 → 1) */
+  number: number;
+  node: string;
+  /** in units of the table's sectorSize */
+  start: number;
+  size: number;
+  /** MBR type ("83", "c", "5") or GPT type GUID */
+  type: string;
+}
+
+export interface PartitionTable {
+  label: string;
+  sectorSize: number;
+  partitions: Partition[];
+}
+
+export interface PartitionFacility {
+  /** `sfdisk --json FILE`; null when the file has no recognised partition table. */
+  read(file: string): Promise<PartitionTable | null>;
+}
+
+export interface SystemFacility {
+  /** /proc/sys/kernel/random/boot_id */
+  bootId(): Promise<string>;
+  /** MemTotal from /proc/meminfo, bytes */
+  memTotal(): Promise<number>;
+  /** size in bytes of a block device (blockdev --getsize64) */
+  blockDeviceSize(device: string): Promise<number>;
+}
+
+/** Everything flow does to the host goes through one of these. */
+export interface Kernel {
+  loop: LoopFacility;
+  dm: DmFacility;
+  zram: ZramFacility;
+  mounts: MountFacility;
+  filesystems: FilesystemFacility;
+  partitions: PartitionFacility;
+  system: SystemFacility;
+  /** files and directories (backing files, mount points) */
+  fs: Fs;
+}
