@@ -1,0 +1,98 @@
+/**
+ * A lowdb adapter that makes every write durable (lowdb's own JSONFile does not fsync):
+ * unique temp file in the same directory (0600, O_EXCL, no symlink followed), write,
+ * fsync, close, rename over the target, fsync the directory. Any error is fatal and is
+ * reported as JournalWriteError: Linux may report a lost write only once, so no retry.
+ *
+ * Reading: a missing file is `null`; a symlink, a non-file, unparsable JSON or a document
+ * that fails `validate` is a CorruptJournalError naming the path; the file is never
+ * rewritten by a failed read.
+ */
+import path from 'node:path';
+import type { Adapter } from 'lowdb';
+import { CorruptJournalError, JournalWriteError } from '../src/errors.js';
+import { hasCode } from '../src/fs/types.js';
+import { CrashSignal, maybeSync, type JournalContext } from './durability.js';
+
+let tempCounter = 0;
+
+export class DurableJsonFile<T> implements Adapter<T> {
+  /** Prefix of the crash points hit by the next write ("<prefix>-written", "<prefix>-renamed"). */
+  nextPoint: string | undefined;
+
+  constructor(
+    private readonly ctx: JournalContext,
+    readonly path: string,
+    private readonly validate: (raw: unknown) => T,
+  ) {}
+
+  async read(): Promise<T | null> {
+    const { fs } = this.ctx;
+    let st;
+    try {
+      st = await fs.lstat(this.path);
+    } catch (err) {
+      if (hasCode(err, 'ENOENT')) return null;
+      throw err;
+    }
+    if (st.kind !== 'file') throw new CorruptJournalError(this.path, `not a regular file (${st.kind}); flow does not follow links here`);
+    const bytes = await fs.readFile(this.path, { noFollow: true });
+    let raw: unknown;
+    try {
+      raw = JSON.parse(bytes.toString('utf8'));
+    } catch (err) {
+      const what = bytes.length === 0 ? 'empty file' : `not JSON (${(err as Error).message})`;
+      throw new CorruptJournalError(this.path, what);
+    }
+    try {
+      return this.validate(raw);
+    } catch (err) {
+      throw new CorruptJournalError(this.path, `does not validate: ${(err as Error).message}`);
+    }
+  }
+
+  async write(data: T): Promise<void> {
+    const { fs } = this.ctx;
+    const dir = path.dirname(this.path);
+    const point = this.nextPoint;
+    this.nextPoint = undefined;
+    const tmp = path.join(dir, `.${path.basename(this.path)}.${process.pid}.${++tempCounter}.tmp`);
+    const bytes = Buffer.from(JSON.stringify(data) + '\n', 'utf8');
+    let stage = 'create temp file';
+    try {
+      const fh = await fs.open(tmp, { mode: 'create-exclusive', perm: 0o600, noFollow: true });
+      try {
+        stage = 'write';
+        await fh.write(bytes, 0);
+        if (point) this.ctx.crash?.(`${point}-written`);
+        stage = 'fsync';
+        await maybeSync(this.ctx, 'doc-file', () => fh.sync());
+      } finally {
+        await fh.close().catch(() => undefined);
+      }
+      stage = 'rename';
+      await fs.rename(tmp, this.path);
+      if (point) this.ctx.crash?.(`${point}-renamed`);
+      stage = 'fsync directory';
+      await maybeSync(this.ctx, 'doc-dir', () => fs.syncDir(dir));
+    } catch (err) {
+      if (err instanceof CrashSignal) throw err;
+      const code = (err as { code?: string }).code ?? 'EIO';
+      throw new JournalWriteError(this.path, code, `${stage}: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Removes temp files a crashed writer left for `target` (call while holding the target's lock). */
+export async function removeStaleTemps(ctx: JournalContext, target: string): Promise<number> {
+  const dir = path.dirname(target);
+  const prefix = `.${path.basename(target)}.`;
+  let removed = 0;
+  for (const name of await ctx.fs.readdir(dir)) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) {
+      await ctx.fs.unlink(path.join(dir, name)).catch(() => undefined);
+      removed++;
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,71 @@
+/**
+ * The journal's record types. A run's journal is a list of these events, oldest first;
+ * `seq` numbers them from 0 without gaps, `at` is the ISO time the shell recorded.
+ * Events are facts, named in the past tense. The first is always `RunStarted`.
+ * Every event read back is validated against `eventSchema`.
+ */
+import { z } from 'zod';
+
+/** Version of the on-disk journal format; recorded in RunStarted. */
+export const JOURNAL_FORMAT = 1;
+
+const json = z.record(z.string(), z.unknown());
+const errorInfo = z.object({ code: z.string(), message: z.string() });
+const found = z.enum(['applied', 'absent', 'partial']);
+
+const base = { seq: z.number().int().nonnegative(), at: z.string().min(1) };
+const stepRef = { step: z.string().min(1) };
+
+export const eventSchema = z.discriminatedUnion('type', [
+  /** The run was recorded: everything needed to rebuild its steps. */
+  z.object({
+    ...base,
+    type: z.literal('RunStarted'),
+    format: z.literal(JOURNAL_FORMAT),
+    flowVersion: z.string(),
+    workflow: z.string(),
+    workflowVersion: z.number().int(),
+    params: json,
+    steps: z.array(z.string()),
+    bootId: z.string(),
+    keepOnFailure: z.boolean(),
+    key: z.string().optional(),
+  }),
+  /** A step's exact arguments and ownership marker, durable before its command runs. */
+  z.object({ ...base, ...stepRef, type: z.literal('StepIntended'), args: json, marker: json, bootId: z.string() }),
+  z.object({ ...base, ...stepRef, type: z.literal('StepSucceeded'), outputs: json }),
+  z.object({ ...base, ...stepRef, type: z.literal('StepFailed'), error: errorInfo }),
+  /** What the probe found for a step in doubt. */
+  z.object({ ...base, ...stepRef, type: z.literal('StepProbed'), found, outputs: json.optional(), detail: z.string().optional() }),
+  /** A partial effect was removed; the step is absent now. */
+  z.object({ ...base, ...stepRef, type: z.literal('StepCleaned') }),
+  z.object({ ...base, ...stepRef, type: z.literal('UndoIntended'), bootId: z.string() }),
+  z.object({ ...base, ...stepRef, type: z.literal('UndoSucceeded') }),
+  z.object({ ...base, ...stepRef, type: z.literal('UndoFailed'), error: errorInfo }),
+  /** A step with nothing to undo (read-only, forward-only, or undone with its file). */
+  z.object({ ...base, ...stepRef, type: z.literal('UndoSkipped'), reason: z.string() }),
+  z.object({ ...base, type: z.literal('RollbackStarted'), reason: z.enum(['requested', 'step-failed', 'recover']) }),
+  z.object({ ...base, type: z.literal('RollbackFinished') }),
+  z.object({ ...base, type: z.literal('ResumeStarted') }),
+  z.object({ ...base, type: z.literal('RunFinished') }),
+  z.object({ ...base, type: z.literal('RunInterrupted'), signal: z.string() }),
+  /** The host rebooted since the last event: volatile effects are gone. */
+  z.object({ ...base, type: z.literal('BootChanged'), from: z.string(), to: z.string() }),
+  z.object({ ...base, ...stepRef, type: z.literal('NeedsOperator'), reason: z.string(), commands: z.array(z.string()) }),
+]);
+
+export type FlowEvent = z.infer<typeof eventSchema>;
+export type EventType = FlowEvent['type'];
+/** An event before the journal numbers and stamps it. */
+export type EventBody = FlowEvent extends infer E ? (E extends FlowEvent ? Omit<E, 'seq' | 'at'> : never) : never;
+export type EventOf<T extends EventType> = Extract<FlowEvent, { type: T }>;
+
+/** The whole per-run document as stored on disk. */
+export const runDocumentSchema = z.object({
+  /** journal format version */
+  format: z.literal(JOURNAL_FORMAT),
+  /** the run id (equals the file name without .json) */
+  id: z.string(),
+  events: z.array(eventSchema).min(1),
+});
+export type RunDocument = z.infer<typeof runDocumentSchema>;

@@ -1,0 +1,75 @@
+/**
+ * Locks that the kernel releases when the holder dies (flock(2)), so a SIGKILLed flow
+ * never leaves a stale lock. Node has no flock(); util-linux `flock` is run on an fd the
+ * process keeps open: the lock belongs to that open file description and lives until we
+ * close it (or die). Names: `run-<id>` (one process per run), `alloc` (host-wide, around
+ * steps that allocate kernel numbers), `index`.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import path from 'node:path';
+import { LockedError } from '../src/errors.js';
+
+export type Release = () => Promise<void>;
+
+export interface LockOptions {
+  /** wait for the lock (up to timeoutMs) instead of failing at once */
+  wait: boolean;
+  timeoutMs?: number;
+  /** what holds it, for the error message ("run abcd2345") */
+  what: string;
+}
+
+export interface Locks {
+  acquire(name: string, opts: LockOptions): Promise<Release>;
+}
+
+/** flock(1)-based locks on files in `dir`. */
+export class FlockLocks implements Locks {
+  constructor(private readonly dir: string) {}
+
+  async acquire(name: string, opts: LockOptions): Promise<Release> {
+    const file = path.join(this.dir, `${name}.lock`);
+    const fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    const args = ['--exclusive', ...(opts.wait ? ['--timeout', String(Math.ceil((opts.timeoutMs ?? 60_000) / 1000))] : ['--nonblock']), '3'];
+    const code = await new Promise<number>((resolve, reject) => {
+      const child = spawn('flock', args, { stdio: ['ignore', 'ignore', 'pipe', fd] });
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', (err) => reject(err));
+      child.on('close', (c) => (c === 0 || c === 1 ? resolve(c) : reject(new Error(`flock exited ${c}: ${stderr.trim()}`))));
+    }).catch((err) => {
+      closeSync(fd);
+      throw err;
+    });
+    if (code !== 0) {
+      closeSync(fd);
+      throw new LockedError(`${opts.what} is in use by another flow process`, 'wait for it to finish, or check `ps -C flow`');
+    }
+    let released = false;
+    return async () => {
+      if (!released) closeSync(fd);
+      released = true;
+    };
+  }
+}
+
+/** In-process locks for tests that run many engines in one process. */
+export class MemoryLocks implements Locks {
+  private readonly held = new Set<string>();
+
+  async acquire(name: string, opts: LockOptions): Promise<Release> {
+    if (this.held.has(name)) throw new LockedError(`${opts.what} is in use by another flow process`);
+    this.held.add(name);
+    let released = false;
+    return async () => {
+      if (!released) this.held.delete(name);
+      released = true;
+    };
+  }
+
+  /** Drops every lock, as the kernel does when the process dies. */
+  crash(): void {
+    this.held.clear();
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Workflow definitions: pure descriptions of a run's steps. No I/O, no clock, no random:
+ * everything a step needs comes from the run's params (resolved and recorded before the
+ * run starts) and the outputs of earlier steps.
+ */
+
+/** The kinds of step; each has one executor in src/steps/. */
+export type StepKind =
+  | 'file.create'
+  | 'fs.mkfs'
+  | 'loop.attach'
+  | 'partitions.check'
+  | 'dm.create'
+  | 'zram.add'
+  | 'dir.make'
+  | 'mount'
+  | 'fs.grow';
+
+export type Json = Record<string, unknown>;
+
+/** Outputs of the steps done so far, by step name. */
+export type Outputs = Readonly<Record<string, Json | undefined>>;
+
+export interface StepDef {
+  /** unique within the run, e.g. "attach-image" */
+  name: string;
+  kind: StepKind;
+  /** what the step does, for people */
+  title: string;
+  /** the effect survives a reboot (files); volatile effects (loop, dm, zram, mount) do not */
+  durable: boolean;
+  /** the step's exact arguments, from params and earlier outputs */
+  args(outputs: Outputs): Json;
+}
+
+/** A workflow option as the CLI shows it. */
+export interface OptionSpec {
+  /** "--image" */
+  flag: string;
+  /** metavariable, e.g. "FILE"; absent for a switch */
+  value?: string;
+  description: string;
+  default?: string;
+  required?: boolean;
+}
+
+export interface WorkflowDef<P = Json> {
+  name: string;
+  /** bumped whenever the steps or their args change; recorded in RunStarted */
+  version: number;
+  description: string;
+  options: OptionSpec[];
+  /** examples for help output */
+  examples: string[];
+  /** checks resolved params read back from a journal (throws on mismatch) */
+  parseParams(raw: Json): P;
+  /** the run's steps, in order */
+  steps(params: P, runId: string): StepDef[];
+}
+
+/** Looks up an output of an earlier step; a missing one is a bug in the workflow definition. */
+export function output(outputs: Outputs, step: string, key: string): string {
+  const v = outputs[step]?.[key];
+  if (typeof v !== 'string' && typeof v !== 'number') throw new Error(`step ${step} has no output ${key}`);
+  return String(v);
+}
+
+/** The ownership marker of a dm device: the kernel never changes a UUID once set. */
+export function dmUuid(runId: string, step: string): string {
+  return `FLOW-${runId}-${step}`;
+}
+
+/** Default device name for a run. */
+export function defaultName(runId: string): string {
+  return `flow-${runId}`;
+}
+
+/** Mount-related steps shared by every workflow that mounts: create missing dirs, mount. */
+export function mountSteps(p: { mountpoint: string | null; mountDirs: string[] }, source: { step: string }, options: string[]): StepDef[] {
+  if (p.mountpoint === null) return [];
+  const target = p.mountpoint;
+  const steps: StepDef[] = [];
+  if (p.mountDirs.length > 0) {
+    steps.push({ name: 'make-mountpoint', kind: 'dir.make', title: `create ${target}`, durable: true, args: () => ({ dirs: p.mountDirs }) });
+  }
+  steps.push({
+    name: 'mount',
+    kind: 'mount',
+    title: `mount on ${target}`,
+    durable: false,
+    args: (o) => ({ source: output(o, source.step, 'node'), majmin: output(o, source.step, 'majmin'), target, options }),
+  });
+  return steps;
+}
+
+/** Kinds whose effect has an inverse. The others are read-only (partitions.check),
+ *  forward-only (fs.grow), or undone together with their file (fs.mkfs). */
+export const HAS_INVERSE: Readonly<Record<StepKind, boolean>> = {
+  'file.create': true,
+  'fs.mkfs': false,
+  'loop.attach': true,
+  'partitions.check': false,
+  'dm.create': true,
+  'zram.add': true,
+  'dir.make': true,
+  mount: true,
+  'fs.grow': false,
+};

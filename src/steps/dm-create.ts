@@ -1,0 +1,56 @@
+/**
+ * dm.create: `dmsetup create NAME -u FLOW-<id>-<step>` with the table on stdin. The UUID
+ * is the ownership marker (the kernel never changes it); a device is "applied" only with
+ * that UUID, a live table equal to the intended one, and not suspended. A device that
+ * holds the name without a live table (a crash between create, load and resume), with
+ * another table, or suspended, is partial: cleaned by resume + remove, then recreated.
+ */
+import { tablesEqual } from '../kernel/parse/dm-table.js';
+import type { DmInfo } from '../kernel/types.js';
+import { line, type Executor, type StepEnv } from './types.js';
+
+export interface DmArgs extends Record<string, unknown> {
+  name: string;
+  uuid: string;
+  table: string[];
+}
+
+const outputsOf = (d: DmInfo) => ({ name: d.name, device: `/dev/mapper/${d.name}`, node: `/dev/dm-${d.minor}`, majmin: `${d.major}:${d.minor}` });
+
+async function byUuid(uuid: string, env: StepEnv): Promise<DmInfo | undefined> {
+  return (await env.kernel.dm.list()).find((d) => d.uuid === uuid);
+}
+
+async function removeOwned(uuid: string, env: StepEnv): Promise<void> {
+  const d = await byUuid(uuid, env);
+  if (!d) return;
+  if (d.suspended) await env.kernel.dm.resume(d.name);
+  await env.kernel.dm.remove(uuid);
+}
+
+export const dmCreate: Executor<DmArgs> = {
+  async apply(a, _m, env) {
+    return outputsOf(await env.kernel.dm.create({ name: a.name, uuid: a.uuid, table: a.table }));
+  },
+  async probe(a, _m, _outputs, env) {
+    const d = await byUuid(a.uuid, env);
+    if (!d) return { found: 'absent' };
+    if (!d.live) return { found: 'partial', detail: `${d.name} exists without a live table (attr ${d.attr})` };
+    const table = await env.kernel.dm.table(d.name);
+    if (!tablesEqual(table, a.table)) return { found: 'partial', detail: `${d.name} has another table: ${table.join(' | ')}` };
+    if (d.suspended) return { found: 'partial', detail: `${d.name} is suspended` };
+    return { found: 'applied', outputs: outputsOf(d) };
+  },
+  async clean(a, _m, env) {
+    await removeOwned(a.uuid, env);
+  },
+  async undo(a, _o, env) {
+    await removeOwned(a.uuid, env);
+  },
+  commands(a) {
+    return {
+      apply: [`printf '%s\\n' ${a.table.map((l) => line(l)).join(' ')} | ${line('dmsetup', 'create', a.name, '-u', a.uuid)}`],
+      undo: [line('dmsetup', 'remove', '--retry', '-u', a.uuid)],
+    };
+  },
+};
