@@ -1,0 +1,113 @@
+/** DmFacility on the real kernel: dmsetup, always with a timeout (see exec.ts). */
+import { release } from 'node:os';
+import { KernelError } from '../../errors.js';
+import { runCommand, type CommandResult, type RunOptions } from '../exec.js';
+import { checkTableLine, parseTableOutput } from '../parse/dm-table.js';
+import { DM_INFO_ARGS, parseDmInfo, parseDmTargets } from '../parse/dmsetup.js';
+import type { DmCreateArgs, DmFacility, DmInfo } from '../types.js';
+import { exists, readText } from './sysfs.js';
+
+const SAFE = /^[0-9A-Za-z#+\-.:=@_]+$/;
+
+/** Refuses names/UUIDs dmsetup would mangle, that are too long, or that look like options (EINVAL). */
+export function checkDmId(value: string, what: 'name' | 'uuid'): void {
+  const max = what === 'name' ? 127 : 128;
+  if (!SAFE.test(value) || value.startsWith('-') || Buffer.byteLength(value) > max) {
+    throw new KernelError('EINVAL', `bad device-mapper ${what} ${JSON.stringify(value)}: 1-${max} bytes of [0-9A-Za-z#+-.:=@_], not starting with "-"`);
+  }
+}
+
+/**
+ * ENOTSUP without running dmsetup when the kernel clearly has no device-mapper: no
+ * /dev/mapper/control, no "device-mapper" in /proc/misc and no dm-mod module to
+ * autoload. (dmsetup would otherwise mknod /dev/mapper/control itself and fail.)
+ */
+async function ensureDeviceMapper(): Promise<void> {
+  if (await exists('/dev/mapper/control')) return;
+  if (/\bdevice-mapper\b/.test(await readText('/proc/misc').catch(() => ''))) return;
+  const dir = `/lib/modules/${release()}`;
+  for (const f of ['modules.dep', 'modules.builtin']) {
+    if (/\/dm-mod\.ko/.test(await readText(`${dir}/${f}`).catch(() => ''))) return;
+  }
+  throw new KernelError('ENOTSUP', 'device-mapper is not available: /dev/mapper/control is missing and this kernel has no dm-mod module');
+}
+
+/** Options for tests: `checkDriver: false` skips the device-mapper presence check (a fake dmsetup on PATH). */
+export interface DmOptions {
+  checkDriver?: boolean;
+}
+
+/** The real device-mapper facility. */
+export function createRealDm(options: DmOptions = {}): DmFacility {
+  async function dmsetup(args: string[], opts?: RunOptions): Promise<CommandResult> {
+    if (options.checkDriver !== false) await ensureDeviceMapper();
+    return runCommand(['dmsetup', ...args], opts);
+  }
+
+  async function list(): Promise<DmInfo[]> {
+    return parseDmInfo((await dmsetup([...DM_INFO_ARGS])).stdout);
+  }
+
+  async function info(name: string): Promise<DmInfo | null> {
+    checkDmId(name, 'name');
+    try {
+      return parseDmInfo((await dmsetup([...DM_INFO_ARGS, name])).stdout).find((d) => d.name === name) ?? null;
+    } catch (err) {
+      if (err instanceof KernelError && err.code === 'ENXIO') return null;
+      throw err;
+    }
+  }
+
+  async function taken(name: string, uuid: string): Promise<DmInfo | undefined> {
+    return (await list()).find((d) => d.name === name || d.uuid === uuid);
+  }
+
+  async function create(args: DmCreateArgs): Promise<DmInfo> {
+    checkDmId(args.name, 'name');
+    checkDmId(args.uuid, 'uuid');
+    if (args.table.length === 0) throw new KernelError('EINVAL', `empty table for ${args.name}`);
+    const table = args.table.map(checkTableLine);
+    const clash = await taken(args.name, args.uuid);
+    if (clash) throw new KernelError('EEXIST', `device-mapper name or UUID taken by ${clash.name} (${clash.uuid})`);
+    try {
+      await dmsetup(['create', args.name, '-u', args.uuid], { input: `${table.join('\n')}\n` });
+    } catch (err) {
+      // the kernel answers a duplicate name or UUID with EBUSY
+      if (err instanceof KernelError && err.code === 'EBUSY' && (await taken(args.name, args.uuid))) {
+        throw new KernelError('EEXIST', `device-mapper name ${args.name} or UUID ${args.uuid} is taken`, err.argv, err.exitCode, err.stderr);
+      }
+      throw err;
+    }
+    const created = await info(args.name);
+    if (!created) throw new KernelError('EFAIL', `dmsetup created ${args.name} but it is not listed`);
+    return created;
+  }
+
+  async function table(name: string): Promise<string[]> {
+    checkDmId(name, 'name');
+    return parseTableOutput((await dmsetup(['table', name])).stdout);
+  }
+
+  async function status(name: string): Promise<string[]> {
+    checkDmId(name, 'name');
+    return parseTableOutput((await dmsetup(['status', name])).stdout);
+  }
+
+  async function resume(name: string): Promise<void> {
+    checkDmId(name, 'name');
+    await dmsetup(['resume', name]);
+  }
+
+  async function remove(uuid: string): Promise<void> {
+    checkDmId(uuid, 'uuid');
+    if (!(await list()).some((d) => d.uuid === uuid)) throw new KernelError('ENXIO', `no device-mapper device with UUID ${uuid}`);
+    // "<device> may be device name or (if only one) -u <uuid>" (dmsetup --help)
+    await dmsetup(['remove', '--retry', '-u', uuid]);
+  }
+
+  async function targets(): Promise<{ name: string; version: string }[]> {
+    return parseDmTargets((await dmsetup(['targets'])).stdout);
+  }
+
+  return { list, info, create, table, status, resume, remove, targets };
+}

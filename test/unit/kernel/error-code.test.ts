@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { codeFromErrno, codeFromStderr } from '../../../src/kernel/parse/error-code.js';
+import { captured, dmFixture } from './fixture.js';
+
+describe('codeFromStderr on captured error output', () => {
+  it.each([
+    ['losetup-detach-unbound.txt.stderr', 'ENXIO'],
+    ['losetup-attach-missing-file.txt.stderr', 'ENOENT'],
+    ['umount-busy.txt.stderr', 'EBUSY'],
+    ['umount-not-mounted.txt.stderr', 'EINVAL'],
+    ['mount-missing-target.txt.stderr', 'ENOENT'],
+    ['sfdisk-none.json.stderr', 'EFAIL'],
+    ['dmsetup-info-no-dm.txt.stderr', 'ENOTSUP'],
+    ['dmsetup-targets-no-dm.txt.stderr', 'ENOTSUP'],
+  ] as const)('%s → %s', (file, code) => {
+    expect(codeFromStderr(captured(file))).toBe(code);
+  });
+});
+
+describe('codeFromStderr on dmsetup error output (hand-written unless lab/ has it)', () => {
+  it.each([
+    ['dmsetup-info-missing.stderr', 'ENXIO'],
+    ['dmsetup-create-taken.stderr', 'EBUSY'],
+    ['dmsetup-remove-busy.stderr', 'EBUSY'],
+    ['dmsetup-create-bad-table.stderr', 'EINVAL'],
+  ] as const)('%s → %s', (file, code) => {
+    expect(codeFromStderr(dmFixture(file))).toBe(code);
+  });
+});
+
+describe('codeFromStderr patterns', () => {
+  it.each([
+    ['device-mapper: remove ioctl on x  failed: Device or resource busy', 'EBUSY'],
+    ['umount: /mnt: target is busy.', 'EBUSY'],
+    ['mount: /mnt: /dev/loop0 already mounted on /mnt.', 'EBUSY'],
+    ['losetup: /dev/loop9: detach failed: No such device or address', 'ENXIO'],
+    ['blockdev: cannot open /dev/zram9: No such device', 'ENXIO'],
+    ['Device does not exist.\nCommand failed.', 'ENXIO'],
+    ['mkdir: cannot create directory: File exists', 'EEXIST'],
+    ['something already exists', 'EEXIST'],
+    ['sfdisk: cannot open /x: No such file or directory', 'ENOENT'],
+    ['umount: /nope: no mount point specified.', 'EINVAL'],
+    ['mount: /mnt: wrong fs type, bad option, bad superblock on /dev/loop0, missing codepage or helper program, or other error.', 'EINVAL'],
+    ['device-mapper: reload ioctl on x failed: Invalid argument', 'EINVAL'],
+    ['losetup: /x: failed to set up loop device: Permission denied', 'EPERM'],
+    ['mount: /mnt: must be superuser to use mount.', 'EPERM'],
+    ['ioctl: Operation not permitted', 'EPERM'],
+    ['mkfs.ext4: No space left on device while writing out and closing file system', 'ENOSPC'],
+    ['blkid: error reading: Input/output error', 'EIO'],
+    ['something odd happened', 'EFAIL'],
+    ['', 'EFAIL'],
+  ] as const)('%j → %s', (text, code) => {
+    expect(codeFromStderr(text)).toBe(code);
+  });
+});
+
+describe('codeFromErrno', () => {
+  it.each([
+    ['EBUSY', 'EBUSY'],
+    ['ENODEV', 'ENXIO'],
+    ['ENXIO', 'ENXIO'],
+    ['EACCES', 'EPERM'],
+    ['EROFS', 'EPERM'],
+    ['EINVAL', 'EINVAL'],
+    ['ENOENT', 'ENOENT'],
+    ['EWHATEVER', 'EFAIL'],
+    [undefined, 'EFAIL'],
+  ] as const)('%s → %s', (errno, code) => {
+    expect(codeFromErrno(errno)).toBe(code);
+  });
+});

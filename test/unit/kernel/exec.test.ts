@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { KernelError } from '../../../src/errors.js';
+import { DEBIAN_PACKAGES, runCommand, setCommandObserver, type CommandRecord } from '../../../src/kernel/exec.js';
+
+async function failure(p: Promise<unknown>): Promise<KernelError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(KernelError);
+  return err as KernelError;
+}
+
+afterEach(() => setCommandObserver(undefined));
+
+describe('runCommand', () => {
+  it('returns stdout, stderr and the exit code, with LC_ALL=C and PATH kept', async () => {
+    const r = await runCommand(['sh', '-c', 'echo "$LC_ALL"; echo "$PATH"; echo err >&2']);
+    const [lcAll, path] = r.stdout.split('\n');
+    expect(lcAll).toBe('C');
+    expect(path!.split(':')).toEqual(expect.arrayContaining((process.env.PATH ?? '').split(':').filter(Boolean)));
+    expect(r.stderr).toBe('err');
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('feeds input on stdin, and closes stdin otherwise', async () => {
+    expect((await runCommand(['cat'], { input: '0 8 zero\n' })).stdout).toBe('0 8 zero');
+    expect((await runCommand(['cat'])).stdout).toBe('');
+  });
+
+  it('passes arguments without a shell', async () => {
+    expect((await runCommand(['printf', '%s|', 'a b', '$HOME', '`x`'])).stdout).toBe('a b|$HOME|`x`|');
+  });
+
+  it('maps a failure to a code from stderr, keeping argv, exit code and stderr', async () => {
+    const argv = ['sh', '-c', 'echo "losetup: /dev/loop9: detach failed: No such device or address" >&2; exit 1'];
+    const err = await failure(runCommand(argv));
+    expect(err.code).toBe('ENXIO');
+    expect(err.exitCode).toBe(1);
+    expect(err.argv).toEqual(argv);
+    expect(err.stderr).toContain('No such device or address');
+    expect(err.message).toContain('exit 1');
+  });
+
+  it('accepts exit codes listed in okExitCodes', async () => {
+    expect((await runCommand(['sh', '-c', 'exit 2'], { okExitCodes: [0, 2] })).exitCode).toBe(2);
+    expect((await failure(runCommand(['sh', '-c', 'exit 2']))).code).toBe('EFAIL');
+  });
+
+  it('kills a command that runs past its timeout: ETIMEDOUT', async () => {
+    const started = Date.now();
+    const err = await failure(runCommand(['sleep', '10'], { timeoutMs: 200 }));
+    expect(err.code).toBe('ETIMEDOUT');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('reports a missing tool as ENOTSUP naming the Debian package', async () => {
+    const err = await failure(runCommand(['/nonexistent/sfdisk', '--json', '/x']));
+    expect(err.code).toBe('ENOTSUP');
+    expect(err.message).toContain('apt-get install fdisk');
+    expect(DEBIAN_PACKAGES.dmsetup).toBe('dmsetup');
+    expect(DEBIAN_PACKAGES.losetup).toBe('mount');
+  });
+
+  it.each([['a\nb'], ['a\rb'], ['a\0b']])('refuses %j in an argument before running anything', async (arg) => {
+    const seen: CommandRecord[] = [];
+    setCommandObserver((r) => seen.push(r));
+    const err = await failure(runCommand(['echo', arg]));
+    expect(err.code).toBe('EINVAL');
+    expect(seen).toEqual([]);
+  });
+
+  it('tells the observer about every command: argv, exit code, duration, error code', async () => {
+    const seen: CommandRecord[] = [];
+    setCommandObserver((r) => seen.push(r));
+    await runCommand(['true']);
+    await runCommand(['false']).catch(() => undefined);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toMatchObject({ argv: ['true'], exitCode: 0 });
+    expect(seen[0]!.error).toBeUndefined();
+    expect(seen[1]).toMatchObject({ argv: ['false'], exitCode: 1, error: 'EFAIL' });
+    expect(seen[1]!.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('is not disturbed by an observer that throws', async () => {
+    setCommandObserver(() => {
+      throw new Error('observer bug');
+    });
+    expect((await runCommand(['echo', 'ok'])).stdout).toBe('ok');
+  });
+});

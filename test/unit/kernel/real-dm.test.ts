@@ -1,0 +1,143 @@
+/**
+ * src/kernel/real/dm.ts against a stand-in dmsetup on PATH (test/fixtures/fake-tools/,
+ * messages as dmsetup 1.02.185 prints them): this host has no device-mapper. The real
+ * dmsetup runs in the VM lab. One test checks what the real facility says on this host.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { KernelError } from '../../../src/errors.js';
+import { createRealDm } from '../../../src/kernel/real/dm.js';
+
+const FAKE = fileURLToPath(new URL('../../fixtures/fake-tools/dmsetup.cjs', import.meta.url));
+const dm = createRealDm({ checkDriver: false });
+const savedPath = process.env.PATH;
+let dir = '';
+let statePath = '';
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  return p.then(
+    () => undefined,
+    (e: unknown) => (e instanceof KernelError ? e.code : `not a KernelError: ${String(e)}`),
+  );
+}
+
+async function calls(): Promise<{ argv: string[]; stdin: string }[]> {
+  const text = await readFile(`${statePath}.log`, 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { argv: string[]; stdin: string });
+}
+
+async function patchState(fn: (s: { devices: Record<string, unknown>[] }) => void): Promise<void> {
+  const s = JSON.parse(await readFile(statePath, 'utf8')) as { devices: Record<string, unknown>[] };
+  fn(s);
+  await writeFile(statePath, JSON.stringify(s));
+}
+
+const base = { name: 'flow-k3x9mz2p-base', uuid: 'FLOW-k3x9mz2p-base', table: ['0  3534848 linear 7:0 94208 ', '3534848 6950912 zero'] };
+
+describe('real dm facility (stand-in dmsetup)', () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'flow-fake-dm-'));
+    await symlink(FAKE, join(dir, 'dmsetup'));
+    process.env.PATH = `${dir}:${savedPath ?? ''}`;
+    process.env.FAKE_DMSETUP_STATE = statePath = join(dir, 'state.json');
+  });
+
+  afterAll(async () => {
+    process.env.PATH = savedPath;
+    delete process.env.FAKE_DMSETUP_STATE;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  beforeEach(async () => {
+    await rm(statePath, { force: true });
+    await rm(`${statePath}.log`, { force: true });
+  });
+
+  it('creates with the table on stdin and the UUID, and lists the device', async () => {
+    expect(await dm.list()).toEqual([]);
+    const info = await dm.create(base);
+    expect(info).toMatchObject({ name: base.name, uuid: base.uuid, live: true, suspended: false, open: 0, major: 253, minor: 0 });
+    const create = (await calls()).find((c) => c.argv[0] === 'create');
+    expect(create).toEqual({ argv: ['create', base.name, '-u', base.uuid], stdin: '0 3534848 linear 7:0 94208\n3534848 6950912 zero\n' });
+    expect(await dm.table(base.name)).toEqual(['0 3534848 linear 7:0 94208', '3534848 6950912 zero']);
+    expect(await dm.status(base.name)).toEqual(['0 3534848 linear', '3534848 6950912 zero']);
+    expect((await dm.list()).map((d) => d.name)).toEqual([base.name]);
+  });
+
+  it('EEXIST when the name or the UUID is taken', async () => {
+    await dm.create(base);
+    expect(await codeOf(dm.create({ ...base, uuid: 'FLOW-other' }))).toBe('EEXIST');
+    expect(await codeOf(dm.create({ ...base, name: 'flow-other' }))).toBe('EEXIST');
+  });
+
+  it('info: null for an unknown name; table/status: ENXIO', async () => {
+    expect(await dm.info('flow-nothing')).toBeNull();
+    expect(await codeOf(dm.table('flow-nothing'))).toBe('ENXIO');
+    expect(await codeOf(dm.status('flow-nothing'))).toBe('ENXIO');
+  });
+
+  it('resume clears the suspended attr', async () => {
+    await dm.create(base);
+    await patchState((s) => (s.devices[0]!.suspended = true));
+    expect((await dm.info(base.name))?.suspended).toBe(true);
+    await dm.resume(base.name);
+    expect((await dm.info(base.name))?.suspended).toBe(false);
+  });
+
+  it('removes by UUID with --retry; EBUSY while open, ENXIO when absent', async () => {
+    await dm.create(base);
+    await patchState((s) => (s.devices[0]!.open = 1));
+    expect(await codeOf(dm.remove(base.uuid))).toBe('EBUSY');
+    await patchState((s) => (s.devices[0]!.open = 0));
+    await dm.remove(base.uuid);
+    expect((await calls()).filter((c) => c.argv[0] === 'remove').map((c) => c.argv)).toEqual([
+      ['remove', '--retry', '-u', base.uuid],
+      ['remove', '--retry', '-u', base.uuid],
+    ]);
+    expect(await dm.list()).toEqual([]);
+    expect(await codeOf(dm.remove(base.uuid))).toBe('ENXIO');
+  });
+
+  it('lists targets', async () => {
+    expect(await dm.targets()).toEqual([
+      { name: 'snapshot', version: '1.16.0' },
+      { name: 'zero', version: '1.2.0' },
+      { name: 'linear', version: '1.4.0' },
+    ]);
+  });
+
+  it.each([
+    ['a newline in a table line', { ...base, table: ['0 8 zero\n8 8 error'] }],
+    ['an empty table', { ...base, table: [] }],
+    ['a malformed table line', { ...base, table: ['zero'] }],
+    ['a name with a space', { ...base, name: 'flow base' }],
+    ['a name like an option', { ...base, name: '--force' }],
+    ['a name of 128 bytes', { ...base, name: 'n'.repeat(128) }],
+    ['a UUID with a slash', { ...base, uuid: 'FLOW/x' }],
+  ])('refuses %s (EINVAL) without running dmsetup', async (_what, args) => {
+    expect(await codeOf(dm.create(args))).toBe('EINVAL');
+    expect(await calls()).toEqual([]);
+  });
+});
+
+describe.skipIf(process.env.FLOW_NO_HOST_KERNEL === '1')('real dm facility on this host', () => {
+  it('works, or says ENOTSUP without leaving a /dev/mapper/control behind', async () => {
+    const hadControl = existsSync('/dev/mapper/control');
+    const real = createRealDm();
+    const result = await real.list().then(
+      (list) => ({ list }),
+      (err: unknown) => ({ err }),
+    );
+    if ('list' in result) {
+      expect(Array.isArray(result.list)).toBe(true);
+    } else {
+      expect(result.err).toBeInstanceOf(KernelError);
+      expect((result.err as KernelError).code).toBe('ENOTSUP');
+      expect(existsSync('/dev/mapper/control')).toBe(hadControl);
+    }
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * The real blkid / mkfs.ext4 / resize2fs / sfdisk / blockdev wrappers on temp files of
+ * this host. Like real-host.test.ts, FLOW_NO_HOST_KERNEL=1 leaves them out (skipped).
+ */
+import { mkdtemp, open, rm, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KernelError } from '../../../src/errors.js';
+import { runCommand } from '../../../src/kernel/exec.js';
+import { createRealFilesystems, createRealPartitions, createRealSystem } from '../../../src/kernel/real/index.js';
+
+let dir = '';
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  return p.then(
+    () => undefined,
+    (e: unknown) => (e instanceof KernelError ? e.code : `not a KernelError: ${String(e)}`),
+  );
+}
+
+async function makeFile(name: string, bytes: number): Promise<string> {
+  const path = join(dir, name);
+  await (await open(path, 'w')).close();
+  await truncate(path, bytes);
+  return path;
+}
+
+describe.skipIf(process.env.FLOW_NO_HOST_KERNEL === '1')('real tools on temp files', () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'flow-real-tools-'));
+  });
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+describe('filesystems, partitions, system', () => {
+  it('mkfs.ext4 on a file, probe (block size from blkid and superblock), grow', async () => {
+    const fsys = createRealFilesystems();
+    const file = await makeFile('fs.raw', 16 << 20);
+    expect(await fsys.probe(file)).toBeNull();
+    await fsys.mkfsExt4({ target: file, uuid: '2d7b8f4e-1c3a-4e5f-9a6b-7c8d9e0f1a2b', blockSize: 4096 });
+    expect(await fsys.probe(file)).toEqual({ type: 'ext4', uuid: '2d7b8f4e-1c3a-4e5f-9a6b-7c8d9e0f1a2b', blockSize: 4096, blockCount: 4096 });
+    await fsys.grow(file); // nothing to do: exit 0
+    await truncate(file, 32 << 20);
+    await fsys.grow(file);
+    expect((await fsys.probe(file))?.blockCount).toBe(8192);
+    expect(await codeOf(fsys.mkfsExt4({ target: file, uuid: 'x', blockSize: 4096 }))).toBe('EINVAL');
+  });
+
+  it('sfdisk: a DOS table, and null for a file without one', async () => {
+    const file = await makeFile('pt.raw', 8 << 20);
+    const parts = createRealPartitions();
+    expect(await parts.read(file)).toBeNull();
+    await runCommand(['sfdisk', '-q', '--', file], { input: 'label: dos\nstart=2048, size=4096, type=83\n' });
+    expect(await parts.read(file)).toEqual({ label: 'dos', sectorSize: 512, partitions: [{ number: 1, node: `${file}1`, start: 2048, size: 4096, type: '83' }] });
+    expect(await codeOf(parts.read(join(dir, 'missing.raw')))).toBe('ENOENT');
+  });
+
+  it('boot id and MemTotal', async () => {
+    const sys = createRealSystem();
+    expect(await sys.bootId()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(await sys.memTotal()).toBeGreaterThan(64 << 20);
+  });
+});
+});
