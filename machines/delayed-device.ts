@@ -3,7 +3,7 @@
  * loop → dm delay → mount (-o sync unless --no-sync).
  */
 import { z } from 'zod';
-import { dmUuid, mountSteps, output, type StepDef, type WorkflowDef } from './types.js';
+import { dmUuid, mountSteps, output, pick, type StepDef, type WorkflowDef } from './types.js';
 
 export const delayedDeviceParams = z.object({
   file: z.string(),
@@ -45,6 +45,12 @@ export const delayedDevice: WorkflowDef<DelayedDeviceParams> = {
   ],
   examples: ['flow run delayed-device --file /var/tmp/slow.img --size 256M --delay 100', 'flow run delayed-device --file /var/tmp/slow.img --read-delay 0 --write-delay 500 --no-sync'],
   parseParams: (raw) => delayedDeviceParams.parse(raw),
+  outputs(p, o) {
+    const r: Record<string, string> = { file: p.file };
+    pick(r, 'loop', o, 'attach-file', 'device');
+    pick(r, 'device', o, 'create-delay', 'device');
+    return pick(r, 'mountpoint', o, 'mount', 'target');
+  },
   steps(p, id) {
     const sectors = Math.floor(p.size / 512);
     const steps: StepDef[] = [];

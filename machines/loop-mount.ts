@@ -1,6 +1,6 @@
 /** loop-mount: attach an image file that holds a filesystem and mount it. */
 import { z } from 'zod';
-import { mountSteps, type WorkflowDef } from './types.js';
+import { mountSteps, pick, type WorkflowDef } from './types.js';
 
 export const loopMountParams = z.object({
   file: z.string(),
@@ -22,6 +22,11 @@ export const loopMount: WorkflowDef<LoopMountParams> = {
   ],
   examples: ['flow run loop-mount --file rootfs.ext4', 'flow run loop-mount --file rootfs.ext4 --read-only --mountpoint /mnt/rootfs'],
   parseParams: (raw) => loopMountParams.parse(raw),
+  outputs(_p, o) {
+    const r: Record<string, string> = {};
+    pick(r, 'loop', o, 'attach-file', 'device');
+    return pick(r, 'mountpoint', o, 'mount', 'target');
+  },
   steps: (p) => [
     {
       name: 'attach-file',

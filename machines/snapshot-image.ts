@@ -4,7 +4,7 @@
  * snapshot with a zram COW → mount → online grow. Rollback throws every change away.
  */
 import { z } from 'zod';
-import { dmUuid, mountSteps, output, type StepDef, type WorkflowDef } from './types.js';
+import { dmUuid, mountSteps, output, pick, type StepDef, type WorkflowDef } from './types.js';
 
 const identity = z.object({ dev: z.string(), ino: z.number().int() });
 
@@ -56,6 +56,14 @@ export const snapshotImage: WorkflowDef<SnapshotImageParams> = {
   ],
   examples: ['flow run snapshot-image --image raspios.img', 'flow run snapshot-image --image disk.img --partition 2 --size 8G --cow-size 1G --mountpoint /mnt/play'],
   parseParams: (raw) => snapshotImageParams.parse(raw),
+  outputs(_p, o) {
+    const r: Record<string, string> = {};
+    pick(r, 'loop', o, 'attach-image', 'device');
+    pick(r, 'base', o, 'create-base', 'device');
+    pick(r, 'cow', o, 'add-cow', 'device');
+    pick(r, 'device', o, 'create-snapshot', 'device');
+    return pick(r, 'mountpoint', o, 'mount', 'target');
+  },
   steps(p, id) {
     const total = snapshotSectors(p);
     const steps: StepDef[] = [

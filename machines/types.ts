@@ -56,6 +56,15 @@ export interface WorkflowDef<P = Json> {
   parseParams(raw: Json): P;
   /** the run's steps, in order */
   steps(params: P, runId: string): StepDef[];
+  /** what the user gets, from the applied steps' outputs: {device, mountpoint, ...} */
+  outputs(params: P, outputs: Outputs): Record<string, string>;
+}
+
+/** Picks `key` of a step's outputs when present. */
+export function pick(into: Record<string, string>, label: string, outputs: Outputs, step: string, key: string): Record<string, string> {
+  const v = outputs[step]?.[key];
+  if (typeof v === 'string' || typeof v === 'number') into[label] = String(v);
+  return into;
 }
 
 /** Looks up an output of an earlier step; a missing one is a bug in the workflow definition. */

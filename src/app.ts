@@ -1,0 +1,69 @@
+/**
+ * The imperative shell's wiring: the real (or, for tests, persisted fake) kernel, the
+ * state directory, locks, and a runner. Commands get everything from here.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { JournalStore } from '../journal/store.js';
+import { FlockLocks } from '../journal/lock.js';
+import { realFs } from './fs/real.js';
+import type { Kernel } from './kernel/types.js';
+import { createRealKernel } from './kernel/real/index.js';
+import { openPersistedFakeKernel } from './kernel/fake/index.js';
+import { crashHookFromEnv } from './cli/crash-env.js';
+import { Runner } from './engine/runner.js';
+import type { EventObserver } from './engine/session.js';
+import type { Locks, LockOptions, Release } from '../journal/lock.js';
+
+export const FLOW_VERSION = '0.1.0';
+export const DEFAULT_STATE_DIR = '/var/lib/flow';
+
+export interface App {
+  kernel: Kernel;
+  store: JournalStore;
+  locks: Locks;
+  runDir: string;
+  newUuid(): string;
+  runner(opts: { observe?: EventObserver; interrupted?: () => string | undefined }): Runner;
+}
+
+/** The host-wide allocation lock lives in /run/lock (shared by every state dir); the rest in the state dir. */
+class HostLocks implements Locks {
+  constructor(
+    private readonly local: FlockLocks,
+    private readonly host: FlockLocks,
+  ) {}
+  acquire(name: string, opts: LockOptions): Promise<Release> {
+    return (name === 'alloc' ? this.host : this.local).acquire(name === 'alloc' ? 'flow-alloc' : name, opts);
+  }
+}
+
+export async function openApp(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<App> {
+  const crash = crashHookFromEnv(env);
+  const fakePath = env.FLOW_FAKE_KERNEL;
+  const fake = fakePath ? await openPersistedFakeKernel(fakePath, realFs) : undefined;
+  const kernel: Kernel = fake ?? createRealKernel(realFs);
+  const store = await JournalStore.open({ fs: realFs, crash }, stateDir, { uid: process.getuid?.() ?? 0, now: () => new Date().toISOString() });
+  const local = new FlockLocks(store.dirs.locks);
+  const hostDir = !fake && existsSync('/run/lock') ? '/run/lock' : store.dirs.locks;
+  const locks = new HostLocks(local, new FlockLocks(hostDir));
+  const runDir = env.FLOW_RUN_DIR ?? '/run/flow';
+  return {
+    kernel,
+    store,
+    locks,
+    runDir,
+    newUuid: () => randomUUID(),
+    runner: (opts) =>
+      new Runner({
+        kernel,
+        store,
+        locks,
+        flowVersion: FLOW_VERSION,
+        crash,
+        setKernelMidpoint: fake ? (fn) => fake.setPointHook(fn ? () => fn() : undefined) : undefined,
+        interrupted: opts.interrupted,
+        observe: opts.observe,
+      }),
+  };
+}

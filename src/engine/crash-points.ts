@@ -1,0 +1,31 @@
+/**
+ * The named points where a crash changes what recovery must do, enumerated from a run's
+ * step definitions (a new step gets its points for free):
+ *   before-intent · intent-written (temp file, not synced) · intent-renamed (dir not
+ *   synced) · intent-synced · command-running · command-done · outcome-written ·
+ *   outcome-renamed · outcome-synced
+ * for every step (`apply:<step>:…`) and every compensation (`undo:<step>:…`).
+ */
+import { HAS_INVERSE, type StepDef } from '../../machines/types.js';
+
+export const STEP_POINTS = [
+  'before-intent',
+  'intent-written',
+  'intent-renamed',
+  'intent-synced',
+  'command-running',
+  'command-done',
+  'outcome-written',
+  'outcome-renamed',
+  'outcome-synced',
+] as const;
+
+/** Points of the forward run, in the order a run reaches them. */
+export function applyPoints(defs: readonly StepDef[]): string[] {
+  return defs.flatMap((d) => STEP_POINTS.map((p) => `apply:${d.name}:${p}`));
+}
+
+/** Points of a rollback of a finished run, in the order it reaches them. */
+export function undoPoints(defs: readonly StepDef[]): string[] {
+  return [...defs].reverse().filter((d) => HAS_INVERSE[d.kind]).flatMap((d) => STEP_POINTS.map((p) => `undo:${d.name}:${p}`));
+}

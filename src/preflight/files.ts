@@ -1,0 +1,87 @@
+/** Checks on files and mount points, before a run is recorded. */
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { hasCode, type Fs, type FsStat } from '../fs/types.js';
+import type { Kernel } from '../kernel/types.js';
+
+export async function statOrNull(fs: Fs, p: string): Promise<FsStat | null> {
+  try {
+    return await fs.lstat(p);
+  } catch (err) {
+    if (hasCode(err, 'ENOENT')) return null;
+    if (hasCode(err, 'ENOTDIR')) throw new UsageError(`${p}: a component of the path is not a directory`);
+    if (hasCode(err, 'EACCES')) throw new UsageError(`${p}: permission denied`);
+    throw err;
+  }
+}
+
+/** An existing regular file (a symlink is resolved once, explicitly); returns its real path and stat. */
+export async function existingFile(fs: Fs, option: string, p: string): Promise<{ path: string; st: FsStat }> {
+  const st = await statOrNull(fs, p);
+  if (!st) throw new UsageError(`${option} ${p} does not exist`);
+  if (st.kind === 'symlink') {
+    const real = await fs.realpath(p).catch(() => {
+      throw new UsageError(`${option} ${p} is a dangling symbolic link`);
+    });
+    return existingFile(fs, option, real);
+  }
+  if (st.kind === 'dir') throw new UsageError(`${option} ${p} is a directory, not a file`);
+  if (st.kind !== 'file') throw new UsageError(`${option} ${p} is not a regular file`);
+  try {
+    const fh = await fs.open(p, { mode: 'read', noFollow: true });
+    await fh.close();
+  } catch (err) {
+    throw new UsageError(`${option} ${p} cannot be read: ${(err as Error).message}`);
+  }
+  return { path: p, st };
+}
+
+export interface Mountpoint {
+  mountpoint: string;
+  /** directories the run creates (and its rollback removes), top-down */
+  mountDirs: string[];
+}
+
+/**
+ * The mount point: an existing empty directory that is not a mount point, or a path whose
+ * missing directories the run creates. Resolved through the real path of its existing
+ * part, so it matches what mountinfo will show.
+ */
+export async function checkMountpoint(k: Kernel, option: string, p: string): Promise<Mountpoint> {
+  const missing: string[] = [];
+  let cur = p;
+  let st = await statOrNull(k.fs, cur);
+  while (!st) {
+    missing.unshift(path.basename(cur));
+    const parent = path.dirname(cur);
+    if (parent === cur) break;
+    cur = parent;
+    st = await statOrNull(k.fs, cur);
+  }
+  if (missing.length === 0) {
+    if (st!.kind === 'symlink') throw new UsageError(`${option} ${p} is a symbolic link`, 'give the real directory');
+    if (st!.kind !== 'dir') throw new UsageError(`${option} ${p} is not a directory`);
+    if ((await k.fs.readdir(p)).length > 0) throw new UsageError(`${option} ${p} is not empty`, 'use an empty directory or a path that does not exist yet');
+    const real = await k.fs.realpath(p);
+    if ((await k.mounts.list()).some((m) => m.target === real)) throw new UsageError(`${option} ${p} is already a mount point`, `choose another directory (see findmnt ${real})`);
+    return { mountpoint: real, mountDirs: [] };
+  }
+  const real = await k.fs.realpath(cur);
+  const rst = await k.fs.stat(real);
+  if (rst.kind !== 'dir') throw new UsageError(`${option} ${p}: ${cur} is not a directory`);
+  const dirs: string[] = [];
+  let acc = real;
+  for (const name of missing) {
+    acc = path.join(acc, name);
+    dirs.push(acc);
+  }
+  return { mountpoint: acc, mountDirs: dirs };
+}
+
+/** A device-mapper name that no device (ours or not) holds. */
+export async function checkNameFree(k: Kernel, option: string, name: string): Promise<void> {
+  const d = await k.dm.info(name);
+  if (d) {
+    throw new UsageError(`${option}: a device-mapper device named ${name} already exists${d.uuid ? ` (uuid ${d.uuid})` : ''}`, 'choose another --name, or remove that device if it is yours');
+  }
+}

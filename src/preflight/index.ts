@@ -1,0 +1,13 @@
+/** The preflight of each workflow, by name. */
+import type { Json } from '../../machines/types.js';
+import { preflightDelayedDevice } from './delayed-device.js';
+import { preflightLoopMount } from './loop-mount.js';
+import { preflightSnapshotImage } from './snapshot-image.js';
+import type { PreflightEnv, RawOptions } from './types.js';
+
+export const preflights: Readonly<Record<string, (raw: RawOptions, env: PreflightEnv) => Promise<Json>>> = {
+  'snapshot-image': preflightSnapshotImage,
+  'delayed-device': preflightDelayedDevice,
+  'loop-mount': preflightLoopMount,
+};
+export type { PreflightEnv, RawOptions };

@@ -1,0 +1,94 @@
+/**
+ * Preflight of snapshot-image: everything that can be wrong is found here, before the run
+ * is recorded. Reads the image (never writes it), its partition table and filesystem, and
+ * the kernel's devices.
+ */
+import { UsageError } from '../errors.js';
+import { snapshotImageParams, type SnapshotImageParams } from '../../machines/snapshot-image.js';
+import { defaultName } from '../../machines/types.js';
+import type { Partition, PartitionTable } from '../kernel/types.js';
+import { checkNameFree, existingFile } from './files.js';
+import { mountpointFor, str, type PreflightEnv, type RawOptions } from './types.js';
+import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from './values.js';
+
+const EXTENDED = new Set(['5', 'f', '85', '0x5', '0xf', '0x85']);
+const LINUX = new Set(['83', '0x83', '0fc63daf-8483-4772-8e79-3d69d8477de4']);
+/** zram's logical block size, inherited by a snapshot with a zram COW */
+const COW_BLOCK = 4096;
+
+export async function preflightSnapshotImage(raw: RawOptions, env: PreflightEnv): Promise<SnapshotImageParams> {
+  const k = env.kernel;
+  if (typeof raw.image !== 'string') throw new UsageError('snapshot-image needs --image FILE', 'e.g. flow run snapshot-image --image raspios.img');
+  const size = parseSize('--size', str(raw, 'size') ?? '5G', { multipleOf: 512 });
+  const cowSize = parseSize('--cow-size', str(raw, 'cowSize') ?? '512M', { multipleOf: 4096 });
+  const chunk = parseInteger('--chunk', str(raw, 'chunk') ?? '16', 8, 2 ** 21);
+  if ((chunk & (chunk - 1)) !== 0) throw new UsageError(`--chunk ${chunk} is not a power of two`, 'use 8, 16, 32, ... sectors');
+  const name = checkDmName('--name', str(raw, 'name') ?? defaultName(env.id), '-base'.length);
+  const image = await existingFile(k.fs, '--image', checkPath('--image', raw.image, env.cwd));
+
+  const mem = await k.system.memTotal();
+  if (cowSize > mem) throw new UsageError(`--cow-size ${formatSize(cowSize)} is larger than this machine's memory (${formatSize(mem)})`, 'a zram COW lives in RAM: choose a smaller --cow-size');
+
+  const { partition, partStart, partSectors } = await choosePartition(env, image.path, image.st.size, str(raw, 'partition'));
+  const fs = await k.filesystems.probe(image.path, partStart * 512);
+  const mounting = raw.mount !== false;
+  const where = partition === null ? `${image.path}` : `partition ${partition} of ${image.path}`;
+  if (fs?.blockSize !== undefined && fs.blockSize < COW_BLOCK) {
+    throw new UsageError(
+      `the filesystem on ${where} has ${fs.blockSize}-byte blocks, smaller than the zram COW's ${COW_BLOCK}-byte logical blocks: the snapshot could not be mounted ("bad block size")`,
+      'use an image whose filesystem has 4 KiB blocks (mkfs.ext4 -b 4096)',
+    );
+  }
+  if (mounting && !fs) throw new UsageError(`${where} holds no filesystem flow recognises`, 'pass --no-mount to create the devices only');
+  const isExt = fs !== null && /^ext[234]$/.test(fs.type);
+
+  const loops = await k.loop.list();
+  const rw = loops.find((l) => l.backingDev === image.st.dev && l.backingIno === image.st.ino && !l.readOnly);
+  if (rw) throw new UsageError(`${image.path} is attached read-write at ${rw.device}: a snapshot of it would not be stable`, `detach it (umount what uses it, then losetup -d ${rw.device})`);
+
+  await checkNameFree(k, '--name', name);
+  await checkNameFree(k, '--name', `${name}-base`);
+  const mp = await mountpointFor(raw, env);
+  return snapshotImageParams.parse({
+    image: image.path,
+    imageIdentity: { dev: image.st.dev, ino: image.st.ino },
+    partition,
+    partStart,
+    partSectors,
+    size,
+    cowSize,
+    chunk,
+    name,
+    mountpoint: mp?.mountpoint ?? null,
+    mountDirs: mp?.mountDirs ?? [],
+    grow: raw.grow !== false && mounting && isExt,
+  });
+}
+
+async function choosePartition(env: PreflightEnv, image: string, bytes: number, rawPartition: string | undefined) {
+  const table = await env.kernel.partitions.read(image);
+  if (rawPartition !== undefined) {
+    const n = parseInteger('--partition', rawPartition, 1, 128);
+    if (!table) throw new UsageError(`--partition ${n}: ${image} has no partition table`, 'leave out --partition to use the whole image');
+    const p = table.partitions.find((x) => x.number === n);
+    if (!p) throw new UsageError(`--partition ${n} is out of range: ${image} has ${describe(table)}`, 'pick one of those numbers');
+    if (EXTENDED.has(p.type.toLowerCase())) throw new UsageError(`--partition ${n} is an extended partition (a container of other partitions)`, `pick a partition inside it: ${describe(table)}`);
+    return toSectors(table, p);
+  }
+  if (!table) {
+    if (bytes < 512) throw new UsageError(`${image} is smaller than one sector`);
+    return { partition: null, partStart: 0, partSectors: Math.floor(bytes / 512) };
+  }
+  const linux = table.partitions.filter((p) => LINUX.has(p.type.toLowerCase())).sort((a, b) => b.size - a.size);
+  if (!linux[0]) throw new UsageError(`${image} has no Linux partition: ${describe(table)}`, 'choose one with --partition N');
+  return toSectors(table, linux[0]);
+}
+
+function toSectors(t: PartitionTable, p: Partition) {
+  return { partition: p.number, partStart: (p.start * t.sectorSize) / 512, partSectors: (p.size * t.sectorSize) / 512 };
+}
+
+function describe(t: PartitionTable): string {
+  if (t.partitions.length === 0) return 'no partitions';
+  return 'partitions ' + t.partitions.map((p) => `${p.number} (type ${p.type}, ${formatSize(p.size * t.sectorSize)})`).join(', ');
+}
