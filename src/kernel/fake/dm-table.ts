@@ -1,0 +1,128 @@
+/**
+ * Parsing, validation and normalisation of device-mapper tables, with the kernel's
+ * rules: segments contiguous from 0, known targets with the right arguments, referenced
+ * devices must exist (ENXIO) and be large enough (EINVAL "too small for target"),
+ * segments aligned to the table's logical block size, snapshot chunk a power of two ≥ 8
+ * and a multiple of the COW's block size.
+ */
+import { kerr } from './context.js';
+import { deviceSize, findDevice, logicalBlockSize, tableBlockSize } from './devices.js';
+import type { DmTarget, KernelState } from './state.js';
+
+/** Targets the fake knows, as `dmsetup targets` lists them. */
+export const DM_TARGETS = [
+  { name: 'snapshot', version: '1.16.0' },
+  { name: 'flakey', version: '1.5.0' },
+  { name: 'delay', version: '1.4.0' },
+  { name: 'zero', version: '1.2.0' },
+  { name: 'error', version: '1.6.0' },
+  { name: 'linear', version: '1.4.0' },
+];
+
+const INT = /^\d+$/;
+
+function int(value: string | undefined, what: string, line: string): string {
+  if (value === undefined || !INT.test(value)) throw kerr('EINVAL', `invalid ${what} in table line "${line}"`);
+  return String(Number(value));
+}
+
+/** Resolves a device argument (major:minor or /dev path) to major:minor; ENXIO when absent. */
+function device(state: KernelState, ref: string | undefined, line: string): string {
+  if (ref === undefined) throw kerr('EINVAL', `missing device in table line "${line}"`);
+  const dev = findDevice(state, ref);
+  if (!dev) throw kerr('ENXIO', `device ${ref} in table line "${line}" does not exist (No such device or address)`);
+  return dev.majmin;
+}
+
+/** Checks that `ref` has `bytes` bytes from `offsetSectors` on (the kernel's device_area_is_invalid). */
+function fits(state: KernelState, majmin: string, offsetSectors: string, lengthSectors: number, line: string): void {
+  const dev = findDevice(state, majmin)!;
+  if ((Number(offsetSectors) + lengthSectors) * 512 > deviceSize(dev)) {
+    throw kerr('EINVAL', `${dev.node} too small for target in table line "${line}"`);
+  }
+}
+
+function parseArgs(state: KernelState, type: string, args: string[], length: number, line: string): string[] {
+  const argc = (ok: boolean) => {
+    if (!ok) throw kerr('EINVAL', `${type}: wrong number of arguments in table line "${line}"`);
+  };
+  switch (type) {
+    case 'zero':
+    case 'error':
+      argc(args.length === 0);
+      return [];
+    case 'linear': {
+      argc(args.length === 2);
+      const out = [device(state, args[0], line), int(args[1], 'offset', line)];
+      fits(state, out[0]!, out[1]!, length, line);
+      return out;
+    }
+    case 'delay': {
+      argc(args.length === 3 || args.length === 6 || args.length === 9);
+      const out: string[] = [];
+      for (let i = 0; i < args.length; i += 3) {
+        out.push(device(state, args[i], line), int(args[i + 1], 'offset', line), int(args[i + 2], 'delay', line));
+        fits(state, out[i]!, out[i + 1]!, length, line);
+      }
+      return out;
+    }
+    case 'flakey': {
+      argc(args.length >= 4);
+      const out = [device(state, args[0], line), int(args[1], 'offset', line), int(args[2], 'up interval', line), int(args[3], 'down interval', line)];
+      if (args.length > 4) {
+        const n = Number(int(args[4], 'feature count', line));
+        argc(args.length === 5 + n);
+        out.push(String(n), ...args.slice(5));
+      }
+      fits(state, out[0]!, out[1]!, length, line);
+      return out;
+    }
+    case 'snapshot': {
+      argc(args.length === 4);
+      const origin = device(state, args[0], line);
+      const cow = device(state, args[1], line);
+      const mode = (args[2] ?? '').toUpperCase();
+      if (!['P', 'PO', 'N'].includes(mode)) throw kerr('EINVAL', `snapshot: invalid persistence "${args[2]}" in table line "${line}"`);
+      const chunk = Number(int(args[3], 'chunk size', line));
+      if (chunk < 8 || (chunk & (chunk - 1)) !== 0) throw kerr('EINVAL', `snapshot: chunk size ${chunk} is not a power of two >= 8`);
+      if ((chunk * 512) % logicalBlockSize(state, findDevice(state, cow)!) !== 0) {
+        throw kerr('EINVAL', `snapshot: chunk size is not a multiple of the COW device's block size`);
+      }
+      fits(state, origin, '0', length, line);
+      return [origin, cow, mode, String(chunk)];
+    }
+    default:
+      throw kerr('EINVAL', `unknown target type "${type}" in table line "${line}"`);
+  }
+}
+
+/** Parses and validates table lines; EINVAL or ENXIO as the kernel's table load would fail. */
+export function parseTable(state: KernelState, lines: readonly string[]): DmTarget[] {
+  if (lines.length === 0) throw kerr('EINVAL', 'empty table');
+  const table: DmTarget[] = [];
+  let next = 0;
+  for (const raw of lines) {
+    if (raw.includes('\n')) throw kerr('EINVAL', `table line contains a newline: ${JSON.stringify(raw)}`);
+    const line = raw.trim();
+    const [start, length, type, ...args] = line.split(/\s+/);
+    const s = Number(int(start, 'start', line));
+    const n = Number(int(length, 'length', line));
+    if (s !== next) throw kerr('EINVAL', `gap or overlap in table: segment starts at ${s}, expected ${next}`);
+    if (n === 0) throw kerr('EINVAL', `zero-length segment in table line "${line}"`);
+    if (type === undefined) throw kerr('EINVAL', `missing target type in table line "${line}"`);
+    table.push({ start: s, length: n, type, args: parseArgs(state, type, args, n, line) });
+    next = s + n;
+  }
+  const lbs = tableBlockSize(state, table) / 512;
+  for (const t of table) {
+    if (t.start % lbs !== 0 || t.length % lbs !== 0) {
+      throw kerr('EINVAL', `segment ${t.start}+${t.length} is not aligned to the logical block size ${lbs * 512} (alignment inconsistency)`);
+    }
+  }
+  return table;
+}
+
+/** Table lines as `dmsetup table` prints them. */
+export function formatTable(table: readonly DmTarget[]): string[] {
+  return table.map((t) => [t.start, t.length, t.type, ...t.args].join(' '));
+}
