@@ -1,0 +1,395 @@
+/**
+ * The kernel contract: one suite of cases that every `Kernel` must pass — the fake one
+ * here, the real one inside the kernel lab. Every case uses only the `Kernel` interface
+ * and files under `workdir`, assumes no device numbers, touches no device it did not
+ * create, and undoes everything it created, even when it fails (see `Scope`).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { kernelCode, type KernelErrorCode } from '../../src/errors.js';
+import { buildTestImage } from '../../src/kernel/fake/test-image.js';
+import { createBackingFile, makeDirs, removeOwnedDirs, removeOwnedFile } from '../../src/kernel/files.js';
+import type { DmInfo, Kernel, LoopAttachArgs, LoopInfo, ZramInfo } from '../../src/kernel/types.js';
+
+/** What a contract run needs: a kernel, a scratch directory on its `fs`, and a final cleanup. */
+export interface ContractEnv {
+  kernel: Kernel;
+  workdir: string;
+  cleanup(): Promise<void>;
+}
+
+const MiB = 1024 * 1024;
+
+/** Expects `p` to reject with a KernelError of `code`. */
+export async function expectCode(p: Promise<unknown>, code: KernelErrorCode): Promise<void> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, `expected ${code}, but it succeeded`).toBeDefined();
+  expect(kernelCode(err) ?? err).toBe(code);
+}
+
+/** Polls `check` until true (the real kernel lets go of a lazily detached loop asynchronously). */
+async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Creates kernel objects for one case and registers their undo, run in reverse order afterwards. */
+class Scope {
+  readonly tag = randomBytes(4).toString('hex');
+  private readonly undo: { what: string; fn: () => Promise<void> }[] = [];
+  constructor(readonly env: ContractEnv) {}
+
+  get k(): Kernel {
+    return this.env.kernel;
+  }
+
+  defer(what: string, fn: () => Promise<void>): void {
+    this.undo.push({ what, fn });
+  }
+
+  async close(): Promise<string[]> {
+    const errors: string[] = [];
+    for (const u of this.undo.reverse()) {
+      try {
+        await u.fn();
+      } catch (err) {
+        errors.push(`${u.what}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return errors;
+  }
+
+  async file(name: string, size: number): Promise<string> {
+    const path = join(this.env.workdir, `${this.tag}-${name}`);
+    const identity = await createBackingFile(this.k.fs, path, size);
+    this.defer(`file ${path}`, () => removeOwnedFile(this.k.fs, path, identity).then(() => undefined));
+    return path;
+  }
+
+  async image(name: string, spec: Parameters<typeof buildTestImage>[2]): Promise<string> {
+    const path = join(this.env.workdir, `${this.tag}-${name}`);
+    await buildTestImage(this.k.fs, path, spec);
+    const st = await this.k.fs.lstat(path);
+    this.defer(`image ${path}`, () => removeOwnedFile(this.k.fs, path, st).then(() => undefined));
+    return path;
+  }
+
+  async dir(name: string): Promise<string> {
+    const path = join(this.env.workdir, `${this.tag}-${name}`);
+    await makeDirs(this.k.fs, [path], 0o755);
+    this.defer(`dir ${path}`, () => removeOwnedDirs(this.k.fs, [path]).then(() => undefined));
+    return path;
+  }
+
+  async loop(args: LoopAttachArgs): Promise<LoopInfo> {
+    const info = await this.k.loop.attach(args);
+    this.defer(`loop ${info.device}`, async () => {
+      if (await this.ourLoop(info)) await this.k.loop.detach(info.device);
+    });
+    return info;
+  }
+
+  /** True while `info.device` is still bound to the same file, offset and size limit. */
+  async ourLoop(info: LoopInfo): Promise<boolean> {
+    return (await this.k.loop.list()).some(
+      (l) => l.device === info.device && l.backingIno === info.backingIno && l.backingDev === info.backingDev && l.offset === info.offset && l.sizeLimit === info.sizeLimit,
+    );
+  }
+
+  names(suffix: string): { name: string; uuid: string } {
+    return { name: `flowct-${this.tag}-${suffix}`, uuid: `FLOWCT-${this.tag}-${suffix}` };
+  }
+
+  /** dm create with names unique to this case; undo registered before the call. */
+  async dm(suffix: string, table: string[]): Promise<DmInfo> {
+    const { name, uuid } = this.names(suffix);
+    this.defer(`dm ${name}`, async () => {
+      const info = await this.k.dm.info(name);
+      if (info?.uuid === uuid) await this.k.dm.remove(uuid);
+    });
+    return this.k.dm.create({ name, uuid, table });
+  }
+
+  async zram(disksize?: number): Promise<ZramInfo> {
+    const id = await this.k.zram.add();
+    this.defer(`zram${id}`, async () => {
+      if (!(await this.k.zram.list()).some((z) => z.id === id)) return;
+      await this.k.zram.reset(id);
+      await this.k.zram.remove(id);
+    });
+    if (disksize !== undefined) await this.k.zram.configure(id, { disksize });
+    return (await this.k.zram.list()).find((z) => z.id === id)!;
+  }
+
+  async mount(source: string, target: string): Promise<void> {
+    const real = await this.k.fs.realpath(target);
+    this.defer(`mount ${target}`, async () => {
+      if ((await this.k.mounts.list()).some((m) => m.target === real)) await this.k.mounts.umount(target);
+    });
+    await this.k.mounts.mount({ source, target, options: [] });
+  }
+}
+
+/** Registers the contract suite for one kernel implementation. */
+export function kernelContract(name: string, makeKernel: () => Promise<ContractEnv>): void {
+  describe(`kernel contract: ${name}`, () => {
+    let s: Scope;
+    beforeEach(async () => {
+      s = new Scope(await makeKernel());
+    });
+    afterEach(async () => {
+      const errors = await s.close();
+      await s.env.cleanup();
+      if (errors.length > 0) throw new Error(`cleanup failed, objects may have leaked:\n${errors.join('\n')}`);
+    });
+    registerLoopCases(() => s);
+    registerDmCases(() => s);
+    registerZramCases(() => s);
+    registerMountAndFsCases(() => s);
+  });
+}
+
+function registerLoopCases(scope: () => Scope): void {
+  it('loop: attach reports the backing identity, list agrees, detach unbinds', async () => {
+    const s = scope();
+    const path = await s.file('a.img', 8 * MiB);
+    const st = await s.k.fs.stat(path);
+    const loop = await s.loop({ file: path, readOnly: false });
+    expect(loop.device).toMatch(/^\/dev\/loop\d+$/);
+    expect(loop.majmin).toMatch(/^\d+:\d+$/);
+    expect(loop).toMatchObject({ backingFile: await s.k.fs.realpath(path), backingIno: st.ino, backingDev: st.dev, offset: 0, sizeLimit: 0, readOnly: false, autoclear: false });
+    expect((await s.k.loop.list()).find((l) => l.device === loop.device)).toEqual(loop);
+    expect(await s.k.system.blockDeviceSize(loop.device)).toBe(8 * MiB);
+    await s.k.loop.detach(loop.device);
+    expect(await s.ourLoop(loop)).toBe(false);
+  });
+
+  it('loop: read-only with offset and size limit', async () => {
+    const s = scope();
+    const loop = await s.loop({ file: await s.file('ro.img', 8 * MiB), readOnly: true, offset: MiB, sizeLimit: 2 * MiB });
+    expect(loop).toMatchObject({ readOnly: true, offset: MiB, sizeLimit: 2 * MiB });
+    expect((await s.k.loop.list()).find((l) => l.device === loop.device)).toEqual(loop);
+    expect(await s.k.system.blockDeviceSize(loop.device)).toBe(2 * MiB);
+  });
+
+  it('loop: detaching an unbound device is ENXIO', async () => {
+    const s = scope();
+    const loop = await s.loop({ file: await s.file('x.img', MiB), readOnly: false });
+    await s.k.loop.detach(loop.device);
+    await expectCode(s.k.loop.detach(loop.device), 'ENXIO');
+  });
+
+  it('loop: detach while a dm table holds it is EBUSY + autoclear, and completes when dm goes', async () => {
+    const s = scope();
+    const loop = await s.loop({ file: await s.file('held.img', 4 * MiB), readOnly: false });
+    const dm = await s.dm('hold', [`0 2048 linear ${loop.majmin} 0`]);
+    await expectCode(s.k.loop.detach(loop.device), 'EBUSY');
+    expect((await s.k.loop.list()).find((l) => l.device === loop.device)?.autoclear).toBe(true);
+    await s.k.dm.remove(dm.uuid);
+    expect(await eventually(async () => !(await s.ourLoop(loop)))).toBe(true);
+  });
+}
+
+function registerDmCases(scope: () => Scope): void {
+  it('dm: create linear; info, list, table normalised to major:minor, size', async () => {
+    const s = scope();
+    const loop = await s.loop({ file: await s.file('lin.img', 4 * MiB), readOnly: false });
+    const info = await s.dm('lin', [`0 4096 linear ${loop.device} 2048`]);
+    expect(info).toMatchObject({ ...s.names('lin'), attr: 'L--w', live: true, inactive: false, suspended: false, readOnly: false, open: 0 });
+    expect(await s.k.dm.info(info.name)).toEqual(info);
+    expect((await s.k.dm.list()).find((d) => d.name === info.name)).toEqual(info);
+    expect(await s.k.dm.table(info.name)).toEqual([`0 4096 linear ${loop.majmin} 2048`]);
+    expect(await s.k.system.blockDeviceSize(`/dev/dm-${info.minor}`)).toBe(4096 * 512);
+    expect((await s.k.dm.targets()).map((t) => t.name)).toContain('linear');
+    await s.k.dm.resume(info.name);
+    expect(await s.k.dm.info(info.name)).toEqual(info);
+  });
+
+  it('dm: linear + zero segments', async () => {
+    const s = scope();
+    const loop = await s.loop({ file: await s.file('lz.img', 4 * MiB), readOnly: true });
+    const table = [`0 8192 linear ${loop.majmin} 0`, '8192 8192 zero'];
+    const info = await s.dm('lz', table);
+    expect(await s.k.dm.table(info.name)).toEqual(table);
+    expect(await s.k.system.blockDeviceSize(`/dev/dm-${info.minor}`)).toBe(16384 * 512);
+  });
+
+  it('dm: a duplicate name or UUID is EEXIST and leaves the first device alone', async () => {
+    const s = scope();
+    const first = await s.dm('dup', ['0 1024 zero']);
+    const other = s.names('dup2');
+    s.defer('dm dup2', async () => {
+      const i = await s.k.dm.info(other.name);
+      if (i?.uuid === other.uuid) await s.k.dm.remove(other.uuid);
+    });
+    await expectCode(s.k.dm.create({ name: first.name, uuid: other.uuid, table: ['0 2048 zero'] }), 'EEXIST');
+    await expectCode(s.k.dm.create({ name: other.name, uuid: first.uuid, table: ['0 2048 zero'] }), 'EEXIST');
+    expect(await s.k.dm.info(other.name)).toBeNull();
+    expect(await s.k.dm.info(first.name)).toEqual(first);
+    expect(await s.k.dm.table(first.name)).toEqual(['0 1024 zero']);
+  });
+
+  it('dm: a table naming a device that does not exist is ENXIO and leaves no device', async () => {
+    const s = scope();
+    const loop = await s.loop({ file: await s.file('gone.img', MiB), readOnly: false });
+    await s.k.loop.detach(loop.device);
+    await expectCode(s.dm('missing', [`0 1024 linear ${loop.majmin} 0`]), 'ENXIO');
+    expect(await s.k.dm.info(s.names('missing').name)).toBeNull();
+  });
+
+  it('dm: remove by UUID is EBUSY while another table uses the device, ENXIO once gone', async () => {
+    const s = scope();
+    const lower = await s.dm('lower', ['0 2048 zero']);
+    const upper = await s.dm('upper', [`0 2048 linear ${lower.major}:${lower.minor} 0`]);
+    expect((await s.k.dm.info(lower.name))?.open).toBe(1);
+    await expectCode(s.k.dm.remove(lower.uuid), 'EBUSY');
+    await s.k.dm.remove(upper.uuid);
+    await s.k.dm.remove(lower.uuid);
+    expect(await s.k.dm.info(lower.name)).toBeNull();
+    await expectCode(s.k.dm.remove(lower.uuid), 'ENXIO');
+    await expectCode(s.k.dm.table(lower.name), 'ENXIO');
+    await expectCode(s.k.dm.status(lower.name), 'ENXIO');
+  });
+
+  it.each([
+    ['3 arguments', (d: string) => `${d} 0 10`],
+    ['6 arguments', (d: string) => `${d} 0 10 ${d} 0 20`],
+  ])('dm: delay with %s round-trips', async (_n, args) => {
+    const s = scope();
+    const loop = await s.loop({ file: await s.file('delay.img', 2 * MiB), readOnly: false });
+    const line = `0 2048 delay ${args(loop.majmin)}`;
+    const info = await s.dm('delay', [line]);
+    expect(await s.k.dm.table(info.name)).toEqual([line]);
+  });
+
+  it('dm: snapshot with a zram COW; the zram is held', async () => {
+    const s = scope();
+    const loop = await s.loop({ file: await s.file('origin.img', 8 * MiB), readOnly: true });
+    const z = await s.zram(4 * MiB);
+    const line = `0 16384 snapshot ${loop.majmin} ${z.majmin} N 8`;
+    const snap = await s.dm('snap', [line]);
+    expect(await s.k.dm.table(snap.name)).toEqual([line]);
+    const [status] = await s.k.dm.status(snap.name);
+    expect(status).toMatch(/^0 16384 snapshot \d+\/\d+ \d+$/);
+    expect((await s.k.zram.list()).find((x) => x.id === z.id)?.holders).toContain(`dm-${snap.minor}`);
+    await expectCode(s.k.zram.reset(z.id), 'EBUSY');
+    await expectCode(s.k.zram.remove(z.id), 'EBUSY');
+  });
+}
+
+function registerZramCases(scope: () => Scope): void {
+  it('zram: add, configure, EBUSY on reconfigure, reset, remove, ENXIO after', async () => {
+    const s = scope();
+    const z = await s.zram();
+    expect(z).toMatchObject({ device: `/dev/zram${z.id}`, initialized: false, holders: [] });
+    expect(z.majmin).toMatch(/^\d+:\d+$/);
+    await s.k.zram.configure(z.id, { disksize: 16 * MiB });
+    expect((await s.k.zram.list()).find((x) => x.id === z.id)).toMatchObject({ initialized: true, disksize: 16 * MiB });
+    await expectCode(s.k.zram.configure(z.id, { disksize: 8 * MiB }), 'EBUSY');
+    const usage = await s.k.zram.usage(z.id);
+    expect(usage.origDataSize).toBeGreaterThanOrEqual(0);
+    await s.k.zram.reset(z.id);
+    expect((await s.k.zram.list()).find((x) => x.id === z.id)?.initialized).toBe(false);
+    await s.k.zram.remove(z.id);
+    expect((await s.k.zram.list()).some((x) => x.id === z.id)).toBe(false);
+    await expectCode(s.k.zram.remove(z.id), 'ENXIO');
+  });
+}
+
+function registerMountAndFsCases(scope: () => Scope): void {
+  it('fs: mkfs then probe reports UUID and block size, on the file and through a loop', async () => {
+    const s = scope();
+    const path = await s.file('fs.img', 16 * MiB);
+    expect(await s.k.filesystems.probe(path)).toBeNull();
+    const uuid = randomUUID();
+    await s.k.filesystems.mkfsExt4({ target: path, uuid, blockSize: 4096 });
+    expect(await s.k.filesystems.probe(path)).toMatchObject({ type: 'ext4', uuid, blockSize: 4096, blockCount: 4096 });
+    const loop = await s.loop({ file: path, readOnly: true });
+    expect(await s.k.filesystems.probe(loop.device)).toMatchObject({ type: 'ext4', uuid, blockSize: 4096 });
+    const small = await s.file('fs1k.img', 16 * MiB);
+    await s.k.filesystems.mkfsExt4({ target: small, uuid: randomUUID(), blockSize: 1024 });
+    expect(await s.k.filesystems.probe(small)).toMatchObject({ blockSize: 1024, blockCount: 16384 });
+  });
+
+  it('mount: mount, EBUSY twice, mountinfo majmin, lazy loop detach, umount, EINVAL after', async () => {
+    const s = scope();
+    const path = await s.file('m.img', 32 * MiB);
+    await s.k.filesystems.mkfsExt4({ target: path, uuid: randomUUID(), blockSize: 4096 });
+    const loop = await s.loop({ file: path, readOnly: false });
+    const dir = await s.dir('mnt');
+    const target = await s.k.fs.realpath(dir);
+    await s.mount(loop.device, dir);
+    const entry = (await s.k.mounts.list()).find((m) => m.target === target);
+    expect(entry).toMatchObject({ majmin: loop.majmin, fstype: 'ext4' });
+    await expectCode(s.k.mounts.mount({ source: loop.device, target: dir, options: [] }), 'EBUSY');
+    await expectCode(s.k.loop.detach(loop.device), 'EBUSY');
+    await s.k.mounts.umount(dir);
+    expect((await s.k.mounts.list()).some((m) => m.target === target)).toBe(false);
+    await expectCode(s.k.mounts.umount(dir), 'EINVAL');
+    expect(await eventually(async () => !(await s.ourLoop(loop)))).toBe(true);
+  });
+
+  it('partitions: a built MBR image reads back; a blank file has no table', async () => {
+    const s = scope();
+    const uuid = randomUUID();
+    const img = await s.image('disk.img', {
+      size: 64 * MiB,
+      partitions: [
+        { type: 'c', startSector: 2048, sizeSectors: 8192 },
+        { type: '83', startSector: 10240, sizeSectors: 40960, ext: { blockSize: 4096, uuid } },
+        { type: '5', startSector: 51200, sizeSectors: 20480 },
+        { type: '83', startSector: 53248, sizeSectors: 8192 },
+        { type: '83', startSector: 63488, sizeSectors: 8192 },
+      ],
+    });
+    const table = await s.k.partitions.read(img);
+    expect(table).toMatchObject({ label: 'dos', sectorSize: 512 });
+    expect(table!.partitions.map(({ number, start, size, type }) => ({ number, start, size, type }))).toEqual([
+      { number: 1, start: 2048, size: 8192, type: 'c' },
+      { number: 2, start: 10240, size: 40960, type: '83' },
+      { number: 3, start: 51200, size: 20480, type: '5' },
+      { number: 5, start: 53248, size: 8192, type: '83' },
+      { number: 6, start: 63488, size: 8192, type: '83' },
+    ]);
+    expect(await s.k.filesystems.probe(img, 10240 * 512)).toMatchObject({ type: 'ext4', uuid, blockSize: 4096 });
+    expect(await s.k.partitions.read(await s.file('blank.img', MiB))).toBeNull();
+  });
+
+  it.each([
+    [1024, 'EINVAL'],
+    [4096, 'ok'],
+  ])('mount: a %i-byte-block fs on a snapshot with a zram COW → %s', async (blockSize, outcome) => {
+    const s = scope();
+    const path = await s.file('snapfs.img', 16 * MiB);
+    await s.k.filesystems.mkfsExt4({ target: path, uuid: randomUUID(), blockSize });
+    const loop = await s.loop({ file: path, readOnly: true });
+    const z = await s.zram(8 * MiB);
+    const snap = await s.dm('snapfs', [`0 32768 snapshot ${loop.majmin} ${z.majmin} N 8`]);
+    const dir = await s.dir('snapmnt');
+    const source = `/dev/dm-${snap.minor}`;
+    if (outcome === 'EINVAL') {
+      await expectCode(s.mount(source, dir), 'EINVAL');
+      return;
+    }
+    await s.mount(source, dir);
+    const target = await s.k.fs.realpath(dir);
+    expect((await s.k.mounts.list()).find((m) => m.target === target)?.majmin).toBe(`${snap.major}:${snap.minor}`);
+    expect((await s.k.dm.info(snap.name))?.open).toBe(1);
+  });
+
+  it('system: boot id is a stable UUID, MemTotal is positive', async () => {
+    const s = scope();
+    const id = await s.k.system.bootId();
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(await s.k.system.bootId()).toBe(id);
+    expect(await s.k.system.memTotal()).toBeGreaterThan(0);
+  });
+}
