@@ -33,6 +33,8 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 [[ -e /dev/fd ]] || ln -s /proc/self/fd /dev/fd
+mkdir -p -m 1777 /run/lock
+mkdir -p /run/mount
 hostname flow-lab 2>/dev/null || true
 mkdir -p "$LAB_SHARE" 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 labshare "$LAB_SHARE" ||
