@@ -35,7 +35,7 @@ lab_die() { local code=$1; shift; lab_err "$*"; exit "$code"; }
 
 lab_require_root() {
   [[ $EUID -eq 0 ]] || lab_die "$LAB_EXIT_SETUP" \
-    "the kernel lab must run as root (it installs packages, exports / over 9p and runs qemu); try: sudo $0 $*"
+    "the kernel lab must run as root (it installs packages, exports / over 9p and runs qemu); try: sudo $0 ${LAB_ARGS:-}"
 }
 
 lab_pkg_installed() {
