@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { codeFromErrno, codeFromStderr } from '../../../src/kernel/parse/error-code.js';
-import { captured, dmFixture } from './fixture.js';
+import { captured, handwritten } from './fixture.js';
 
 describe('codeFromStderr on captured error output', () => {
   it.each([
@@ -17,14 +17,14 @@ describe('codeFromStderr on captured error output', () => {
   });
 });
 
-describe('codeFromStderr on dmsetup error output (hand-written unless lab/ has it)', () => {
+describe('codeFromStderr on hand-written dmsetup error output', () => {
   it.each([
     ['dmsetup-info-missing.stderr', 'ENXIO'],
     ['dmsetup-create-taken.stderr', 'EBUSY'],
     ['dmsetup-remove-busy.stderr', 'EBUSY'],
     ['dmsetup-create-bad-table.stderr', 'EINVAL'],
   ] as const)('%s → %s', (file, code) => {
-    expect(codeFromStderr(dmFixture(file))).toBe(code);
+    expect(codeFromStderr(handwritten(file))).toBe(code);
   });
 });
 

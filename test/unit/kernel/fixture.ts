@@ -14,10 +14,14 @@ export function capturedBytes(name: string): Buffer {
   return readFileSync(DIR + name);
 }
 
-/** A device-mapper fixture: the VM lab's capture in lab/ when present, else the hand-written one. */
-export function dmFixture(name: string): string {
-  const lab = `${DIR}lab/${name}`;
-  return readFileSync(existsSync(lab) ? lab : `${DIR}handwritten/${name}`, 'utf8');
+/** True when the VM lab's capture `lab/NAME` exists (lab/ is filled by the kernel lab, see README.md). */
+export function hasLab(name: string): boolean {
+  return existsSync(`${DIR}lab/${name}`);
+}
+
+/** A capture from the VM lab (a kernel with device-mapper). */
+export function lab(name: string): string {
+  return readFileSync(`${DIR}lab/${name}`, 'utf8');
 }
 
 /** A hand-written fixture (formats of versions or states this host cannot produce). */

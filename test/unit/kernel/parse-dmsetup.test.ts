@@ -3,11 +3,11 @@ import { KernelError } from '../../../src/errors.js';
 import { checkTableLine, normalizeTableLine, parseTableOutput, tablesEqual } from '../../../src/kernel/parse/dm-table.js';
 import { decodeDmAttr, parseDmInfo, parseDmTargets } from '../../../src/kernel/parse/dmsetup.js';
 import { parseSnapshotStatus } from '../../../src/kernel/parse/snapshot-status.js';
-import { dmFixture } from './fixture.js';
+import { handwritten } from './fixture.js';
 
 describe('parseDmInfo', () => {
   it('reads every device of info -c (name;uuid;attr;open;major;minor)', () => {
-    const list = parseDmInfo(dmFixture('dmsetup-info-c.txt'));
+    const list = parseDmInfo(handwritten('dmsetup-info-c.txt'));
     expect(list.map((d) => [d.name, d.uuid, d.attr, d.live, d.inactive, d.suspended, d.readOnly, d.open, d.major, d.minor])).toEqual([
       ['flow-k3x9mz2p-base', 'FLOW-k3x9mz2p-base', 'L--w', true, false, false, false, 1, 253, 0],
       ['flow-k3x9mz2p-snap', 'FLOW-k3x9mz2p-snap', 'L--w', true, false, false, false, 1, 253, 1],
@@ -19,7 +19,7 @@ describe('parseDmInfo', () => {
   });
 
   it.each([['dmsetup-info-c-none.txt'], ['dmsetup-table-no-live.txt']])('%s → []', (file) => {
-    expect(parseDmInfo(dmFixture(file))).toEqual([]);
+    expect(parseDmInfo(handwritten(file))).toEqual([]);
   });
 
   it.each([['a;b;L--w;0;253'], ['a;b;XX;0;253;0'], ['a;b;L--w;x;253;0']])('rejects %j', (line) => {
@@ -37,7 +37,7 @@ describe('parseDmInfo', () => {
 
 describe('parseDmTargets', () => {
   it('reads name and version (without the v)', () => {
-    const t = parseDmTargets(dmFixture('dmsetup-targets.txt'));
+    const t = parseDmTargets(handwritten('dmsetup-targets.txt'));
     expect(t).toContainEqual({ name: 'linear', version: '1.4.0' });
     expect(t).toContainEqual({ name: 'snapshot', version: '1.16.0' });
     expect(t.map((x) => x.name)).toEqual(['snapshot-merge', 'snapshot-origin', 'snapshot', 'flakey', 'delay', 'zero', 'striped', 'linear', 'error']);
@@ -52,11 +52,11 @@ describe('dm tables', () => {
     ['dmsetup-table-no-live.txt', []],
     ['dmsetup-status-linear-zero.txt', ['0 3534848 linear', '3534848 6950912 zero']],
   ])('parseTableOutput(%s)', (file, lines) => {
-    expect(parseTableOutput(dmFixture(file))).toEqual(lines);
+    expect(parseTableOutput(handwritten(file))).toEqual(lines);
   });
 
   it('compares tables after collapsing whitespace and trailing spaces', () => {
-    const live = parseTableOutput(dmFixture('dmsetup-table-linear-zero.txt'));
+    const live = parseTableOutput(handwritten('dmsetup-table-linear-zero.txt'));
     expect(tablesEqual(live, ['0  3534848 linear\t7:0 94208 ', '3534848 6950912 zero'])).toBe(true);
     expect(tablesEqual(live, ['0 3534848 linear 7:0 94208'])).toBe(false);
     expect(tablesEqual(live, ['0 3534848 linear 7:1 94208', '3534848 6950912 zero'])).toBe(false);
@@ -75,12 +75,12 @@ describe('dm tables', () => {
 
 describe('parseSnapshotStatus', () => {
   it.each([
-    ['dmsetup-status-snapshot-active.txt', { state: 'active', allocatedSectors: 16, totalSectors: 8388608, metadataSectors: 16 }],
+    ['dmsetup-status-snapshot-active.txt', { state: 'active', allocatedSectors: 16, totalSectors: 8388608, metadataSectors: 0 }],
     ['dmsetup-status-snapshot-invalid.txt', { state: 'invalid' }],
     ['dmsetup-status-snapshot-overflow.txt', { state: 'overflow' }],
     ['dmsetup-status-snapshot-merge-failed.txt', { state: 'merge-failed' }],
   ])('%s', (file, expected) => {
-    expect(parseSnapshotStatus(parseTableOutput(dmFixture(file))[0]!)).toEqual(expected);
+    expect(parseSnapshotStatus(parseTableOutput(handwritten(file))[0]!)).toEqual(expected);
   });
 
   it.each([
