@@ -9,7 +9,8 @@ import { FlockLocks } from '../journal/lock.js';
 import { realFs } from './fs/real.js';
 import type { Kernel } from './kernel/types.js';
 import { createRealKernel } from './kernel/real/index.js';
-import { openPersistedFakeKernel } from './kernel/fake/index.js';
+import { openPersistedFakeKernel } from './kernel/fake/persisted.js';
+import type { PointHook } from './kernel/fake/context.js';
 import { crashHookFromEnv } from './cli/crash-env.js';
 import { Runner } from './engine/runner.js';
 import type { EventObserver } from './engine/session.js';
@@ -38,6 +39,11 @@ class HostLocks implements Locks {
   }
 }
 
+/** The fake kernel's hook, narrowed to the half-created dm device (name held, no table yet). */
+export function dmMidpoint(fn: (() => void) | undefined): PointHook | undefined {
+  return fn ? (_p, info) => (info.op === 'dm.create' && info.stage === 'created' ? fn() : undefined) : undefined;
+}
+
 export async function openApp(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<App> {
   const crash = crashHookFromEnv(env);
   const fakePath = env.FLOW_FAKE_KERNEL;
@@ -61,7 +67,7 @@ export async function openApp(stateDir: string, env: NodeJS.ProcessEnv = process
         locks,
         flowVersion: FLOW_VERSION,
         crash,
-        setKernelMidpoint: fake ? (fn) => fake.setPointHook(fn ? () => fn() : undefined) : undefined,
+        setKernelMidpoint: fake ? (fn) => (fake.onPoint = dmMidpoint(fn)) : undefined,
         interrupted: opts.interrupted,
         observe: opts.observe,
       }),

@@ -105,7 +105,14 @@ export function createRunMachine(defs: StepDef[], id: string) {
           NeedsOperator: go('rollback', 'needsOperator'),
         },
       },
-      done: { on: { RollbackStarted: go('done', 'rollback'), BootChanged: { guard: ok('done'), actions: { type: 'reduce', params: { phase: 'done' } } } } },
+      done: {
+        on: {
+          RollbackStarted: go('done', 'rollback'),
+          BootChanged: { guard: ok('done'), actions: { type: 'reduce', params: { phase: 'done' } } },
+          // after a reboot took the run's devices, resume re-applies them
+          ResumeStarted: { guard: ({ context }) => context.steps.some((s) => s.status !== 'applied'), target: 'forward', actions: { type: 'reduce', params: { phase: 'done' } } },
+        },
+      },
       failed: { on: stopped('failed') },
       interrupted: { on: stopped('interrupted') },
       needsOperator: { on: stopped('needs-operator') },

@@ -78,7 +78,8 @@ export class Runner {
   async resume(id: string): Promise<RunOutcome> {
     return this.locked(id, async () => {
       const s = await this.open(id);
-      if (s.phase === 'done') return this.outcome(s);
+      // done, unless a reboot took its devices: then they are re-applied
+      if (s.phase === 'done' && s.state.steps.every((x) => x.status === 'applied')) return this.outcome(s);
       if (s.phase === 'rolled-back') throw new UsageError(`run ${id} was rolled back; it cannot be resumed`, 'start a new run with `flow run`');
       if (s.phase === 'rollback' || s.state.stoppedFrom === 'rollback') {
         throw new UsageError(`run ${id} is being rolled back; it cannot be resumed`, `finish the rollback with \`flow rollback ${id}\``);
@@ -110,7 +111,7 @@ export class Runner {
     await this.d.store.cleanTemps(id);
     const s = Session.open(await this.d.store.load(id), this.d.observe);
     const boot = await this.d.kernel.system.bootId();
-    if (boot !== s.state.bootId) await s.append({ type: 'BootChanged', from: s.state.bootId, to: boot });
+    if (boot !== s.state.bootId && s.phase !== 'rolled-back') await s.append({ type: 'BootChanged', from: s.state.bootId, to: boot });
     return s;
   }
 
