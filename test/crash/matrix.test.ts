@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { SYNC_CALLS } from '../../journal/durability.js';
 import { SCENARIOS } from '../support/scenarios.js';
 import { CrashMatrix, type Figures, type Mode, type Recovery } from './matrix.js';
 
@@ -22,7 +23,28 @@ describe.each(SCENARIOS.map((s) => [s.workflow, s] as const))('crash matrix: %s'
   }, 600_000);
 });
 
+const mutants: string[] = [];
+
+describe('fsync mutation score (power-cut tier)', () => {
+  it.each(SYNC_CALLS.map((c) => [c]))('disabling the %s sync is caught by the power-cut matrix', async (call) => {
+    let caught = 0;
+    const found: string[] = [];
+    for (const sc of SCENARIOS) {
+      const m = new CrashMatrix(sc, new Set([call]));
+      const { forward, undo } = await m.prepare();
+      let rotation = 0;
+      for (const p of forward) for (const how of RECOVERIES) await m.forward(p, 'power', how, rotation++);
+      for (const p of undo) await m.undo(p, 'power', rotation++);
+      caught += m.figures.violations.length;
+      found.push(...m.figures.violations.slice(0, 1));
+    }
+    mutants.push(`  mutant "no ${call} sync": ${caught > 0 ? 'caught' : 'NOT caught'} (${caught} violations; e.g. ${found[0]?.slice(0, 160) ?? '-'})`);
+    expect(caught).toBeGreaterThan(0);
+  }, 600_000);
+});
+
 afterAll(() => {
+  if (mutants.length) console.log(['', `fsync mutation score: ${mutants.filter((m) => m.includes(': caught')).length}/${SYNC_CALLS.length} mutants caught`, ...mutants].join('\n'));
   const lines = ['', 'crash matrix (in-process, fake kernel):'];
   for (const f of all) {
     lines.push(

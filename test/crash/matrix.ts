@@ -6,7 +6,7 @@
  * recovery. Checks invariants I1–I7 of crash-model.md and counts everything.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { CrashSignal } from '../../journal/durability.js';
+import { CrashSignal, type SyncCall } from '../../journal/durability.js';
 import type { FlowEvent } from '../../journal/events.js';
 import { findWorkflow } from '../../machines/index.js';
 import { applyPoints, undoPoints } from '../../src/engine/crash-points.js';
@@ -91,13 +91,17 @@ export class CrashMatrix {
   readonly figures: Figures;
   private defsNames: string[] = [];
 
-  constructor(private readonly sc: Scenario) {
+  constructor(
+    private readonly sc: Scenario,
+    private readonly disabledSyncs?: Set<SyncCall>,
+  ) {
     this.figures = { workflow: sc.workflow, pointsEnumerated: 0, pointsTried: new Set(), runs: 0, outcomes: {}, violations: [], leaks: 0, recoveryCrashes: 0 };
   }
 
   async prepare(): Promise<{ forward: string[]; undo: string[] }> {
     this.base = World.create();
     await this.sc.setup(this.base);
+    this.base.disabledSyncs = this.disabledSyncs;
     this.baseline = endState(this.base);
     const ref = this.base.clone();
     await ref.start(this.sc.workflow, this.sc.options, ID);

@@ -4,7 +4,7 @@
  * hook. Everything a test asserts is read from the fake kernel or the SimFs.
  */
 import { createHash } from 'node:crypto';
-import { CrashSignal, type CrashHook } from '../../journal/durability.js';
+import { CrashSignal, type CrashHook, type SyncCall } from '../../journal/durability.js';
 import type { FlowEvent } from '../../journal/events.js';
 import { MemoryLocks } from '../../journal/lock.js';
 import { JournalStore } from '../../journal/store.js';
@@ -39,11 +39,15 @@ export class World {
     const fs = this.fs.clone();
     const w = new World(fs, this.kernel.clone(fs));
     w.uuidCounter = this.uuidCounter;
+    w.disabledSyncs = this.disabledSyncs;
     return w;
   }
 
+  /** journal sync calls to skip (fsync mutation testing) */
+  disabledSyncs: Set<SyncCall> | undefined;
+
   async store(): Promise<JournalStore> {
-    return JournalStore.open({ fs: this.fs, crash: this.crashHook }, STATE_DIR, { uid: 0, now: () => '2026-11-21T00:00:00.000Z' });
+    return JournalStore.open({ fs: this.fs, crash: this.crashHook, disabledSyncs: this.disabledSyncs }, STATE_DIR, { uid: 0, now: () => '2026-11-21T00:00:00.000Z' });
   }
 
   /** Throw CrashSignal at this point (and record every point passed). */
