@@ -28,6 +28,7 @@ export interface LinkNode extends NodeBase {
   kind: 'symlink';
   target: string;
 }
+/** Any inode. */
 export type SimNode = FileNode | DirNode | LinkNode;
 
 /** One entry of `SimFs.snapshotTree()`. */

@@ -46,7 +46,7 @@ export class SimFs implements Fs {
       if (w.node || w.name === '') throw fsError('EEXIST', 'open', path);
       const node = this.tree.newFile((options.perm ?? 0o600) & 0o7777);
       this.tree.link(w.parent, w.name, node);
-      return new SimHandle(this, node, w.path, true, this.epoch);
+      return new SimHandle(this, node, path, true, this.epoch);
     }
     const node = this.regular(path, !options.noFollow, 'open');
     return new SimHandle(this, node, path, options.mode === 'write', this.epoch);
