@@ -1,0 +1,83 @@
+/**
+ * Runs the built CLI (dist/) as a real subprocess against a persisted fake kernel
+ * (FLOW_FAKE_KERNEL), a temp state directory and temp files.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, openSync, closeSync, writeSync, ftruncateSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeSuperblock } from '../../src/kernel/fake/ext.js';
+import { mbr } from '../support/scenarios.js';
+
+export const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+export interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class Sandbox {
+  readonly dir = mkdtempSync(join(tmpdir(), 'flow-cli-'));
+  readonly stateDir = join(this.dir, 'state');
+  readonly kernelFile = join(this.dir, 'kernel.json');
+  readonly runDir = join(this.dir, 'run');
+
+  env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return { PATH: process.env.PATH, FLOW_STATE_DIR: this.stateDir, FLOW_FAKE_KERNEL: this.kernelFile, FLOW_RUN_DIR: this.runDir, ...extra };
+  }
+
+  flow(args: string[], extra: Record<string, string> = {}): Result {
+    const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: this.dir, env: this.env(extra), encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Starts the CLI without waiting (for signals). */
+  spawn(args: string[], extra: Record<string, string> = {}) {
+    return spawn(process.execPath, [MAIN, ...args], { cwd: this.dir, env: this.env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  /** The fake kernel's state as saved by the last CLI process. */
+  kernel(): { loops: { device: string; file?: string }[]; dm: { name: string; uuid: string }[]; zram: unknown[]; mounts: { target: string }[] } {
+    if (!existsSync(this.kernelFile)) return { loops: [], dm: [], zram: [], mounts: [] };
+    return JSON.parse(readFileSync(this.kernelFile, 'utf8'));
+  }
+
+  runs(): string[] {
+    return existsSync(join(this.stateDir, 'runs')) ? readdirSync(join(this.stateDir, 'runs')).filter((n) => n.endsWith('.json')) : [];
+  }
+
+  /** A sparse file with bytes at offsets. */
+  file(name: string, size: number, chunks: [number, Uint8Array][] = []): string {
+    const p = join(this.dir, name);
+    const fd = openSync(p, 'w', 0o644);
+    for (const [o, b] of chunks) writeSync(fd, b, 0, b.length, o);
+    ftruncateSync(fd, size);
+    closeSync(fd);
+    return p;
+  }
+
+  /** A 64 MiB Raspberry-Pi-like image: FAT p1, ext4 p2 with `blockSize` blocks. */
+  piImage(name = 'pi.img', blockSize = 4096): string {
+    const p2 = { start: 24576, sectors: 98304 };
+    return this.file(name, 64 << 20, [
+      [0, mbr([{ type: 0x0c, start: 8192, sectors: 16384 }, { type: 0x83, ...p2 }])],
+      [p2.start * 512 + 1024, encodeSuperblock({ uuid: '11111111-2222-4333-8444-555555555555', blockSize, blockCount: (p2.sectors * 512) / blockSize })],
+    ]);
+  }
+
+  extImage(name = 'rootfs.ext4'): string {
+    return this.file(name, 32 << 20, [[1024, encodeSuperblock({ uuid: '99999999-2222-4333-8444-555555555555', blockSize: 4096, blockCount: 8192 })]]);
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The run id: the first line `flow run` prints. */
+export function runId(r: Result): string {
+  return r.stdout.split('\n')[0]!.trim();
+}
