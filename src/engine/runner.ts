@@ -28,8 +28,6 @@ export interface RunnerDeps {
   /** the signal that asked flow to stop, once one arrived */
   interrupted?: () => string | undefined;
   observe?: EventObserver;
-  /** called when a run reached a new phase (keeps the index cache fresh) */
-  onPhase?: (state: RunState, phase: Phase) => Promise<void>;
 }
 
 export interface RunOutcome {
@@ -71,7 +69,7 @@ export class Runner {
       const journal = await this.d.store.create(req.id, first, 'start');
       const s = Session.open(journal, this.d.observe);
       this.d.observe?.(journal.events[0]!, s.state, s.phase);
-      return this.drive(s, 'forward');
+      return this.drive(s);
     });
   }
 
@@ -85,7 +83,7 @@ export class Runner {
         throw new UsageError(`run ${id} is being rolled back; it cannot be resumed`, `finish the rollback with \`flow rollback ${id}\``);
       }
       await s.append({ type: 'ResumeStarted' });
-      return this.drive(s, 'forward');
+      return this.drive(s);
     });
   }
 
@@ -94,7 +92,7 @@ export class Runner {
       const s = await this.open(id);
       if (s.phase === 'rolled-back') return this.outcome(s);
       await s.append({ type: 'RollbackStarted', reason });
-      return this.drive(s, 'rollback');
+      return this.drive(s);
     });
   }
 
@@ -120,53 +118,41 @@ export class Runner {
   }
 
   /** The loop: asks plan() what is next and does it, until the run ends or stops. */
-  private async finished(s: Session): Promise<RunOutcome> {
-    await this.d.onPhase?.(s.state, s.phase).catch(() => undefined);
-    return this.outcome(s);
-  }
-
-  private async drive(s: Session, direction: 'forward' | 'rollback'): Promise<RunOutcome> {
-    void direction;
-    try {
-      for (;;) {
-        const signal = this.d.interrupted?.();
-        if (signal) {
-          await s.append({ type: 'RunInterrupted', signal });
-          throw new InterruptedError(s.id, signal);
-        }
-        const a = plan(s.state, s.phase);
-        switch (a.type) {
-          case 'apply': {
-            const failed = await this.apply(s, a.step);
-            if (failed) return await this.afterFailure(s, a.step, failed);
-            break;
-          }
-          case 'probe':
-            await this.probe(s, a.step);
-            break;
-          case 'clean':
-            await this.clean(s, a.step);
-            break;
-          case 'undo':
-            await this.undo(s, a.step);
-            break;
-          case 'skip-undo':
-            await s.append({ type: 'UndoSkipped', step: a.step, reason: a.reason }, `skip:${a.step}:outcome`);
-            break;
-          case 'finish':
-            await s.append({ type: 'RunFinished' }, 'finish:outcome');
-            return await this.finished(s);
-          case 'finish-rollback':
-            await s.append({ type: 'RollbackFinished' }, 'finish-rollback:outcome');
-            return await this.finished(s);
-          case 'none':
-            return await this.finished(s);
-        }
+  private async drive(s: Session): Promise<RunOutcome> {
+    for (;;) {
+      const signal = this.d.interrupted?.();
+      if (signal) {
+        await s.append({ type: 'RunInterrupted', signal });
+        throw new InterruptedError(s.id, signal);
       }
-    } catch (err) {
-      // A simulated crash runs nothing more, as a real one would not.
-      if (!(err instanceof CrashSignal)) await this.d.onPhase?.(s.state, s.phase).catch(() => undefined);
-      throw err;
+      const a = plan(s.state, s.phase);
+      switch (a.type) {
+        case 'apply': {
+          const failed = await this.apply(s, a.step);
+          if (failed) return await this.afterFailure(s, a.step, failed);
+          break;
+        }
+        case 'probe':
+          await this.probe(s, a.step);
+          break;
+        case 'clean':
+          await this.clean(s, a.step);
+          break;
+        case 'undo':
+          await this.undo(s, a.step);
+          break;
+        case 'skip-undo':
+          await s.append({ type: 'UndoSkipped', step: a.step, reason: a.reason }, `skip:${a.step}:outcome`);
+          break;
+        case 'finish':
+          await s.append({ type: 'RunFinished' }, 'finish:outcome');
+          return this.outcome(s);
+        case 'finish-rollback':
+          await s.append({ type: 'RollbackFinished' }, 'finish-rollback:outcome');
+          return this.outcome(s);
+        case 'none':
+          return this.outcome(s);
+      }
     }
   }
 
@@ -219,7 +205,7 @@ export class Runner {
   private async afterFailure(s: Session, step: string, error: { code: string; message: string }): Promise<RunOutcome> {
     if (s.state.keepOnFailure) throw new StepFailedError(s.id, step, error.message, false);
     await s.append({ type: 'RollbackStarted', reason: 'step-failed' });
-    await this.drive(s, 'rollback');
+    await this.drive(s);
     throw new StepFailedError(s.id, step, error.message, true);
   }
 
