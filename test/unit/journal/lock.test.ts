@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { FlockLocks } from '../../../journal/lock.js';
+import { LockedError } from '../../../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'flow-lock-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+describe('FlockLocks', () => {
+  it('a held lock refuses a second holder with LockedError, and is free again after release', async () => {
+    const a = new FlockLocks(dir);
+    const b = new FlockLocks(dir);
+    const release = await a.acquire('run-x', { wait: false, what: 'run x' });
+    await expect(b.acquire('run-x', { wait: false, what: 'run x' })).rejects.toThrow(LockedError);
+    await expect(b.acquire('run-x', { wait: false, what: 'run x' })).rejects.toThrow('run x is in use by another flow process');
+    await release();
+    const again = await b.acquire('run-x', { wait: false, what: 'run x' });
+    await again();
+  });
+
+  it('the kernel releases the lock of a process that was SIGKILLed', async () => {
+    const script = fileURLToPath(new URL('./hold-lock.mjs', import.meta.url));
+    const child = spawn(process.execPath, [script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    const locks = new FlockLocks(dir);
+    await expect(locks.acquire('run-y', { wait: false, what: 'run y' })).rejects.toThrow(LockedError);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    const release = await locks.acquire('run-y', { wait: false, what: 'run y' });
+    await release();
+  });
+
+  it('waits for a lock when asked to', async () => {
+    const locks = new FlockLocks(dir);
+    const release = await locks.acquire('alloc', { wait: true, what: 'alloc' });
+    setTimeout(() => void release(), 300);
+    const t0 = Date.now();
+    const second = await new FlockLocks(dir).acquire('alloc', { wait: true, timeoutMs: 10_000, what: 'alloc' });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    await second();
+  });
+});
