@@ -5,6 +5,7 @@ import type { WorkflowDef } from '../../../machines/types.js';
 import { newRunId } from '../../../journal/ids.js';
 import { preflights } from '../../preflight/index.js';
 import type { RawOptions } from '../../preflight/types.js';
+import type { Runner } from '../../engine/runner.js';
 import { execute } from './execute.js';
 import { listCommand, logCommand, showCommand, workflowsCommand } from './inspect.js';
 
@@ -19,23 +20,20 @@ export function registerCommands(program: Command, setCode: SetCode): void {
     .addHelpText('after', `\nWorkflows:\n${Object.values(workflows).map((w) => `  ${w.name.padEnd(16)} ${w.description}`).join('\n')}\n\nExample:\n  flow run snapshot-image --image raspios.img`);
   for (const wf of Object.values(workflows)) addWorkflow(run, wf, setCode);
 
-  program
-    .command('resume <id>')
-    .description('continue an unfinished run (after a crash, an interruption, or --keep-on-failure)')
-    .option('--json', 'print the result as one JSON object')
-    .addHelpText('after', '\nExample:\n  flow resume k3m9x2ab')
-    .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
-      setCode(await execute({ ...global(cmd), json: o.json }, (r) => r.resume(id), id));
-    });
-
-  program
-    .command('rollback <id>')
-    .description('undo a run in reverse order (also a finished one, also after a reboot)')
-    .option('--json', 'print the result as one JSON object')
-    .addHelpText('after', '\nExample:\n  flow rollback k3m9x2ab')
-    .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
-      setCode(await execute({ ...global(cmd), json: o.json }, (r) => r.rollback(id), id));
-    });
+  const recovery = [
+    ['resume', 'continue an unfinished run (after a crash, an interruption, or --keep-on-failure)', (r: Runner, id: string) => r.resume(id)],
+    ['rollback', 'undo a run in reverse order (also a finished one, also after a reboot)', (r: Runner, id: string) => r.rollback(id)],
+  ] as const;
+  for (const [name, description, act] of recovery) {
+    program
+      .command(`${name} <id>`)
+      .description(description)
+      .option('--json', 'print the result as one JSON object')
+      .addHelpText('after', `\nExample:\n  flow ${name} k3m9x2ab`)
+      .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
+        setCode(await execute({ ...global(cmd), json: o.json }, (r) => act(r, id), id));
+      });
+  }
 
   program.command('list').description('list runs, oldest first').option('--json', 'print a JSON array')
     .action(async (o: { json?: boolean }, cmd: Command) => setCode(await listCommand(global(cmd).stateDir, !!o.json)));
