@@ -146,3 +146,19 @@ describe('a corrupted journal', () => {
     expect(r.stderr).toMatch(/does not fit the run at this point/);
   });
 });
+
+describe('the run index (a cache)', () => {
+  it('is rebuilt when missing or unreadable, and refreshed when a run changed', () => {
+    sb.extImage();
+    const id = runId(sb.flow(['run', 'loop-mount', '--file', 'rootfs.ext4', '--read-only']));
+    const index = join(sb.stateDir, 'index.json');
+    expect(JSON.parse(sb.flow(['list', '--json']).stdout)[0]).toMatchObject({ id, status: 'done' });
+    expect(JSON.parse(readFileSync(index, 'utf8')).runs[id]).toMatchObject({ status: 'done' });
+    writeFileSync(index, '{ not json');
+    expect(JSON.parse(sb.flow(['list', '--json']).stdout)[0]).toMatchObject({ id, status: 'done' });
+    expect(JSON.parse(readFileSync(index, 'utf8')).runs[id]).toMatchObject({ status: 'done' });
+    sb.flow(['rollback', id]);
+    expect(JSON.parse(sb.flow(['list', '--json']).stdout)[0]).toMatchObject({ id, status: 'rolled-back' });
+    expect(JSON.parse(readFileSync(index, 'utf8')).runs[id]).toMatchObject({ status: 'rolled-back' });
+  });
+});
