@@ -146,9 +146,9 @@ export class CrashMatrix {
       if (how === 'rollback') this.figures.leaks++;
     }
     // I5: recovering a second time performs zero kernel operations
-    const before = w.kernel.mutations;
+    const before = w.kernel.operations;
     await recover(w, how);
-    if (w.kernel.mutations !== before) v.push(`${where}: I5 a second ${how} changed the kernel (${w.kernel.mutations - before} operations)`);
+    if (w.kernel.operations !== before) v.push(`${where}: I5 a second ${how} ran ${w.kernel.operations - before} kernel operations`);
   }
 
   /** Crash at `point` of the forward run, then recover with `how`. */
