@@ -239,10 +239,21 @@ function registerDmCases(scope: () => Scope): void {
 
   it('dm: a table naming a device that does not exist is ENXIO and leaves no device', async () => {
     const s = scope();
+    // a removed zram device is gone for good (a detached loop is not: see the next case)
+    const z = await s.zram(MiB);
+    await s.k.zram.reset(z.id);
+    await s.k.zram.remove(z.id);
+    await expectCode(s.dm('missing', [`0 1024 linear ${z.majmin} 0`]), 'ENXIO');
+    expect(await s.k.dm.info(s.names('missing').name)).toBeNull();
+  });
+
+  it('dm: a detached loop device still exists (unbound, size 0): a table naming it loads', async () => {
+    const s = scope();
     const loop = await s.loop({ file: await s.file('gone.img', MiB), readOnly: false });
     await s.k.loop.detach(loop.device);
-    await expectCode(s.dm('missing', [`0 1024 linear ${loop.majmin} 0`]), 'ENXIO');
-    expect(await s.k.dm.info(s.names('missing').name)).toBeNull();
+    const info = await s.dm('unbound', [`0 1024 linear ${loop.majmin} 0`]);
+    expect(await s.k.dm.table(info.name)).toEqual([`0 1024 linear ${loop.majmin} 0`]);
+    await s.k.dm.remove(info.uuid);
   });
 
   it('dm: remove by UUID is EBUSY while another table uses the device, ENXIO once gone', async () => {

@@ -7,7 +7,7 @@
  */
 import { kerr } from './context.js';
 import { deviceSize, findDevice, logicalBlockSize, tableBlockSize } from './devices.js';
-import type { DmTarget, KernelState } from './state.js';
+import { LOOP_MAJOR, type DmTarget, type KernelState } from './state.js';
 
 /** Targets the fake knows, as `dmsetup targets` lists them. */
 export const DM_TARGETS = [
@@ -30,14 +30,24 @@ function int(value: string | undefined, what: string, line: string): string {
 function device(state: KernelState, ref: string | undefined, line: string): string {
   if (ref === undefined) throw kerr('EINVAL', `missing device in table line "${line}"`);
   const dev = findDevice(state, ref);
+  if (!dev) {
+    // an unbound loop device still exists (size 0): the kernel accepts it in a table
+    const m = /^(?:7:|\/dev\/loop)(\d+)$/.exec(ref);
+    if (m && Number(m[1]) < (state.loopNodes ?? 0)) return `${LOOP_MAJOR}:${Number(m[1])}`;
+  }
   if (!dev) throw kerr('ENXIO', `device ${ref} in table line "${line}" does not exist (No such device or address)`);
   return dev.majmin;
 }
 
-/** Checks that `ref` has `bytes` bytes from `offsetSectors` on (the kernel's device_area_is_invalid). */
+/**
+ * Checks that `ref` has `bytes` bytes from `offsetSectors` on (the kernel's
+ * device_area_is_invalid, which lets a device of size 0 pass: an unbound loop, a dm
+ * device without a table).
+ */
 function fits(state: KernelState, majmin: string, offsetSectors: string, lengthSectors: number, line: string): void {
-  const dev = findDevice(state, majmin)!;
-  if ((Number(offsetSectors) + lengthSectors) * 512 > deviceSize(dev)) {
+  const dev = findDevice(state, majmin);
+  const size = dev ? deviceSize(dev) : 0;
+  if (dev && size > 0 && (Number(offsetSectors) + lengthSectors) * 512 > size) {
     throw kerr('EINVAL', `${dev.node} too small for target in table line "${line}"`);
   }
 }
@@ -85,7 +95,8 @@ function parseArgs(state: KernelState, type: string, args: string[], length: num
       if (!['P', 'PO', 'N'].includes(mode)) throw kerr('EINVAL', `snapshot: invalid persistence "${args[2]}" in table line "${line}"`);
       const chunk = Number(int(args[3], 'chunk size', line));
       if (chunk < 8 || (chunk & (chunk - 1)) !== 0) throw kerr('EINVAL', `snapshot: chunk size ${chunk} is not a power of two >= 8`);
-      if ((chunk * 512) % logicalBlockSize(state, findDevice(state, cow)!) !== 0) {
+      const cowDev = findDevice(state, cow);
+      if (cowDev && (chunk * 512) % logicalBlockSize(state, cowDev) !== 0) {
         throw kerr('EINVAL', `snapshot: chunk size is not a multiple of the COW device's block size`);
       }
       fits(state, origin, '0', length, line);

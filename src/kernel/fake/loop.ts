@@ -60,6 +60,7 @@ export async function loopAttach(ctx: Ctx, args: LoopAttachArgs): Promise<LoopIn
     autoclear: false,
   };
   ctx.state.loops.push(loop);
+  ctx.state.loopNodes = Math.max(ctx.state.loopNodes ?? 0, loop.n + 1);
   ctx.touch();
   return loopInfo(loop);
 }

@@ -91,6 +91,8 @@ export interface KernelState {
   dm: DmState[];
   zram: ZramState[];
   mounts: MountState[];
+  /** /dev/loop0 .. /dev/loop<loopNodes-1> exist: a loop device stays after detach, unbound and of size 0 (absent in older states) */
+  loopNodes?: number;
   /** test-hook holders: mount targets kept busy, extra opens per device major:minor */
   holds: { mounts: string[]; devices: Record<string, number> };
   faults: FaultState[];
