@@ -9,7 +9,7 @@ import type { CrashHook } from '../../journal/durability.js';
 import { CrashSignal } from '../../journal/durability.js';
 import type { Locks, Release } from '../../journal/lock.js';
 import type { Json, WorkflowDef } from '../../machines/types.js';
-import { FlowError, InterruptedError, KernelError, NeedsOperatorError, StepFailedError, UsageError } from '../errors.js';
+import { FlowError, InterruptedError, KernelError, NeedsOperatorError, RunNotFoundError, StepFailedError, UsageError } from '../errors.js';
 import type { Kernel } from '../kernel/types.js';
 import { executors, SIGNALS_MIDPOINT } from '../steps/index.js';
 import type { StepEnv } from '../steps/types.js';
@@ -74,6 +74,7 @@ export class Runner {
   }
 
   async resume(id: string): Promise<RunOutcome> {
+    await this.known(id);
     return this.locked(id, async () => {
       const s = await this.open(id);
       // done, unless a reboot took its devices: then they are re-applied
@@ -88,12 +89,18 @@ export class Runner {
   }
 
   async rollback(id: string, reason: 'requested' | 'recover' = 'requested'): Promise<RunOutcome> {
+    await this.known(id);
     return this.locked(id, async () => {
       const s = await this.open(id);
       if (s.phase === 'rolled-back') return this.outcome(s);
       await s.append({ type: 'RollbackStarted', reason });
       return this.drive(s);
     });
+  }
+
+  /** Refuses a malformed id (one like "x/../../y" would name a lock file outside the state directory) or an unknown one before any lock file is made for it. */
+  private async known(id: string): Promise<void> {
+    if (!(await this.d.store.exists(id))) throw new RunNotFoundError(`no run ${id} in ${this.d.store.dirs.runs}`, 'list runs with `flow list`');
   }
 
   private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {

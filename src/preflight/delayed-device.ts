@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { delayedDeviceParams, type DelayedDeviceParams } from '../../machines/delayed-device.js';
 import { defaultName } from '../../machines/types.js';
-import { checkNameFree, existingFile, statOrNull } from './files.js';
+import { checkFsFits, checkNameFree, existingFile, statOrNull } from './files.js';
 import { mountpointFor, str, type PreflightEnv, type RawOptions } from './types.js';
 import { checkDmName, checkPath, parseInteger, parseSize } from './values.js';
 
@@ -18,9 +18,9 @@ export async function preflightDelayedDevice(raw: RawOptions, env: PreflightEnv)
   const writeDelay = raw.writeDelay !== undefined ? parseInteger('--write-delay', str(raw, 'writeDelay') ?? '', 0, MAX_DELAY_MS) : delay;
   const name = checkDmName('--name', str(raw, 'name') ?? defaultName(env.id));
   const sizeGiven = str(raw, 'size');
-  let size = parseSize('--size', sizeGiven ?? '1G', { multipleOf: 4096, min: 8 * 1024 * 1024 });
+  let size = parseSize('--size', sizeGiven ?? '1G', { multipleOf: 4096, why: 'the filesystem block size', min: 8 * 1024 * 1024 });
 
-  const st = await statOrNull(k.fs, file);
+  const st = await statOrNull(k.fs, file, `--file ${file}`);
   let fileIdentity: { dev: string; ino: number } | null = null;
   let realFile = file;
   if (st) {
@@ -28,16 +28,18 @@ export async function preflightDelayedDevice(raw: RawOptions, env: PreflightEnv)
     realFile = f.path;
     if (sizeGiven !== undefined && f.st.size !== size) throw new UsageError(`--size ${sizeGiven}: ${file} exists with another size (${f.st.size} bytes)`, 'leave out --size to use the file as it is, or give a new path');
     size = f.st.size - (f.st.size % 512);
-    if (size === 0) throw new UsageError(`--file ${file} is smaller than one sector`);
+    if (size === 0) throw new UsageError(`--file ${file} is smaller than one sector`, 'give a file with a filesystem, or a path that does not exist yet');
     fileIdentity = { dev: f.st.dev, ino: f.st.ino };
     const busy = (await k.loop.list()).find((l) => l.backingDev === f.st.dev && l.backingIno === f.st.ino);
     if (busy) throw new UsageError(`--file ${file} is already attached at ${busy.device}`, `detach it first (losetup -d ${busy.device})`);
-    if (raw.mount !== false && !(await k.filesystems.probe(realFile))) {
-      throw new UsageError(`--file ${file} holds no filesystem`, 'flow formats only files it creates: give a path that does not exist, or pass --no-mount');
+    if (raw.mount !== false) {
+      const fs = await k.filesystems.probe(realFile);
+      if (!fs) throw new UsageError(`--file ${file} holds no filesystem`, 'flow formats only files it creates: give a path that does not exist, or pass --no-mount');
+      checkFsFits(`--file ${file}`, fs, size);
     }
   } else {
-    const parent = await statOrNull(k.fs, path.dirname(file));
-    if (!parent || parent.kind !== 'dir') throw new UsageError(`--file ${file}: directory ${path.dirname(file)} does not exist`, 'create it first');
+    const parent = await statOrNull(k.fs, path.dirname(file), `--file ${file}`);
+    if (!parent || parent.kind !== 'dir') throw new UsageError(`--file ${file}: directory ${path.dirname(file)} does not exist`, `create it first (mkdir -p ${path.dirname(file)})`);
   }
   await checkNameFree(k, '--name', name);
   const mp = await mountpointFor(raw, env);

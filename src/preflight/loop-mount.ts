@@ -1,7 +1,7 @@
 /** Preflight of loop-mount. */
 import { UsageError } from '../errors.js';
 import { loopMountParams, type LoopMountParams } from '../../machines/loop-mount.js';
-import { existingFile } from './files.js';
+import { checkFsFits, existingFile } from './files.js';
 import { mountpointFor, type PreflightEnv, type RawOptions } from './types.js';
 import { checkPath } from './values.js';
 
@@ -9,7 +9,9 @@ export async function preflightLoopMount(raw: RawOptions, env: PreflightEnv): Pr
   const k = env.kernel;
   if (typeof raw.file !== 'string') throw new UsageError('loop-mount needs --file PATH', 'e.g. flow run loop-mount --file rootfs.ext4');
   const f = await existingFile(k.fs, '--file', checkPath('--file', raw.file, env.cwd));
-  if (!(await k.filesystems.probe(f.path))) throw new UsageError(`--file ${f.path} holds no filesystem`, 'loop-mount mounts an image that has one (e.g. made with mkfs.ext4)');
+  const fs = await k.filesystems.probe(f.path);
+  if (!fs) throw new UsageError(`--file ${f.path} holds no filesystem`, 'loop-mount mounts an image that has one (e.g. made with mkfs.ext4)');
+  checkFsFits(`--file ${f.path}`, fs, f.st.size);
   const readOnly = raw.readOnly === true;
   if (!readOnly) {
     const busy = (await k.loop.list()).find((l) => l.backingDev === f.st.dev && l.backingIno === f.st.ino);

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import { snapshotImageParams, type SnapshotImageParams } from '../../machines/snapshot-image.js';
 import { defaultName } from '../../machines/types.js';
 import type { Partition, PartitionTable } from '../kernel/types.js';
-import { checkNameFree, existingFile } from './files.js';
+import { checkFsFits, checkNameFree, existingFile } from './files.js';
 import { mountpointFor, str, type PreflightEnv, type RawOptions } from './types.js';
 import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from './values.js';
 
@@ -15,14 +15,18 @@ const EXTENDED = new Set(['5', 'f', '85', '0x5', '0xf', '0x85']);
 const LINUX = new Set(['83', '0x83', '0fc63daf-8483-4772-8e79-3d69d8477de4']);
 /** zram's logical block size, inherited by a snapshot with a zram COW */
 const COW_BLOCK = 4096;
+/** dm-snapshot's largest chunk, in sectors (1 GiB) */
+const MAX_CHUNK = 2 ** 21;
 
 export async function preflightSnapshotImage(raw: RawOptions, env: PreflightEnv): Promise<SnapshotImageParams> {
   const k = env.kernel;
   if (typeof raw.image !== 'string') throw new UsageError('snapshot-image needs --image FILE', 'e.g. flow run snapshot-image --image raspios.img');
   const size = parseSize('--size', str(raw, 'size') ?? '5G', { multipleOf: 512 });
-  const cowSize = parseSize('--cow-size', str(raw, 'cowSize') ?? '512M', { multipleOf: 4096 });
-  const chunk = parseInteger('--chunk', str(raw, 'chunk') ?? '16', 8, 2 ** 21);
-  if ((chunk & (chunk - 1)) !== 0) throw new UsageError(`--chunk ${chunk} is not a power of two`, 'use 8, 16, 32, ... sectors');
+  const cowSize = parseSize('--cow-size', str(raw, 'cowSize') ?? '512M', { multipleOf: 4096, why: 'the zram page size' });
+  const chunkHint = `use 8, 16, 32, ... sectors (a power of two, at most ${MAX_CHUNK})`;
+  const chunk = parseInteger('--chunk', str(raw, 'chunk') ?? '16', 0, MAX_CHUNK, chunkHint);
+  if (chunk < COW_BLOCK / 512) throw new UsageError(`--chunk ${chunk} is too small: a chunk must hold at least one ${COW_BLOCK}-byte zram block (8 sectors)`, chunkHint);
+  if ((chunk & (chunk - 1)) !== 0) throw new UsageError(`--chunk ${chunk} is not a power of two`, chunkHint);
   const name = checkDmName('--name', str(raw, 'name') ?? defaultName(env.id), '-base'.length);
   const image = await existingFile(k.fs, '--image', checkPath('--image', raw.image, env.cwd));
 
@@ -40,6 +44,7 @@ export async function preflightSnapshotImage(raw: RawOptions, env: PreflightEnv)
     );
   }
   if (mounting && !fs) throw new UsageError(`${where} holds no filesystem flow recognises`, 'pass --no-mount to create the devices only');
+  if (mounting) checkFsFits(where, fs, partSectors * 512);
   const isExt = fs !== null && /^ext[234]$/.test(fs.type);
 
   const loops = await k.loop.list();
@@ -73,15 +78,27 @@ async function choosePartition(env: PreflightEnv, image: string, bytes: number, 
     const p = table.partitions.find((x) => x.number === n);
     if (!p) throw new UsageError(`--partition ${n} is out of range: ${image} has ${describe(table)}`, 'pick one of those numbers');
     if (EXTENDED.has(p.type.toLowerCase())) throw new UsageError(`--partition ${n} is an extended partition (a container of other partitions)`, `pick a partition inside it: ${describe(table)}`);
-    return toSectors(table, p);
+    return fits(image, bytes, table, p);
   }
   if (!table) {
-    if (bytes < 512) throw new UsageError(`${image} is smaller than one sector`);
+    if (bytes < 512) throw new UsageError(`${image} is smaller than one sector`, 'give a disk image');
     return { partition: null, partStart: 0, partSectors: Math.floor(bytes / 512) };
   }
   const linux = table.partitions.filter((p) => LINUX.has(p.type.toLowerCase())).sort((a, b) => b.size - a.size);
   if (!linux[0]) throw new UsageError(`${image} has no Linux partition: ${describe(table)}`, 'choose one with --partition N');
-  return toSectors(table, linux[0]);
+  return fits(image, bytes, table, linux[0]);
+}
+
+/** The partition in sectors, refused when the table puts it (partly) past the end of the image. */
+function fits(image: string, bytes: number, t: PartitionTable, p: Partition) {
+  const s = toSectors(t, p);
+  if ((s.partStart + s.partSectors) * 512 > bytes) {
+    throw new UsageError(
+      `partition ${p.number} of ${image} ends at byte ${(s.partStart + s.partSectors) * 512}, past the end of the image (${bytes} bytes)`,
+      'the image is truncated or its partition table is damaged: check it with sfdisk -l, or use another image',
+    );
+  }
+  return s;
 }
 
 function toSectors(t: PartitionTable, p: Partition) {

@@ -21,7 +21,7 @@ export interface PreflightEnv {
 /** The mount point from --mountpoint, or the run's default one; null with --no-mount. */
 export async function mountpointFor(raw: RawOptions, env: PreflightEnv): Promise<Mountpoint | null> {
   if (raw.mount === false) {
-    if (typeof raw.mountpoint === 'string') throw new UsageError('--mountpoint and --no-mount contradict each other');
+    if (typeof raw.mountpoint === 'string') throw new UsageError('--mountpoint and --no-mount contradict each other', 'leave out one of them');
     return null;
   }
   const p = typeof raw.mountpoint === 'string' ? checkPath('--mountpoint', raw.mountpoint, env.cwd) : path.join(env.runDir, env.id, 'mnt');

@@ -9,30 +9,36 @@ const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 **
 /** Largest size flow accepts (1 PiB): beyond any device it provisions, and exact in a double. */
 export const MAX_SIZE = 1024 ** 5;
 
-/** "512M" → 536870912. Bytes or K/M/G/T (powers of 1024), optionally followed by "iB"/"B". */
-export function parseSize(option: string, raw: string, opts: { multipleOf?: number; min?: number } = {}): number {
-  const m = /^(\d+)([KMGT]?)(?:i?B)?$/i.exec(raw.trim());
-  if (!m) {
-    const hint = raw.trim().startsWith('-') ? 'a size cannot be negative' : 'use a whole number of bytes or K/M/G/T, e.g. 512M or 4G';
-    throw new UsageError(`${option} ${JSON.stringify(raw)} is not a size`, hint);
-  }
+const SIZE_HINT = 'use a whole number of bytes or K/M/G/T, e.g. 512M or 4G';
+
+/**
+ * "512M" → 536870912. Bytes or K/M/G/T (powers of 1024), optionally followed by "iB"/"B".
+ * `multipleOf` comes with the reason (`why`, e.g. "the sector size") for the message.
+ */
+export function parseSize(option: string, raw: string, opts: { multipleOf?: number; why?: string; min?: number } = {}): number {
+  const t = raw.trim();
+  if (/^-\d/.test(t)) throw new UsageError(`${option} ${raw} is negative`, SIZE_HINT);
+  const m = /^(\d+)([KMGT]?)(?:i?B)?$/i.exec(t);
+  if (!m) throw new UsageError(`${option} ${JSON.stringify(raw)} is not a size`, SIZE_HINT);
   const bytes = Number(m[1]) * UNITS[m[2]!.toUpperCase()]!;
-  if (bytes === 0) throw new UsageError(`${option} must be larger than zero`);
+  if (bytes === 0) throw new UsageError(`${option} ${raw} is zero`, SIZE_HINT);
   if (!Number.isSafeInteger(bytes) || bytes > MAX_SIZE) throw new UsageError(`${option} ${raw} is too large`, 'at most 1P (1024T)');
   if (opts.min && bytes < opts.min) throw new UsageError(`${option} ${raw} is too small`, `at least ${formatSize(opts.min)}`);
   if (opts.multipleOf && bytes % opts.multipleOf !== 0) {
-    throw new UsageError(`${option} ${raw} is not a multiple of ${opts.multipleOf} bytes (the sector size)`, `for example ${formatSize(Math.ceil(bytes / opts.multipleOf) * opts.multipleOf)}`);
+    const why = opts.why ?? (opts.multipleOf === 512 ? 'the sector size' : undefined);
+    throw new UsageError(`${option} ${raw} is not a multiple of ${opts.multipleOf} bytes${why ? ` (${why})` : ''}`, `for example ${formatSize(Math.ceil(bytes / opts.multipleOf) * opts.multipleOf)}`);
   }
   return bytes;
 }
 
-/** A whole number in [min, max]. */
-export function parseInteger(option: string, raw: string, min: number, max: number): number {
-  if (!/^\d+$/.test(raw.trim())) {
-    throw new UsageError(`${option} ${JSON.stringify(raw)} is not a whole number`, `use a number from ${min} to ${max}`);
-  }
-  const n = Number(raw.trim());
-  if (n < min || n > max) throw new UsageError(`${option} ${raw} is out of range`, `use a number from ${min} to ${max}`);
+/** A whole number in [min, max]; `hint` replaces the default "use a number from min to max". */
+export function parseInteger(option: string, raw: string, min: number, max: number, hint = `use a number from ${min} to ${max}`): number {
+  const t = raw.trim();
+  if (/^-\d+$/.test(t)) throw new UsageError(`${option} ${raw} is negative`, hint);
+  if (!/^\d+$/.test(t)) throw new UsageError(`${option} ${JSON.stringify(raw)} is not a whole number`, hint);
+  const n = Number(t);
+  if (n < min) throw new UsageError(`${option} ${raw} is too small`, hint);
+  if (n > max) throw new UsageError(`${option} ${raw} is too large`, hint);
   return n;
 }
 
@@ -52,21 +58,22 @@ const DM_NAME = /^[A-Za-z0-9#+.:=@_-]+$/;
  * read as an option), not "." or "..", and short enough for its suffixes.
  */
 export function checkDmName(option: string, name: string, suffixLength = 0): string {
-  if (name.length === 0) throw new UsageError(`${option} is empty`);
-  if (!DM_NAME.test(name)) {
-    throw new UsageError(`${option} ${JSON.stringify(name)} has characters device-mapper would mangle`, 'use only letters, digits and # + - . : = @ _');
-  }
-  if (name.startsWith('-')) throw new UsageError(`${option} ${JSON.stringify(name)} starts with '-'`, 'a name must not look like an option');
-  if (/^\.+$/.test(name)) throw new UsageError(`${option} ${JSON.stringify(name)} is not a usable device name`);
+  const chars = 'use only letters, digits and # + - . : = @ _';
+  if (name.length === 0) throw new UsageError(`${option} is empty`, `leave out ${option} for the default name, or give one (${chars.slice(4)})`);
+  if (!DM_NAME.test(name)) throw new UsageError(`${option} ${JSON.stringify(name)} has characters device-mapper would mangle`, chars);
+  if (name.startsWith('-')) throw new UsageError(`${option} ${JSON.stringify(name)} starts with '-' and would be read as an option`, 'start it with a letter or digit');
+  if (/^\.+$/.test(name)) throw new UsageError(`${option} ${JSON.stringify(name)} is not a usable device name`, `${chars}, not only dots`);
   const max = 127 - suffixLength;
-  if (Buffer.byteLength(name) > max) throw new UsageError(`${option} is ${Buffer.byteLength(name)} bytes long`, `at most ${max} bytes`);
+  if (Buffer.byteLength(name) > max) {
+    throw new UsageError(`${option} is ${Buffer.byteLength(name)} bytes long`, `at most ${max} bytes${suffixLength ? ` (device-mapper allows 127, and flow adds a ${suffixLength}-byte suffix)` : ''}`);
+  }
   return name;
 }
 
 /** An absolute, normalised path with no control characters (a newline would inject a table line). */
 export function checkPath(option: string, raw: string, cwd: string): string {
-  if (raw.length === 0) throw new UsageError(`${option} is empty`);
+  if (raw.length === 0) throw new UsageError(`${option} is empty`, `give a path after ${option}`);
   if (/[\x00-\x1f\x7f]/.test(raw)) throw new UsageError(`${option} ${JSON.stringify(raw)} contains control characters (newline, tab, ...)`, 'rename the file or directory');
-  if (raw.length > 4000) throw new UsageError(`${option} is too long (${raw.length} characters)`);
+  if (raw.length > 4000) throw new UsageError(`${option} is too long (${raw.length} characters)`, 'use a shorter path (at most 4000 characters)');
   return path.resolve(cwd, raw);
 }

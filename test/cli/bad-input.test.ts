@@ -1,0 +1,367 @@
+/**
+ * Bad input, end to end through the built CLI: every option of every workflow and every
+ * command, given something wrong. Each case must
+ *   - exit 2,
+ *   - name the problem on the first stderr line ("flow: --chunk 12 is not a power of two"),
+ *   - say what to do on the lines after it (the hint),
+ *   - change nothing: no run recorded, the fake kernel's state file byte for byte the same
+ *     (its operation counter would move for any state-changing call), and no file or
+ *     directory created, changed or removed in the sandbox, the state directory included.
+ *
+ * Not covered: an image that cannot be read (chmod 000) — these tests run as root, whom
+ * file modes do not stop, so that case cannot be made here.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { realFs } from '../../src/fs/real.js';
+import { encodeSuperblock } from '../../src/kernel/fake/ext.js';
+import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
+import { buildTestImage } from '../../src/kernel/fake/test-image.js';
+import { mbr } from '../support/scenarios.js';
+import { type Result, Sandbox } from './harness.js';
+
+const MiB = 1024 * 1024;
+
+let sb: Sandbox;
+beforeEach(async () => {
+  sb = new Sandbox();
+  // the state directory and the fake kernel exist before each case, so a failing command
+  // has nothing legitimate to create and any change is a finding
+  for (const d of [sb.stateDir, join(sb.stateDir, 'runs'), join(sb.stateDir, 'locks')]) mkdirSync(d, { mode: 0o700 });
+  await openPersistedFakeKernel(sb.kernelFile, realFs);
+});
+afterEach(() => sb.cleanup());
+
+/** Every entry under the sandbox (state directory included) with its kind, mode, size and mtime; not the fake kernel's state file. */
+function listing(root = sb.dir): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (p === sb.kernelFile) continue;
+      const st = lstatSync(p);
+      const kind = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : 'other';
+      out.push(`${relative(sb.dir, p)} ${kind} ${(st.mode & 0o7777).toString(8)} ${st.isDirectory() ? '' : st.size} ${st.mtimeMs}`);
+      if (kind === 'dir') walk(p);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function kernelText(): string {
+  return readFileSync(sb.kernelFile, 'utf8');
+}
+
+const kernel = () => openPersistedFakeKernel(sb.kernelFile, realFs);
+
+/** A dm device flow does not own, named `name`, over a loop device of an image of its own. */
+async function foreignDm(name: string): Promise<void> {
+  const k = await kernel();
+  const loop = await k.loop.attach({ file: sb.piImage('foreign.img'), readOnly: true });
+  await k.dm.create({ name, uuid: 'OTHER-1', table: [`0 8192 linear ${loop.majmin} 24576`] });
+}
+
+/** Attaches `file` read-write, as somebody else's losetup would. */
+async function attachedRw(file: string): Promise<string> {
+  const k = await kernel();
+  return (await k.loop.attach({ file, readOnly: false })).device;
+}
+
+/** An empty directory with a filesystem mounted on it. */
+async function mountedDir(name: string): Promise<string> {
+  const dir = join(sb.dir, name);
+  mkdirSync(dir);
+  const k = await kernel();
+  const loop = await k.loop.attach({ file: sb.extImage('mounted.ext4'), readOnly: true });
+  await k.mounts.mount({ source: loop.device, target: dir, options: ['ro'] });
+  return dir;
+}
+
+const UUID = '11111111-2222-4333-8444-555555555555';
+
+/** An 8 MiB file whose ext4 superblock claims 32 MiB (an image cut short). */
+function truncatedExt(name: string): string {
+  return sb.file(name, 8 * MiB, [[1024, encodeSuperblock({ uuid: UUID, blockSize: 4096, blockCount: 8192 })]]);
+}
+
+function dirWith(name: string, content: string[] = []): string {
+  const d = join(sb.dir, name);
+  mkdirSync(d);
+  for (const f of content) writeFileSync(join(d, f), 'x');
+  return d;
+}
+
+interface Case {
+  /** what is wrong */
+  what: string;
+  /** builds the inputs (files, foreign devices) and returns the command line */
+  setup: () => string[] | Promise<string[]>;
+  /** the first stderr line: the option and what is wrong with it */
+  problem: RegExp;
+  /** the lines after it: what to do */
+  hint: RegExp;
+}
+
+function expectRefused(r: Result, c: Pick<Case, 'problem' | 'hint'>): void {
+  const lines = r.stderr.trimEnd().split('\n');
+  const [first, ...rest] = lines;
+  expect(r.signal, r.stderr).toBeNull();
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stdout).toBe('');
+  expect(first).toMatch(/^flow: /);
+  expect(first).toMatch(c.problem);
+  expect(rest.length, `no hint line in:\n${r.stderr}`).toBeGreaterThan(0);
+  expect(rest.every((l) => l.startsWith('  ') && l.trim().length > 0), r.stderr).toBe(true);
+  expect(rest.join('\n')).toMatch(c.hint);
+  expect(r.stderr).not.toMatch(/internal error/);
+}
+
+async function checkCase(c: Case): Promise<void> {
+  const args = await c.setup();
+  const before = { kernel: kernelText(), files: listing() };
+  const r = sb.flow(args);
+  expectRefused(r, c);
+  expect(sb.runs()).toEqual([]);
+  expect(kernelText()).toBe(before.kernel);
+  expect(listing()).toEqual(before.files);
+}
+
+const si = (...a: string[]) => ['run', 'snapshot-image', ...a];
+const pi = () => sb.piImage();
+const dd = (...a: string[]) => ['run', 'delayed-device', ...a];
+const lm = (...a: string[]) => ['run', 'loop-mount', ...a];
+
+const SIZE_HINT = /e\.g\. 512M/;
+
+const snapshotImage: Case[] = [
+  { what: 'no --image', setup: () => si(), problem: /snapshot-image needs --image FILE/, hint: /flow run snapshot-image --image/ },
+  { what: '--image without its value', setup: () => si('--image'), problem: /option '--image <FILE>' argument missing/, hint: /flow run snapshot-image --help/ },
+  { what: 'an image that does not exist', setup: () => si('--image', 'nope.img'), problem: /--image \S+\/nope\.img does not exist/, hint: /check the path/ },
+  { what: 'a directory as image', setup: () => (dirWith('imgdir'), si('--image', 'imgdir')), problem: /--image \S+\/imgdir is a directory, not a file/, hint: /give the path of a file/ },
+  { what: 'a dangling symlink as image', setup: () => (symlinkSync('gone.img', join(sb.dir, 'link.img')), si('--image', 'link.img')), problem: /--image \S+\/link\.img is a dangling symbolic link/, hint: /point to an existing file/ },
+  {
+    what: 'a FIFO as image',
+    setup: () => (execFileSync('mkfifo', [join(sb.dir, 'fifo')]), si('--image', 'fifo')),
+    problem: /--image \S+\/fifo is not a regular file/,
+    hint: /regular file/,
+  },
+  { what: 'an empty --image', setup: () => si('--image='), problem: /--image is empty/, hint: /give a path/ },
+  { what: 'a newline in the --image path', setup: () => si('--image', 'pi\n0 8 zero'), problem: /--image "pi\\n0 8 zero" contains control characters/, hint: /rename/ },
+  { what: '--partition on an image without a partition table', setup: () => si('--image', sb.extImage(), '--partition', '1'), problem: /--partition 1: \S+ has no partition table/, hint: /leave out --partition/ },
+  { what: '--partition out of range', setup: () => si('--image', pi(), '--partition', '3'), problem: /--partition 3 is out of range: \S+ has partitions 1 \(type c, 8M\), 2 \(type 83, 48M\)/, hint: /pick one of those/ },
+  { what: '--partition 0', setup: () => si('--image', pi(), '--partition', '0'), problem: /--partition 0 is too small/, hint: /from 1 to 128/ },
+  { what: '--partition not a number', setup: () => si('--image', pi(), '--partition', 'two'), problem: /--partition "two" is not a whole number/, hint: /from 1 to 128/ },
+  {
+    what: '--partition of an extended container',
+    setup: async () => {
+      const p = join(sb.dir, 'ext.img');
+      await buildTestImage(realFs, p, {
+        size: 64 * MiB,
+        partitions: [
+          { type: 'c', startSector: 8192, sizeSectors: 16384 },
+          { type: '5', startSector: 24576, sizeSectors: 98304 },
+          { type: '83', startSector: 26624, sizeSectors: 94208, ext: { blockSize: 4096, uuid: '11111111-2222-4333-8444-555555555555' } },
+        ],
+      });
+      return si('--image', p, '--partition', '2');
+    },
+    problem: /--partition 2 is an extended partition/,
+    hint: /pick a partition inside it: .*5 \(type 83/,
+  },
+  {
+    what: 'no Linux partition',
+    setup: () => si('--image', sb.file('fat.img', 16 * MiB, [[0, mbr([{ type: 0x0c, start: 2048, sectors: 16384 }])]])),
+    problem: /fat\.img has no Linux partition: partitions 1 \(type c, 8M\)/,
+    hint: /--partition N/,
+  },
+  { what: 'a filesystem with 1 KiB blocks', setup: () => si('--image', sb.piImage('small.img', 1024)), problem: /has 1024-byte blocks, smaller than the zram COW's 4096-byte/, hint: /mkfs\.ext4 -b 4096/ },
+  { what: 'a whole image with no filesystem', setup: () => si('--image', sb.file('blank.img', 16 * MiB)), problem: /blank\.img holds no filesystem/, hint: /--no-mount/ },
+  { what: 'an image smaller than one sector', setup: () => si('--image', sb.file('tiny.img', 100)), problem: /tiny\.img is smaller than one sector/, hint: /give a disk image/ },
+  {
+    what: 'a partition that ends past the end of the image',
+    setup: () => si('--image', sb.file('cut.img', 16 * MiB, [[0, mbr([{ type: 0x83, start: 2048, sectors: 65536 }])]])),
+    problem: /partition 1 of \S+\/cut\.img ends at byte 34603008, past the end of the image \(16777216 bytes\)/,
+    hint: /truncated or its partition table is damaged/,
+  },
+  {
+    what: 'a filesystem larger than its partition',
+    setup: () =>
+      si('--image', sb.file('big-fs.img', 16 * MiB, [[0, mbr([{ type: 0x83, start: 2048, sectors: 16384 }])], [2048 * 512 + 1024, encodeSuperblock({ uuid: UUID, blockSize: 4096, blockCount: 4096 })]])),
+    problem: /the ext4 filesystem on partition 1 of \S+ claims 16777216 bytes \(4096 blocks of 4096\), more than the 8388608 bytes it lives in/,
+    hint: /e2fsck -fn/,
+  },
+  {
+    what: 'a Linux partition with no filesystem',
+    setup: () => si('--image', sb.file('nofs.img', 16 * MiB, [[0, mbr([{ type: 0x83, start: 2048, sectors: 16384 }])]])),
+    problem: /partition 1 of \S+ holds no filesystem/,
+    hint: /--no-mount/,
+  },
+  { what: '--size zero', setup: () => si('--image', pi(), '--size', '0'), problem: /--size 0 is zero/, hint: SIZE_HINT },
+  { what: '--size negative', setup: () => si('--image', pi(), '--size=-1G'), problem: /--size -1G is negative/, hint: SIZE_HINT },
+  { what: '--size not a number', setup: () => si('--image', pi(), '--size', 'big'), problem: /--size "big" is not a size/, hint: SIZE_HINT },
+  { what: '--size with a fraction', setup: () => si('--image', pi(), '--size', '1.5G'), problem: /--size "1\.5G" is not a size/, hint: SIZE_HINT },
+  { what: '--size too large', setup: () => si('--image', pi(), '--size', '2048T'), problem: /--size 2048T is too large/, hint: /at most 1P/ },
+  { what: '--size not a multiple of 512', setup: () => si('--image', pi(), '--size', '1000'), problem: /--size 1000 is not a multiple of 512 bytes \(the sector size\)/, hint: /for example 1K/ },
+  { what: '--cow-size larger than memory', setup: () => si('--image', pi(), '--cow-size', '16G'), problem: /--cow-size 16G is larger than this machine's memory \(8G\)/, hint: /smaller --cow-size/ },
+  { what: '--cow-size not a multiple of a page', setup: () => si('--image', pi(), '--cow-size', '6000'), problem: /--cow-size 6000 is not a multiple of 4096 bytes \(the zram page size\)/, hint: /for example 8K/ },
+  { what: '--cow-size zero', setup: () => si('--image', pi(), '--cow-size', '0M'), problem: /--cow-size 0M is zero/, hint: SIZE_HINT },
+  { what: '--chunk not a power of two', setup: () => si('--image', pi(), '--chunk', '12'), problem: /--chunk 12 is not a power of two/, hint: /use 8, 16, 32, \.\.\. sectors/ },
+  { what: '--chunk too small', setup: () => si('--image', pi(), '--chunk', '4'), problem: /--chunk 4 is too small/, hint: /use 8, 16, 32, \.\.\. sectors/ },
+  { what: '--chunk too large', setup: () => si('--image', pi(), '--chunk', '4194304'), problem: /--chunk 4194304 is too large/, hint: /at most 2097152/ },
+  { what: '--chunk not a number', setup: () => si('--image', pi(), '--chunk', '16k'), problem: /--chunk "16k" is not a whole number/, hint: /use 8, 16, 32, \.\.\. sectors/ },
+  { what: '--name with a space', setup: () => si('--image', pi(), '--name', 'my snap'), problem: /--name "my snap" has characters device-mapper would mangle/, hint: /only letters, digits/ },
+  { what: '--name with a newline', setup: () => si('--image', pi(), '--name', 'a\nb'), problem: /--name "a\\nb" has characters/, hint: /only letters, digits/ },
+  { what: '--name with a slash', setup: () => si('--image', pi(), '--name', 'a/b'), problem: /--name "a\/b" has characters/, hint: /only letters, digits/ },
+  { what: "--name starting with '-'", setup: () => si('--image', pi(), '--name=-snap'), problem: /--name "-snap" starts with '-'/, hint: /start it with a letter or digit/ },
+  { what: '--name "."', setup: () => si('--image', pi(), '--name', '..'), problem: /--name "\.\." is not a usable device name/, hint: /letters, digits/ },
+  { what: '--name empty', setup: () => si('--image', pi(), '--name='), problem: /--name is empty/, hint: /leave out --name/ },
+  { what: '--name too long for NAME-base', setup: () => si('--image', pi(), '--name', 'n'.repeat(123)), problem: /--name is 123 bytes long/, hint: /at most 122 bytes/ },
+  { what: '--name taken by a device flow does not own', setup: async () => (await foreignDm('taken'), si('--image', pi(), '--name', 'taken')), problem: /--name: a device-mapper device named taken already exists \(uuid OTHER-1\)/, hint: /choose another --name/ },
+  { what: 'NAME-base taken by a device flow does not own', setup: async () => (await foreignDm('mine-base'), si('--image', pi(), '--name', 'mine')), problem: /named mine-base already exists/, hint: /choose another --name/ },
+  { what: '--mountpoint a file', setup: () => (sb.file('afile', 10), si('--image', pi(), '--mountpoint', 'afile')), problem: /--mountpoint \S+\/afile is not a directory/, hint: /empty directory or a path that does not exist/ },
+  { what: '--mountpoint below a file', setup: () => (sb.file('afile', 10), si('--image', pi(), '--mountpoint', 'afile/mnt')), problem: /--mountpoint \S+\/afile\/mnt: a component of the path is not a directory/, hint: /check the path/ },
+  { what: '--mountpoint below a dangling symlink', setup: () => (symlinkSync('nowhere', join(sb.dir, 'broken')), si('--image', pi(), '--mountpoint', 'broken/mnt')), problem: /--mountpoint \S+\/broken\/mnt: \S+\/broken is a dangling symbolic link/, hint: /empty directory or a path that does not exist/ },
+  { what: '--mountpoint empty', setup: () => si('--image', pi(), '--mountpoint='), problem: /--mountpoint is empty/, hint: /give a path/ },
+  { what: '--mountpoint a non-empty directory', setup: () => (dirWith('full', ['data']), si('--image', pi(), '--mountpoint', 'full')), problem: /--mountpoint \S+\/full is not empty/, hint: /empty directory/ },
+  { what: '--mountpoint already a mount point', setup: async () => si('--image', pi(), '--mountpoint', await mountedDir('busy')), problem: /--mountpoint \S+\/busy is already a mount point/, hint: /choose another directory/ },
+  {
+    what: '--mountpoint a symlink to a directory',
+    setup: () => (dirWith('target'), symlinkSync('target', join(sb.dir, 'mnt-link')), si('--image', pi(), '--mountpoint', 'mnt-link')),
+    problem: /--mountpoint \S+\/mnt-link is a symbolic link/,
+    hint: /give the real directory/,
+  },
+  { what: '--mountpoint with --no-mount', setup: () => si('--image', pi(), '--mountpoint', 'mnt', '--no-mount'), problem: /--mountpoint and --no-mount contradict each other/, hint: /leave out one of them/ },
+  {
+    what: 'an image attached read-write elsewhere',
+    setup: async () => {
+      const img = pi();
+      await attachedRw(img);
+      return si('--image', img);
+    },
+    problem: /pi\.img is attached read-write at \/dev\/loop\d+/,
+    hint: /losetup -d \/dev\/loop\d+/,
+  },
+];
+
+const delayedDevice: Case[] = [
+  { what: 'no --file', setup: () => dd('--size', '64M'), problem: /delayed-device needs --file PATH/, hint: /flow run delayed-device --file/ },
+  { what: '--file in a directory that does not exist', setup: () => dd('--file', 'no/such/dir/slow.img'), problem: /--file \S+\/no\/such\/dir\/slow\.img: directory \S+\/no\/such\/dir does not exist/, hint: /mkdir -p \S+\/no\/such\/dir/ },
+  { what: '--file a directory', setup: () => (dirWith('adir'), dd('--file', 'adir')), problem: /--file \S+\/adir is a directory, not a file/, hint: /give the path of a file/ },
+  { what: '--file empty', setup: () => dd('--file='), problem: /--file is empty/, hint: /give a path/ },
+  { what: '--size not a size', setup: () => dd('--file', 'slow.img', '--size', 'lots'), problem: /--size "lots" is not a size/, hint: SIZE_HINT },
+  { what: '--size too small for a filesystem', setup: () => dd('--file', 'slow.img', '--size', '1M'), problem: /--size 1M is too small/, hint: /at least 8M/ },
+  { what: '--size not a multiple of 4 KiB', setup: () => dd('--file', 'slow.img', '--size', '10001K'), problem: /--size 10001K is not a multiple of 4096 bytes \(the filesystem block size\)/, hint: /for example 10004K/ },
+  { what: '--size negative', setup: () => dd('--file', 'slow.img', '--size=-64M'), problem: /--size -64M is negative/, hint: SIZE_HINT },
+  { what: 'an existing file with another --size', setup: () => (sb.extImage('mine.img'), dd('--file', 'mine.img', '--size', '64M')), problem: /--size 64M: \S+\/mine\.img exists with another size \(33554432 bytes\)/, hint: /leave out --size/ },
+  { what: 'an existing file without a filesystem', setup: () => (sb.file('raw.img', 16 * MiB), dd('--file', 'raw.img')), problem: /--file \S+\/raw\.img holds no filesystem/, hint: /--no-mount/ },
+  { what: 'an existing file smaller than one sector', setup: () => (sb.file('tiny.img', 100), dd('--file', 'tiny.img')), problem: /--file \S+\/tiny\.img is smaller than one sector/, hint: /a path that does not exist yet/ },
+  { what: 'an existing file whose filesystem is larger than the file', setup: () => (truncatedExt('cut.ext4'), dd('--file', 'cut.ext4')), problem: /the ext4 filesystem on --file \S+\/cut\.ext4 claims 33554432 bytes/, hint: /truncated or damaged/ },
+  { what: 'an existing file attached elsewhere', setup: async () => (await attachedRw(sb.extImage('mine.img')), dd('--file', 'mine.img')), problem: /--file \S+\/mine\.img is already attached at \/dev\/loop\d+/, hint: /losetup -d/ },
+  { what: '--delay negative', setup: () => dd('--file', 'slow.img', '--delay=-1'), problem: /--delay -1 is negative/, hint: /from 0 to 60000/ },
+  { what: '--delay not a number', setup: () => dd('--file', 'slow.img', '--delay', 'slow'), problem: /--delay "slow" is not a whole number/, hint: /from 0 to 60000/ },
+  { what: '--delay too large', setup: () => dd('--file', 'slow.img', '--delay', '100000'), problem: /--delay 100000 is too large/, hint: /from 0 to 60000/ },
+  { what: '--read-delay negative', setup: () => dd('--file', 'slow.img', '--read-delay=-5'), problem: /--read-delay -5 is negative/, hint: /from 0 to 60000/ },
+  { what: '--read-delay not a number', setup: () => dd('--file', 'slow.img', '--read-delay', '1e3'), problem: /--read-delay "1e3" is not a whole number/, hint: /from 0 to 60000/ },
+  { what: '--read-delay too large', setup: () => dd('--file', 'slow.img', '--read-delay', '60001'), problem: /--read-delay 60001 is too large/, hint: /from 0 to 60000/ },
+  { what: '--write-delay negative', setup: () => dd('--file', 'slow.img', '--write-delay=-1'), problem: /--write-delay -1 is negative/, hint: /from 0 to 60000/ },
+  { what: '--write-delay not a number', setup: () => dd('--file', 'slow.img', '--write-delay', 'fast'), problem: /--write-delay "fast" is not a whole number/, hint: /from 0 to 60000/ },
+  { what: '--write-delay too large', setup: () => dd('--file', 'slow.img', '--write-delay', '999999'), problem: /--write-delay 999999 is too large/, hint: /from 0 to 60000/ },
+  { what: '--name taken by a device flow does not own', setup: async () => (await foreignDm('taken'), dd('--file', 'slow.img', '--name', 'taken')), problem: /--name: a device-mapper device named taken already exists/, hint: /choose another --name/ },
+  { what: '--name with a slash', setup: () => dd('--file', 'slow.img', '--name', 'x/y'), problem: /--name "x\/y" has characters/, hint: /only letters, digits/ },
+  { what: '--name too long', setup: () => dd('--file', 'slow.img', '--name', 'n'.repeat(128)), problem: /--name is 128 bytes long/, hint: /at most 127 bytes/ },
+  { what: '--mountpoint a non-empty directory', setup: () => (dirWith('full', ['data']), dd('--file', 'slow.img', '--mountpoint', 'full')), problem: /--mountpoint \S+\/full is not empty/, hint: /empty directory/ },
+  { what: '--mountpoint with --no-mount', setup: () => dd('--file', 'slow.img', '--no-mount', '--mountpoint', 'mnt'), problem: /--mountpoint and --no-mount contradict each other/, hint: /leave out one of them/ },
+  { what: '--no-sync with a value', setup: () => dd('--file', 'slow.img', '--no-sync=yes'), problem: /unknown option '--no-sync=yes'/, hint: /flow run delayed-device --help/ },
+];
+
+const loopMount: Case[] = [
+  { what: 'no --file', setup: () => lm(), problem: /loop-mount needs --file PATH/, hint: /flow run loop-mount --file/ },
+  { what: '--file does not exist', setup: () => lm('--file', 'nope.ext4'), problem: /--file \S+\/nope\.ext4 does not exist/, hint: /check the path/ },
+  { what: '--file without a filesystem', setup: () => (sb.file('raw.img', 16 * MiB), lm('--file', 'raw.img')), problem: /--file \S+\/raw\.img holds no filesystem/, hint: /mkfs\.ext4/ },
+  { what: '--file whose filesystem is larger than the file', setup: () => (truncatedExt('cut.ext4'), lm('--file', 'cut.ext4')), problem: /the ext4 filesystem on --file \S+\/cut\.ext4 claims 33554432 bytes \(8192 blocks of 4096\), more than the 8388608 bytes/, hint: /truncated or damaged/ },
+  { what: '--file attached read-write elsewhere', setup: async () => (await attachedRw(sb.extImage()), lm('--file', 'rootfs.ext4')), problem: /--file \S+\/rootfs\.ext4 is already attached at \/dev\/loop\d+/, hint: /--read-only or detach it/ },
+  { what: '--mountpoint a file', setup: () => (sb.extImage(), sb.file('afile', 1), lm('--file', 'rootfs.ext4', '--mountpoint', 'afile')), problem: /--mountpoint \S+\/afile is not a directory/, hint: /empty directory/ },
+  { what: '--mountpoint a symlink', setup: () => (sb.extImage(), dirWith('t'), symlinkSync('t', join(sb.dir, 'l')), lm('--file', 'rootfs.ext4', '--mountpoint', 'l')), problem: /--mountpoint \S+\/l is a symbolic link/, hint: /real directory/ },
+  { what: '--read-only with a value', setup: () => (sb.extImage(), lm('--file', 'rootfs.ext4', '--read-only=yes')), problem: /unknown option '--read-only=yes'/, hint: /flow run loop-mount --help/ },
+];
+
+const ID_HINT = /flow list/;
+const commands: Case[] = [
+  { what: 'an unknown workflow', setup: () => ['run', 'nope'], problem: /unknown workflow 'nope'/, hint: /snapshot-image, delayed-device, loop-mount/ },
+  { what: 'run without a workflow', setup: () => ['run'], problem: /no workflow given/, hint: /snapshot-image, delayed-device, loop-mount/ },
+  { what: 'no command', setup: () => [], problem: /no command given/, hint: /flow --help/ },
+  { what: 'an unknown command', setup: () => ['bogus'], problem: /unknown command 'bogus'/, hint: /flow --help/ },
+  { what: 'help for an unknown command', setup: () => ['help', 'bogus'], problem: /unknown command 'bogus'/, hint: /commands: run, resume, rollback, list, show, log, workflows/ },
+  { what: 'an unknown option of a workflow', setup: () => si('--image', pi(), '--bogus'), problem: /unknown option '--bogus'/, hint: /flow run snapshot-image --help/ },
+  { what: 'a misspelt option', setup: () => si('--image', pi(), '--cowsize', '1G'), problem: /unknown option '--cowsize'/, hint: /Did you mean --cow-size\?[\s\S]*flow run snapshot-image --help/ },
+  { what: 'an unknown option of list', setup: () => ['list', '--all'], problem: /unknown option '--all'/, hint: /flow list --help/ },
+  { what: 'an unknown global option', setup: () => ['--verbose', 'list'], problem: /unknown option '--verbose'/, hint: /flow --help/ },
+  { what: 'an extra argument', setup: () => ['show', 'abcdefgh', 'more'], problem: /too many arguments for 'show'/, hint: /flow show --help/ },
+  ...(['resume', 'rollback', 'show', 'log'] as const).flatMap((cmd): Case[] => [
+    { what: `${cmd} without an id`, setup: () => [cmd], problem: /missing required argument 'id'/, hint: new RegExp(`flow ${cmd} --help`) },
+    { what: `${cmd} of a run that does not exist`, setup: () => [cmd, 'zzzzzzzz'], problem: /no run zzzzzzzz in \S+\/state\/runs/, hint: ID_HINT },
+    { what: `${cmd} ../etc`, setup: () => [cmd, '../etc'], problem: /"\.\.\/etc" is not a run id/, hint: ID_HINT },
+    { what: `${cmd} ABC`, setup: () => [cmd, 'ABC'], problem: /"ABC" is not a run id/, hint: ID_HINT },
+    { what: `${cmd} of an empty id`, setup: () => [cmd, ''], problem: /"" is not a run id/, hint: ID_HINT },
+    { what: `${cmd} of an id that climbs out of the state directory`, setup: () => [cmd, 'x/../../../escaped'], problem: /"x\/\.\.\/\.\.\/\.\.\/escaped" is not a run id/, hint: ID_HINT },
+  ]),
+];
+
+describe('flow run snapshot-image refuses bad input', () => {
+  it.each(snapshotImage.map((c) => [c.what, c] as const))('%s', async (_w, c) => checkCase(c));
+});
+
+describe('flow run delayed-device refuses bad input', () => {
+  it.each(delayedDevice.map((c) => [c.what, c] as const))('%s', async (_w, c) => checkCase(c));
+});
+
+describe('flow run loop-mount refuses bad input', () => {
+  it.each(loopMount.map((c) => [c.what, c] as const))('%s', async (_w, c) => checkCase(c));
+});
+
+describe('commands refuse bad input', () => {
+  it.each(commands.map((c) => [c.what, c] as const))('%s', async (_w, c) => checkCase(c));
+});
+
+describe('an unsafe state directory is refused', () => {
+  it.each([
+    ['group-writable', 0o770],
+    ['world-writable', 0o777],
+    ['group-writable and sticky', 0o1770],
+  ] as const)('%s (mode %o): exit 2 with the chmod that fixes it, nothing created in it', (_w, mode) => {
+    chmodSync(sb.stateDir, mode);
+    sb.extImage();
+    for (const args of [['list'], lm('--file', 'rootfs.ext4'), ['show', 'zzzzzzzz']]) {
+      const before = { kernel: kernelText(), files: listing() };
+      const r = sb.flow(args);
+      expectRefused(r, { problem: new RegExp(`state directory ${sb.stateDir} is writable by group or others \\(mode ${(mode & 0o777).toString(8)}\\)`), hint: new RegExp(`chmod 700 ${sb.stateDir}`) });
+      expect(kernelText()).toBe(before.kernel);
+      expect(listing()).toEqual(before.files);
+    }
+    expect(sb.runs()).toEqual([]);
+  });
+
+  it('a symlinked state directory: exit 2, the link not followed, nothing created behind it', () => {
+    const real = join(sb.dir, 'real-state');
+    mkdirSync(real, { mode: 0o700 });
+    const link = join(sb.dir, 'state-link');
+    symlinkSync(real, link);
+    sb.extImage();
+    for (const args of [['list'], lm('--file', 'rootfs.ext4'), ['--state-dir', link, 'list']]) {
+      const before = { kernel: kernelText(), files: listing() };
+      const r = sb.flow(args, { FLOW_STATE_DIR: link });
+      expectRefused(r, { problem: new RegExp(`state directory ${link} is a symbolic link; flow does not follow it`), hint: /mkdir -m 700|point --state-dir at the target/ });
+      expect(kernelText()).toBe(before.kernel);
+      expect(listing()).toEqual(before.files);
+    }
+    expect(readdirSync(real)).toEqual([]);
+    expect(existsSync(join(real, 'runs'))).toBe(false);
+  });
+});
+
+it('covers at least 45 bad-input cases', () => {
+  expect(snapshotImage.length + delayedDevice.length + loopMount.length + commands.length).toBeGreaterThanOrEqual(45);
+});
