@@ -29,6 +29,7 @@ export class FlockLocks implements Locks {
   constructor(private readonly dir: string) {}
 
   async acquire(name: string, opts: LockOptions): Promise<Release> {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`bad lock name ${JSON.stringify(name)}`);
     const file = path.join(this.dir, `${name}.lock`);
     const fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
     const args = ['--exclusive', ...(opts.wait ? ['--timeout', String(Math.ceil((opts.timeoutMs ?? 60_000) / 1000))] : ['--nonblock']), '3'];
