@@ -2,6 +2,10 @@
  * The one place flow runs external programs (the only importer of execa). Argument
  * arrays, never a shell; LC_ALL=C so output and error text parse the same everywhere;
  * always a timeout (a dmsetup waiting for a udevd that never answers hangs forever).
+ * Every command runs in its own process group (`detached`), so a Ctrl-C in the terminal
+ * (SIGINT to flow's foreground process group) never reaches it: flow lets the running
+ * command finish and stops after the step. A mount(8) killed right after its mount(2)
+ * took effect would otherwise be journaled "failed" with the mount in place.
  * Failures become `KernelError`s with a code from the stderr table in parse/error-code.ts.
  */
 import { execa } from 'execa';
@@ -100,6 +104,9 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
     const r = await execa(file, args, {
       ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
       timeout,
+      // own process group: terminal signals (SIGINT, SIGQUIT, SIGHUP) go to flow only; the
+      // timeout still kills the command (execa signals its pid: SIGTERM, SIGKILL 5 s later)
+      detached: true,
       reject: false,
       env: { LC_ALL: 'C', PATH: toolPath() },
       extendEnv: true,

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KernelError } from '../../../src/errors.js';
 import { DEBIAN_PACKAGES, runCommand, setCommandObserver, type CommandRecord } from '../../../src/kernel/exec.js';
@@ -52,6 +53,31 @@ describe('runCommand', () => {
     const err = await failure(runCommand(['sleep', '10'], { timeoutMs: 200 }));
     expect(err.code).toBe('ETIMEDOUT');
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('runs the command in its own process group, so a terminal SIGINT to flow\'s group never reaches it', async () => {
+    const pgrp = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2];
+    const ours = pgrp(readFileSync('/proc/self/stat', 'utf8'));
+    const r = await runCommand(['sh', '-c', 'echo $$; cat /proc/$$/stat']);
+    const [pid, stat] = r.stdout.split('\n');
+    expect(pgrp(stat!)).toBe(pid);
+    expect(pgrp(stat!)).not.toBe(ours);
+  });
+
+  it('still kills a detached command at its timeout, leaving no process behind', async () => {
+    const marker = `30.${process.pid}${Date.now() % 1000}`;
+    const err = await failure(runCommand(['sleep', marker], { timeoutMs: 300 }));
+    expect(err.code).toBe('ETIMEDOUT');
+    const alive = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .some((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`;
+        } catch {
+          return false;
+        }
+      });
+    expect(alive).toBe(false);
   });
 
   it('reports a missing tool as ENOTSUP naming the Debian package', async () => {
