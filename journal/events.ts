@@ -52,6 +52,8 @@ export const eventSchema = z.discriminatedUnion('type', [
   /** The host rebooted since the last event: volatile effects are gone. */
   z.object({ ...base, type: z.literal('BootChanged'), from: z.string(), to: z.string() }),
   z.object({ ...base, ...stepRef, type: z.literal('NeedsOperator'), reason: z.string(), commands: z.array(z.string()) }),
+  /** A person settled a step flow could not: it is there (`applied`) or gone (`absent`). */
+  z.object({ ...base, ...stepRef, type: z.literal('OperatorResolved'), as: z.enum(['applied', 'absent']), by: z.string() }),
 ]);
 
 export type FlowEvent = z.infer<typeof eventSchema>;

@@ -47,6 +47,9 @@ export function fits(s: RunState, phase: Phase, e: FlowEvent): boolean {
       return st !== undefined && st.status !== 'pending';
     case 'BootChanged':
       return e.from === s.bootId && e.to !== s.bootId;
+    case 'OperatorResolved':
+      // only a step in doubt; "applied" only when its outputs are known (later steps need them)
+      return st !== undefined && ['intended', 'failed', 'partial', 'undo-intended', 'undo-failed'].includes(st.status) && (e.as === 'absent' || st.outputs !== undefined);
     default:
       return true;
   }
@@ -115,7 +118,7 @@ export function createRunMachine(defs: StepDef[], id: string) {
       },
       failed: { on: stopped('failed') },
       interrupted: { on: stopped('interrupted') },
-      needsOperator: { on: stopped('needs-operator') },
+      needsOperator: { on: { ...stopped('needs-operator'), OperatorResolved: { guard: ok('needs-operator'), actions: { type: 'reduce', params: { phase: 'needs-operator' } } } } },
       rolledBack: { type: 'final' },
     },
   });

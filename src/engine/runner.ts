@@ -13,6 +13,7 @@ import { FlowError, InterruptedError, KernelError, NeedsOperatorError, RunNotFou
 import type { Kernel } from '../kernel/types.js';
 import { executors, SIGNALS_MIDPOINT } from '../steps/index.js';
 import type { StepEnv } from '../steps/types.js';
+import { fits } from './machine.js';
 import { plan } from './plan.js';
 import { Session, type EventObserver } from './session.js';
 import type { Phase, RunState } from './state.js';
@@ -95,6 +96,27 @@ export class Runner {
       if (s.phase === 'rolled-back') return this.outcome(s);
       await s.append({ type: 'RollbackStarted', reason });
       return this.drive(s);
+    });
+  }
+
+  /**
+   * The operator's way out when flow could not settle a step (exit 3): records, as an
+   * event attributed to `by`, that the step's effect is there or gone. resume/rollback go on from there.
+   */
+  async resolve(id: string, step: string, as: 'applied' | 'absent', by: string): Promise<RunOutcome> {
+    await this.known(id);
+    return this.locked(id, async () => {
+      const s = await this.open(id);
+      if (s.phase !== 'needs-operator') throw new UsageError(`run ${id} is ${s.phase}, not waiting for an operator`, `see \`flow show ${id}\``);
+      const st = s.state.steps.find((x) => x.name === step);
+      if (!st) throw new UsageError(`run ${id} has no step ${JSON.stringify(step)}`, `its steps: ${s.state.steps.map((x) => x.name).join(', ')}`);
+      const body = { type: 'OperatorResolved', step, as, by } as const;
+      if (!fits(s.state, s.phase, { ...body, seq: 0, at: '' })) {
+        const why = as === 'applied' && !st.outputs ? 'flow does not know its outputs; undo it by hand and resolve it --as absent' : `it is ${st.status}, not in doubt`;
+        throw new UsageError(`step ${step} of run ${id} cannot be resolved --as ${as}: ${why}`, `steps in doubt: ${s.state.steps.filter((x) => !['pending', 'applied', 'undone'].includes(x.status)).map((x) => x.name).join(', ') || 'none'}`);
+      }
+      await s.append(body);
+      return this.outcome(s);
     });
   }
 

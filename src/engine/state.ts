@@ -93,6 +93,10 @@ export function reduce(s: RunState, e: FlowEvent, stoppedFrom?: 'forward' | 'rol
       return { ...next, stoppedFrom };
     case 'NeedsOperator':
       return { ...next, stoppedFrom, operator: { step: e.step, reason: e.reason, commands: e.commands } };
+    case 'OperatorResolved':
+      return step(e.step, (st) =>
+        e.as === 'applied' ? { status: 'applied', undoing: false, error: undefined } : { status: st.undoing ? 'undone' : 'pending', undoing: false, error: undefined },
+      );
     case 'ResumeStarted':
     case 'RollbackStarted':
       return { ...next, operator: undefined };

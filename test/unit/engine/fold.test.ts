@@ -47,6 +47,14 @@ describe('fold', () => {
     expect(f.state.bootId).toBe('boot2');
   });
 
+  it('an operator resolves a stuck undo, after which rollback continues', () => {
+    const stuck: EventBody[] = [...fullRun, { type: 'RunFinished' }, { type: 'RollbackStarted', reason: 'requested' }, { type: 'UndoIntended', step: 'mount', bootId: 'boot1' }, { type: 'UndoFailed', step: 'mount', error: { code: 'EBUSY', message: 'busy' } }, { type: 'NeedsOperator', step: 'mount', reason: 'busy', commands: ['umount /mnt/x'] }];
+    const f = fold('abcdefgh', events(...stuck, { type: 'OperatorResolved', step: 'mount', as: 'absent', by: 'root' }, { type: 'RollbackStarted', reason: 'requested' }));
+    expect(f.phase).toBe('rollback');
+    expect(f.state.steps.map((s) => s.status)).toEqual(['applied', 'applied', 'undone']);
+    expect(() => fold('abcdefgh', events(...stuck, { type: 'OperatorResolved', step: 'attach-file', as: 'absent', by: 'root' }))).toThrow(JournalMismatch);
+  });
+
   const rejected: [string, EventBody[]][] = [
     ['a step out of order', [intend('make-mountpoint')]],
     ['an outcome without intent', [ok('attach-file')]],
