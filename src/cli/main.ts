@@ -38,6 +38,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('Crash-safe, journaled provisioning of Linux block devices: every step is recorded before it runs, so any run can be resumed or rolled back exactly.')
     .version(FLOW_VERSION)
     .addOption(new Option('--state-dir <DIR>', 'where run journals live').env('FLOW_STATE_DIR').default(DEFAULT_STATE_DIR))
+    .option('--verbose', 'show every command flow executes: argv, exit code, duration (on stderr)')
+    .addOption(new Option('--log-format <FORMAT>', 'format of log lines on stderr').choices(['text', 'json']).default('text'))
     .exitOverride()
     .showHelpAfterError(false);
   let code: number = EXIT.ok;

@@ -1,0 +1,8 @@
+/** `flow doctor` (issue 4) — registered by index.ts; being written. */
+import type { Command } from 'commander';
+import type { SetCode } from './common.js';
+
+export function registerDoctor(program: Command, setCode: SetCode): void {
+  void program;
+  void setCode;
+}
