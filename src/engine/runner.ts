@@ -6,15 +6,13 @@
 import { JOURNAL_FORMAT, type EventBody } from '../../journal/events.js';
 import type { JournalStore } from '../../journal/store.js';
 import type { CrashHook } from '../../journal/durability.js';
-import { CrashSignal } from '../../journal/durability.js';
-import type { Locks, Release } from '../../journal/lock.js';
+import type { Locks } from '../../journal/lock.js';
 import type { Json, WorkflowDef } from '../../machines/types.js';
-import { FlowError, InterruptedError, KernelError, NeedsOperatorError, RunNotFoundError, StepFailedError, UsageError } from '../errors.js';
+import { InterruptedError, RunNotFoundError, StepFailedError, UsageError } from '../errors.js';
 import type { Kernel } from '../kernel/types.js';
-import { executors, SIGNALS_MIDPOINT } from '../steps/index.js';
-import type { StepEnv } from '../steps/types.js';
 import { fits } from './machine.js';
 import { plan } from './plan.js';
+import { StepActions } from './step-actions.js';
 import { Session, type EventObserver } from './session.js';
 import type { Phase, RunState } from './state.js';
 
@@ -46,10 +44,10 @@ export interface StartRequest {
 }
 
 export class Runner {
-  constructor(private readonly d: RunnerDeps) {}
+  private readonly actions: StepActions;
 
-  private crash(point: string): void {
-    this.d.crash?.(point);
+  constructor(private readonly d: RunnerDeps) {
+    this.actions = new StepActions(d);
   }
 
   async start(req: StartRequest): Promise<RunOutcome> {
@@ -157,18 +155,18 @@ export class Runner {
       const a = plan(s.state, s.phase);
       switch (a.type) {
         case 'apply': {
-          const failed = await this.apply(s, a.step);
+          const failed = await this.actions.apply(s, a.step);
           if (failed) return await this.afterFailure(s, a.step, failed);
           break;
         }
         case 'probe':
-          await this.probe(s, a.step);
+          await this.actions.probe(s, a.step);
           break;
         case 'clean':
-          await this.clean(s, a.step);
+          await this.actions.clean(s, a.step);
           break;
         case 'undo':
-          await this.undo(s, a.step);
+          await this.actions.undo(s, a.step);
           break;
         case 'skip-undo':
           await s.append({ type: 'UndoSkipped', step: a.step, reason: a.reason }, `skip:${a.step}:outcome`);
@@ -185,134 +183,10 @@ export class Runner {
     }
   }
 
-  private env(prefix: string): StepEnv {
-    let fired = false;
-    const midpoint = () => {
-      if (fired) return;
-      fired = true;
-      this.crash(`${prefix}:command-running`);
-    };
-    return { kernel: this.d.kernel, midpoint };
-  }
-
-  /** Applies one step; returns the error when the step failed (no effect remains). */
-  private async apply(s: Session, name: string): Promise<{ code: string; message: string } | undefined> {
-    const st = s.step(name);
-    const ex = executors[st.def.kind];
-    const pre = `apply:${name}`;
-    const args = st.def.args(s.outputs());
-    this.crash(`${pre}:before-intent`);
-    const release: Release = ex.allocates ? await this.d.locks.acquire('alloc', { wait: true, timeoutMs: 120_000, what: 'the allocation lock' }) : async () => undefined;
-    try {
-      const env = this.env(pre);
-      const marker = ex.observe ? await ex.observe(args, env) : {};
-      await s.append({ type: 'StepIntended', step: name, args, marker, bootId: s.state.bootId }, `${pre}:intent`);
-      let outputs: Json | undefined;
-      let error: { code: string; message: string } | undefined;
-      this.d.setKernelMidpoint?.(st.def.kind === 'dm.create' ? env.midpoint : undefined);
-      try {
-        if (!SIGNALS_MIDPOINT.has(st.def.kind)) env.midpoint();
-        outputs = await ex.apply(args, marker, env);
-      } catch (err) {
-        if (err instanceof CrashSignal) throw err;
-        error = errorInfo(err);
-      } finally {
-        this.d.setKernelMidpoint?.(undefined);
-      }
-      this.crash(`${pre}:command-done`);
-      if (error) {
-        await s.append({ type: 'StepFailed', step: name, error }, `${pre}:outcome`);
-        return error;
-      }
-      await s.append({ type: 'StepSucceeded', step: name, outputs: outputs ?? {} }, `${pre}:outcome`);
-      return undefined;
-    } finally {
-      await release();
-    }
-  }
-
   private async afterFailure(s: Session, step: string, error: { code: string; message: string }): Promise<RunOutcome> {
     if (s.state.keepOnFailure) throw new StepFailedError(s.id, step, error.message, false);
     await s.append({ type: 'RollbackStarted', reason: 'step-failed' });
     await this.drive(s);
     throw new StepFailedError(s.id, step, error.message, true);
   }
-
-  private async probe(s: Session, name: string): Promise<void> {
-    const st = s.step(name);
-    const ex = executors[st.def.kind];
-    const args = st.args ?? st.def.args(s.outputs());
-    let res;
-    try {
-      res = await ex.probe(args, st.marker ?? {}, st.outputs, this.env(`probe:${name}`));
-    } catch (err) {
-      if (err instanceof CrashSignal) throw err;
-      return this.needsOperator(s, name, `cannot probe: ${errorInfo(err).message}`);
-    }
-    if (res.found === 'unknown') return this.needsOperator(s, name, res.detail);
-    const body: EventBody = { type: 'StepProbed', step: name, found: res.found };
-    if (res.found === 'applied') body.outputs = res.outputs;
-    if (res.found !== 'applied' && res.detail) body.detail = res.detail;
-    await s.append(body, `probe:${name}:outcome`);
-  }
-
-  private async clean(s: Session, name: string): Promise<void> {
-    const st = s.step(name);
-    try {
-      await executors[st.def.kind].clean(st.args ?? {}, st.marker ?? {}, this.env(`clean:${name}`));
-    } catch (err) {
-      if (err instanceof CrashSignal) throw err;
-      return this.needsOperator(s, name, `cannot clean up a partial effect: ${errorInfo(err).message}`);
-    }
-    this.crash(`clean:${name}:command-done`);
-    await s.append({ type: 'StepCleaned', step: name }, `clean:${name}:outcome`);
-  }
-
-  private async undo(s: Session, name: string): Promise<void> {
-    const st = s.step(name);
-    const ex = executors[st.def.kind];
-    const pre = `undo:${name}`;
-    this.crash(`${pre}:before-intent`);
-    await s.append({ type: 'UndoIntended', step: name, bootId: s.state.bootId }, `${pre}:intent`);
-    const env = this.env(pre);
-    let error: { code: string; message: string } | undefined;
-    try {
-      env.midpoint();
-      await ex.undo(st.args ?? {}, st.outputs ?? {}, env);
-    } catch (err) {
-      if (err instanceof CrashSignal) throw err;
-      error = errorInfo(err);
-    }
-    this.crash(`${pre}:command-done`);
-    if (!error) {
-      await s.append({ type: 'UndoSucceeded', step: name }, `${pre}:outcome`);
-      return;
-    }
-    await s.append({ type: 'UndoFailed', step: name, error }, `${pre}:outcome`);
-    return this.needsOperator(s, name, `cannot undo ${name}: ${error.message}`);
-  }
-
-  /** Records that a person must act, with the exact commands that remain, and stops. */
-  private async needsOperator(s: Session, name: string, reason: string): Promise<never> {
-    const commands = remainingCommands(s);
-    await s.append({ type: 'NeedsOperator', step: name, reason, commands });
-    throw new NeedsOperatorError(s.id, name, reason, commands);
-  }
-}
-
-/** The undo commands of every step that may still have an effect, last step first. */
-export function remainingCommands(s: Session): string[] {
-  const out: string[] = [];
-  for (const st of [...s.state.steps].reverse()) {
-    if (st.status === 'pending' || st.status === 'undone' || !st.args) continue;
-    out.push(...executors[st.def.kind].commands(st.args, st.outputs).undo.map((c) => (st.status === 'applied' ? c : `${c}   # if ${st.name} took effect`)));
-  }
-  return out;
-}
-
-function errorInfo(err: unknown): { code: string; message: string } {
-  if (err instanceof KernelError) return { code: err.code, message: err.message };
-  if (err instanceof FlowError) return { code: err.name, message: err.message };
-  const code = (err as { code?: unknown }).code;
-  return { code: typeof code === 'string' ? code : 'EFAIL', message: (err as Error).message ?? String(err) };
 }
