@@ -1,0 +1,111 @@
+/**
+ * `flow recover`: settles every unfinished run, one at a time, oldest first. A run being
+ * rolled back is always rolled back; the others are rolled back (policy `rollback`, the
+ * default) or resumed (policy `resume`). A run another process holds is skipped and
+ * reported. SIGINT/SIGTERM stops after the current step and starts no further run.
+ */
+import { openApp } from '../../app.js';
+import { NeedsOperatorError } from '../../errors.js';
+import { exitCodeOf, messageOf } from '../exit.js';
+import { installCommandLog } from '../log.js';
+import { progressLine } from '../render.js';
+import type { GlobalOpts } from '../commands/common.js';
+import { ENDED, inRollback, isCorrupt, readRun, readRuns } from './runs.js';
+
+export type Policy = 'resume' | 'rollback';
+
+export interface Recovered {
+  id: string;
+  /** null for a corrupt journal (its workflow cannot be read) */
+  workflow: string | null;
+  before: string;
+  after: string;
+  action: 'resume' | 'rollback' | 'none';
+  error?: string;
+  /** for a run that needs an operator: what may remain, last step first */
+  commands?: string[];
+}
+
+/** Which exit code wins when runs ended differently: interrupted, then operator, locked, failed, usage. */
+const PRIORITY = [130, 3, 4, 1, 2];
+
+export function worst(codes: number[]): number {
+  return PRIORITY.find((c) => codes.includes(c)) ?? (codes.find((c) => c !== 0) ?? 0);
+}
+
+export async function recover(opts: GlobalOpts & { policy: Policy; json: boolean }): Promise<number> {
+  const app = await openApp(opts.stateDir);
+  const stopLog = installCommandLog(opts);
+  const out = (s: string) => void (!opts.json && process.stdout.write(s + '\n'));
+  let signal: string | undefined;
+  const onSignal = (name: string) => () => {
+    if (!signal) process.stderr.write(`flow: ${name} received: stopping after the current step; no further run is recovered\n`);
+    signal ??= name;
+  };
+  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
+  process.on('SIGINT', handlers.SIGINT);
+  process.on('SIGTERM', handlers.SIGTERM);
+  const runner = app.runner({
+    interrupted: () => signal,
+    observe: (e, s) => {
+      const line = progressLine(e, s);
+      if (line) out(line);
+    },
+  });
+  const results: Recovered[] = [];
+  const codes: number[] = [];
+  try {
+    for (const r of await readRuns(app)) {
+      if (isCorrupt(r)) {
+        results.push({ id: r.id, workflow: null, before: 'corrupt', after: 'corrupt', action: 'none', error: r.corrupt });
+        codes.push(3);
+        process.stderr.write(`flow: ${r.corrupt}\n`);
+        continue;
+      }
+      if (ENDED.has(r.status)) continue;
+      const base = { id: r.id, workflow: r.workflow, before: r.status };
+      if (signal) {
+        results.push({ ...base, after: r.status, action: 'none', error: `not recovered: flow was stopped by ${signal}` });
+        continue;
+      }
+      const action: Policy = inRollback(r) || opts.policy === 'rollback' ? 'rollback' : 'resume';
+      out(`run ${r.id} (${r.workflow}, was ${r.status})`);
+      let error: unknown;
+      try {
+        await (action === 'rollback' ? runner.rollback(r.id, 'recover') : runner.resume(r.id));
+      } catch (err) {
+        error = err;
+      }
+      const now = await readRun(app, r.id).catch(() => undefined);
+      const after = !now ? 'gone' : isCorrupt(now) ? 'corrupt' : now.status;
+      const item: Recovered = { ...base, after, action };
+      if (error) {
+        codes.push(exitCodeOf(error));
+        item.error = (error as Error).message ?? String(error);
+        if (error instanceof NeedsOperatorError) item.commands = error.commands;
+        process.stderr.write(messageOf(error) + '\n');
+      } else codes.push(ENDED.has(after) ? 0 : 1);
+      out(`run ${r.id}: ${after}`);
+      results.push(item);
+    }
+  } finally {
+    process.off('SIGINT', handlers.SIGINT);
+    process.off('SIGTERM', handlers.SIGTERM);
+    stopLog();
+  }
+  if (signal) codes.push(130);
+  if (opts.json) process.stdout.write(JSON.stringify(results) + '\n');
+  else summary(results, out);
+  return worst(codes);
+}
+
+function summary(results: Recovered[], out: (s: string) => void): void {
+  if (results.length === 0) return out('nothing to recover: every run is done or rolled back');
+  const ok = results.filter((r) => !r.error && ENDED.has(r.after)).length;
+  out(`\nrecover: ${results.length} unfinished run${results.length === 1 ? '' : 's'}, ${ok} settled, ${results.length - ok} not`);
+  for (const r of results) {
+    out(`  ${r.id.padEnd(9)} ${(r.workflow ?? '?').padEnd(16)} ${r.before.padEnd(15)} -> ${r.after.padEnd(15)}${r.error ? ` ${firstLine(r.error)}` : ''}`.trimEnd());
+  }
+}
+
+const firstLine = (s: string) => s.split('\n')[0] ?? '';
