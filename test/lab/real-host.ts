@@ -14,6 +14,7 @@ export const MAIN = join(ROOT, 'dist/src/cli/main.js');
 
 export interface Result {
   code: number | null;
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -35,11 +36,11 @@ export class Sandbox {
     mkdirSync(this.runDir);
   }
 
-  /** The built CLI on the real kernel. */
-  flow(args: string[]): Result {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', FLOW_STATE_DIR: this.stateDir, FLOW_RUN_DIR: this.runDir };
+  /** The built CLI on the real kernel (`extra`: e.g. the test-only FLOW_CRASH_AT). */
+  flow(args: string[], extra: Record<string, string> = {}): Result {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', FLOW_STATE_DIR: this.stateDir, FLOW_RUN_DIR: this.runDir, ...extra };
     const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: this.dir, env, encoding: 'utf8', timeout: 240_000 });
-    return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+    return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
 
   /** `flow run ... --json`: exit 0 expected; the result object. */
