@@ -52,6 +52,19 @@ export function setCommandObserver(fn: CommandObserver | undefined): void {
   observer = fn;
 }
 
+/**
+ * Tells the observer about an operation that stands for a command without running one:
+ * the fake kernel (FLOW_FAKE_KERNEL, tests only) reports its operations as
+ * `['fake', op, what]`, so `--verbose` can be tested without touching the host.
+ */
+export function reportCommand(record: CommandRecord): void {
+  try {
+    observer?.(record);
+  } catch {
+    // an observer must not change the outcome of an operation
+  }
+}
+
 /** Debian package providing each tool flow runs (for "not installed" messages). */
 export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   losetup: 'mount',

@@ -58,7 +58,7 @@ export const zramAdd: Executor<ZramArgs> = {
     await removeZram(num(outputs, 'id'), env);
   },
   commands(a, outputs) {
-    const id = typeof outputs?.id === 'number' ? outputs.id : 'N';
+    const id = typeof outputs?.id === 'number' || typeof outputs?.id === 'string' ? outputs.id : 'N'; // a string: flow plan's placeholder
     return {
       apply: ['cat /sys/class/zram-control/hot_add', `echo ${a.disksize} > /sys/block/zram${id}/disksize`],
       undo: [`echo 1 > /sys/block/zram${id}/reset`, line('echo', String(id)) + ' > /sys/class/zram-control/hot_remove'],

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import type { SetCode } from './common.js';
 import { globalOpts as global } from './common.js';
 import { listCommand, logCommand, workflowsCommand } from './inspect.js';
-import { showCommand } from './show.js';
+import { registerShow } from './show.js';
 import { registerCompletion } from './completion.js';
 import { registerDoctor } from './doctor.js';
 import { registerPlan } from './plan.js';
@@ -24,8 +24,7 @@ export function registerCommands(program: Command, setCode: SetCode): void {
   registerCompletion(program, setCode);
   program.command('list').description('list runs, oldest first').option('--json', 'print a JSON array')
     .action(async (o: { json?: boolean }, cmd: Command) => setCode(await listCommand(global(cmd).stateDir, !!o.json)));
-  program.command('show <id>').description("a run's params, steps, outputs and live devices").option('--json', 'print one JSON object')
-    .action(async (id: string, o: { json?: boolean }, cmd: Command) => setCode(await showCommand(global(cmd).stateDir, id, !!o.json)));
+  registerShow(program, setCode);
   program.command('log <id>').description("a run's journal events, oldest first").option('--json', 'print a JSON array')
     .action(async (id: string, o: { json?: boolean }, cmd: Command) => setCode(await logCommand(global(cmd).stateDir, id, !!o.json)));
   program.command('workflows').description('workflows with their options and defaults').option('--json', 'print a JSON array')

@@ -1,10 +1,38 @@
-/** `flow show <id>`: a run's params, steps, outputs and the live state of its devices. Read only. */
+/**
+ * `flow show <id>`: the run's device stack as a tree with the live state of each node,
+ * then its params and steps. Read only: never takes the run lock, never appends to the
+ * journal, and the kernel is only read (probes list and read).
+ */
+import type { Command } from 'commander';
 import { HAS_INVERSE } from '../../../machines/types.js';
 import { openApp, type App } from '../../app.js';
 import type { Session } from '../../engine/session.js';
 import { executors } from '../../steps/index.js';
+import { installCommandLog } from '../log.js';
 import { runJson, runOutputs, statusOf, stepJson } from '../render.js';
+import { colourEnabled, paint } from '../show/colour.js';
+import { treeText } from '../show/render.js';
+import { buildTree } from '../show/tree.js';
+import { globalOpts, type GlobalOpts, type SetCode } from './common.js';
 import { session } from './inspect.js';
+
+export function registerShow(program: Command, setCode: SetCode): void {
+  program
+    .command('show <id>')
+    .description("a run's device stack with the live state of each device, its params and steps")
+    .option('--json', 'print one JSON object (with the tree)')
+    .addHelpText(
+      'after',
+      `\nEach device is present, missing (the journal says it exists, the kernel has none), drifted (there, but not as
+the journal says), or absent (not made yet, or removed). A snapshot shows how full its COW is (a warning
+from 80 %, INVALID once it overflowed). Reads only: safe while the run is in progress.
+
+Examples:
+  flow show k3m9x2ab
+  flow show k3m9x2ab --json`,
+    )
+    .action(async (id: string, o: { json?: boolean }, cmd: Command) => setCode(await showCommand(globalOpts(cmd), id, !!o.json)));
+}
 
 /** Live state of each step that leaves something behind: present, missing, or not applicable. */
 async function liveState(app: App, s: Session): Promise<Record<string, string>> {
@@ -21,17 +49,30 @@ async function liveState(app: App, s: Session): Promise<Record<string, string>> 
   return out;
 }
 
-export async function showCommand(stateDir: string, id: string, json: boolean): Promise<number> {
+export async function showCommand(opts: GlobalOpts | string, id: string, json: boolean): Promise<number> {
+  const g: GlobalOpts = typeof opts === 'string' ? { stateDir: opts } : opts;
+  const stopLog = installCommandLog(g);
+  try {
+    return await show(g.stateDir, id, json);
+  } finally {
+    stopLog();
+  }
+}
+
+async function show(stateDir: string, id: string, json: boolean): Promise<number> {
   const app = await openApp(stateDir);
   const s = await session(app, id);
   const live = await liveState(app, s);
+  const tree = await buildTree(app.kernel, s.state);
   const st = s.state;
   if (json) {
-    process.stdout.write(JSON.stringify({ ...runJson(st, s.phase), outputs: runOutputs(st), params: st.params, created: st.created, updated: st.updated, live, ...(st.operator ? { operator: st.operator } : {}) }) + '\n');
+    process.stdout.write(JSON.stringify({ ...runJson(st, s.phase), outputs: runOutputs(st), params: st.params, created: st.created, updated: st.updated, live, tree, ...(st.operator ? { operator: st.operator } : {}) }) + '\n');
     return 0;
   }
+  const p = paint(colourEnabled(process.stdout));
   const w = process.stdout;
-  w.write(`run ${st.id}  ${st.workflow}  ${statusOf(s.phase)}\n  created ${st.created}, last event ${st.updated}\n`);
+  w.write(`run ${p.bold(st.id)}  ${st.workflow}  ${statusOf(s.phase)}\n  created ${st.created}, last event ${st.updated}\n`);
+  if (tree) w.write(`devices:\n${treeText(p, tree).map((l) => `  ${l}`).join('\n')}\n`);
   w.write('params:\n');
   for (const [k, v] of Object.entries(st.params)) w.write(`  ${k.padEnd(14)} ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
   w.write('steps:\n');
@@ -46,4 +87,3 @@ export async function showCommand(stateDir: string, id: string, json: boolean): 
   }
   return 0;
 }
-

@@ -8,7 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { KernelError } from '../../errors.js';
 import type { Fs } from '../../fs/types.js';
+import { reportCommand } from '../exec.js';
 import type { DmFacility, FilesystemFacility, Kernel, LoopFacility, MountFacility, PartitionFacility, SystemFacility, ZramFacility } from '../types.js';
+import { writeDevice } from './blockio.js';
 import { kerr, type Ctx, type PointHook } from './context.js';
 import { collectAutoclear, findDevice } from './devices.js';
 import { armFault, faultError, takeFault, type KernelFault } from './faults.js';
@@ -100,6 +102,8 @@ export class FakeKernel implements Kernel {
       },
     };
     if (kind === 'op') state.operations++;
+    const started = performance.now();
+    let failed: unknown;
     try {
       const before = kind === 'test' ? null : takeFault(state, op, 'before');
       if (before) throw faultError(before);
@@ -111,11 +115,17 @@ export class FakeKernel implements Kernel {
       return result;
     } catch (err) {
       if (kind === 'op') this.record(`${op} ${what} → ${err instanceof KernelError ? err.code : 'crash'}`);
+      failed = err;
       throw err;
     } finally {
       count();
       dirty ||= touched || state.faults.length > 0;
       if (this.store && dirty) await this.store.save(state);
+      // what --verbose shows for a real command (argv, exit code, duration); test controls are not commands
+      if (kind !== 'test') {
+        const code = failed instanceof KernelError ? failed.code : failed === undefined ? undefined : 'EFAIL';
+        reportCommand({ argv: ['fake', op, ...(what ? [what] : [])], exitCode: failed === undefined ? 0 : 1, durationMs: performance.now() - started, ...(code ? { error: code } : {}) });
+      }
     }
   }
 
@@ -201,6 +211,15 @@ export class FakeKernel implements Kernel {
       if (!d) throw kerr('ENXIO', `no dm device ${name}`);
       d.suspended = true;
       touch();
+    });
+  }
+
+  /** A process writing `data` at byte `offset` of a device (/dev path or major:minor), e.g. filling a snapshot's COW. */
+  writeDevice(device: string, offset: number, data: Uint8Array): Promise<void> {
+    return this.exec('writeDevice', 'test', device, async (ctx) => {
+      const dev = findDevice(ctx.state, device);
+      if (!dev) throw kerr('ENXIO', `no device ${device}`);
+      await writeDevice(ctx, dev, offset, data);
     });
   }
 

@@ -1,0 +1,61 @@
+/** The device stack of a run, per workflow: image/file → loop → dm devices → mount point. */
+import { findWorkflow } from '../../../machines/index.js';
+import type { DelayedDeviceParams } from '../../../machines/delayed-device.js';
+import type { LoopMountParams } from '../../../machines/loop-mount.js';
+import type { SnapshotImageParams } from '../../../machines/snapshot-image.js';
+import type { RunState } from '../../engine/state.js';
+import type { Kernel } from '../../kernel/types.js';
+import type { TreeNode } from './model.js';
+import { cowNode, createdFileNode, dmNode, inputFileNode, loopNode, mountNode, showCtx, type ShowCtx } from './nodes.js';
+
+/** Links each node to the next: chain(a, b, c) makes b a child of a and c a child of b. */
+function chain(...nodes: (TreeNode | undefined)[]): TreeNode {
+  const present = nodes.filter((n): n is TreeNode => n !== undefined);
+  for (let i = 1; i < present.length; i++) present[i - 1]!.children.push(present[i]!);
+  return present[0]!;
+}
+
+const mount = (c: ShowCtx, mp: string | null) => (mp === null ? undefined : mountNode(c, mp, 'mount', 'make-mountpoint'));
+
+async function snapshotImage(c: ShowCtx, p: SnapshotImageParams): Promise<TreeNode> {
+  const snapshot = await dmNode(c, 'snapshot', 'create-snapshot', p.name);
+  snapshot.cow = await cowNode(c, 'add-cow');
+  return chain(
+    await inputFileNode(c, 'image', p.image, p.imageIdentity),
+    await loopNode(c, 'attach-image'),
+    await dmNode(c, 'base', 'create-base', `${p.name}-base`),
+    snapshot,
+    await mount(c, p.mountpoint),
+  );
+}
+
+async function delayedDevice(c: ShowCtx, p: DelayedDeviceParams): Promise<TreeNode> {
+  return chain(
+    p.createFile ? await createdFileNode(c, p.file, 'create-file') : await inputFileNode(c, 'file', p.file, p.fileIdentity),
+    await loopNode(c, 'attach-file'),
+    await dmNode(c, 'delay', 'create-delay', p.name),
+    await mount(c, p.mountpoint),
+  );
+}
+
+async function loopMount(c: ShowCtx, p: LoopMountParams): Promise<TreeNode> {
+  return chain(await inputFileNode(c, 'file', p.file, p.fileIdentity), await loopNode(c, 'attach-file'), await mount(c, p.mountpoint));
+}
+
+/** The run's device tree with live states; null for a workflow without one. */
+export async function buildTree(kernel: Kernel, run: RunState): Promise<TreeNode | null> {
+  const wf = findWorkflow(run.workflow);
+  if (!wf) return null;
+  const c = await showCtx(kernel, run);
+  const params = wf.parseParams(run.params);
+  switch (wf.name) {
+    case 'snapshot-image':
+      return snapshotImage(c, params as SnapshotImageParams);
+    case 'delayed-device':
+      return delayedDevice(c, params as DelayedDeviceParams);
+    case 'loop-mount':
+      return loopMount(c, params as LoopMountParams);
+    default:
+      return null;
+  }
+}
