@@ -33,7 +33,7 @@ export function runJson(s: RunState, phase: Phase) {
 }
 
 /** The key output of a step, for its progress line. */
-function keyOutput(st: StepState | undefined): string {
+export function keyOutput(st: StepState | undefined): string {
   const o = st?.outputs;
   if (!o) return '';
   for (const k of ['device', 'target', 'path', 'uuid']) if (typeof o[k] === 'string') return String(o[k]);
