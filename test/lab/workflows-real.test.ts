@@ -7,9 +7,10 @@
  */
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { requireLab } from './lab-env.js';
-import { dmTable, hostObjects, majmin, mountOf, Sandbox, sh, sha256, type HostObjects } from './real-host.js';
+import { dmTable, hostObjects, MAIN, majmin, mountOf, Sandbox, sh, sha256, type HostObjects } from './real-host.js';
 
 requireLab();
 
@@ -139,6 +140,40 @@ describe('snapshot-image on a Pi-like image (MBR, FAT32 boot, ext4 root with 4 K
     expect(r.stderr).toContain(`attached read-write at ${dev}`);
     expect(hostObjects()).toEqual(held);
     expect(sb.runDirEntries()).toEqual([]);
+  });
+});
+
+describe('snapshot-image failing on the real kernel', () => {
+  it('a --name taken by someone else after the preflight: create-snapshot fails (exit 1), automatic rollback, the foreign device untouched', async () => {
+    const img = sb.piImage('pi.img', 128);
+    const sum = await sha256(img.path);
+    const name = `race-${process.pid}-${Date.now()}`;
+    // flow pauses before the snapshot step; meanwhile another tool takes the name
+    const child = spawn(process.execPath, [MAIN, 'run', 'snapshot-image', '--image', img.path, '--name', name, '--size', '256M', '--cow-size', '32M'], {
+      cwd: sb.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH, FLOW_STATE_DIR: sb.stateDir, FLOW_RUN_DIR: sb.runDir, FLOW_PAUSE_AT: 'apply:create-snapshot:before-intent:8000' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    while (!/done\s+add-cow/.test(stdout)) {
+      if (child.exitCode !== null) throw new Error(`flow ended early:\n${stdout}\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    sh(['dmsetup', 'create', name, '-u', `OTHER-${name}`], { input: '0 2048 zero\n' });
+    undo.push(() => void sh(['dmsetup', 'remove', '--retry', name]));
+    expect(await exited, `${stdout}\n${stderr}`).toBe(1);
+    expect(stdout).toMatch(/FAILED\s+create-snapshot/);
+    expect(stdout).toMatch(/rolling back \(step-failed\)/);
+    expect(stderr).toContain('create-snapshot');
+    // exactly what was there before, plus the foreign device
+    expect(hostObjects()).toEqual({ ...before, dm: [...before.dm, `${name};OTHER-${name}`].sort() });
+    expect(dmTable(name)).toEqual(['0 2048 zero']);
+    expect(sb.runDirEntries()).toEqual([]);
+    expect(await sha256(img.path)).toBe(sum);
   });
 });
 
