@@ -73,7 +73,7 @@ export async function dmNode(c: ShowCtx, role: Role, stepName: string, name: str
   const all = (await quiet(c.kernel.dm.list())) ?? [];
   const d = all.find((x) => x.uuid === dmUuid(c.run.id, stepName));
   const other = all.find((x) => x.name === name && x !== d);
-  if (n.state === 'missing' && other) n.detail = `the name ${name} is held by another device (UUID ${other.uuid || 'none'}), not the run's`;
+  if (n.state === 'missing') n.detail = other ? `the name ${name} is held by another device (UUID ${other.uuid || 'none'}), not the run's` : `no device with the run's UUID ${dmUuid(c.run.id, stepName)}`;
   const table = d?.live ? await quiet(c.kernel.dm.table(d.name)) : undefined;
   const lines = table ?? (Array.isArray(st?.args?.table) ? (st.args.table as string[]) : undefined);
   if (lines) Object.assign(n, { segments: lines.map((l) => segmentOf(c, l)), tableFrom: table ? 'kernel' : 'journal' });
@@ -121,6 +121,7 @@ export async function mountNode(c: ShowCtx, target: string, stepName: string, di
   if (live.state === 'missing') {
     const m = (await quiet(c.kernel.mounts.list()))?.find((x) => x.target === target);
     if (m) Object.assign(live, { state: 'drifted', detail: `${m.source} (${m.majmin}) is mounted there, not the run's device (${String(st?.args?.majmin)})` });
+    else live.detail ??= `nothing is mounted on ${target}`;
   }
   const n = node('mountpoint', target, live, stepName);
   const ds = step(c, dirsStep);
