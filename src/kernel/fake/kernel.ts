@@ -124,7 +124,7 @@ export class FakeKernel implements Kernel {
       // what --verbose shows for a real command (argv, exit code, duration); test controls are not commands
       if (kind !== 'test') {
         const code = failed instanceof KernelError ? failed.code : failed === undefined ? undefined : 'EFAIL';
-        reportCommand({ argv: ['fake', op, ...(what ? [what] : [])], exitCode: failed === undefined ? 0 : 1, durationMs: performance.now() - started, ...(code ? { error: code } : {}) });
+        reportCommand({ argv: ['fake', op, ...(what ? what.split(' ') : [])], exitCode: failed === undefined ? 0 : 1, durationMs: performance.now() - started, ...(code ? { error: code } : {}) });
       }
     }
   }
