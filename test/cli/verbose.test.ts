@@ -5,11 +5,13 @@
  * same observer as argv ['fake', op, what], so what is logged here is what flow asked of
  * the kernel, in order.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { realFs } from '../../src/fs/real.js';
 import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
-import { runId, Sandbox } from './harness.js';
+import { MAIN, runId, Sandbox } from './harness.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -104,5 +106,21 @@ describe('--verbose', () => {
     expect(plan.stderr).toMatch(new RegExp(`^flow: \\$ fake filesystems\\.probe ${sb.dir}/other\\.ext4 {2}\\(exit 0, `, 'm'));
     expect(sb.kernel()).toEqual(before);
     expect(plan.stdout).toContain('losetup --find --show');
+  });
+
+  it('on the real kernel: the real commands with their exact argv (flow plan only reads: blkid, losetup -l)', () => {
+    const file = sb.extImage();
+    const env = { ...sb.env(), FLOW_FAKE_KERNEL: '' };
+    delete env.FLOW_FAKE_KERNEL;
+    const r = spawnSync(process.execPath, [MAIN, '--verbose', '--log-format', 'json', 'plan', 'loop-mount', '--file', file, '--mountpoint', 'mnt'], { cwd: sb.dir, env, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const lines = jsonLines(r.stderr);
+    expect(lines.map((l) => l.argv)).toEqual([
+      ['blkid', '-p', '-o', 'export', '--', file],
+      ['losetup', '-J', '-l', '-O', 'NAME,MAJ:MIN,BACK-FILE,BACK-INO,BACK-MAJ:MIN,OFFSET,SIZELIMIT,RO,AUTOCLEAR'],
+    ]);
+    expect(lines.every((l) => l.exitCode === 0 && l.level === 'debug' && l.durationMs > 0)).toBe(true);
+    expect(r.stdout).toContain(`losetup --find --show -- ${file}`);
+    expect(existsSync(sb.kernelFile) || existsSync(sb.stateDir) || existsSync(`${sb.dir}/mnt`)).toBe(false);
   });
 });
