@@ -1,8 +1,32 @@
-/** `flow completion` (issue 4) — registered by index.ts; being written. */
-import type { Command } from 'commander';
+/** `flow completion bash|zsh`: prints a shell completion script (commands, workflows, options, run ids). */
+import { Argument, type Command } from 'commander';
+import { bashScript } from '../completion/bash.js';
+import { specOf } from '../completion/spec.js';
+import { zshScript } from '../completion/zsh.js';
 import type { SetCode } from './common.js';
 
 export function registerCompletion(program: Command, setCode: SetCode): void {
-  void program;
-  void setCode;
+  program
+    .command('completion')
+    .description('print a shell completion script (commands, workflows, options, run ids)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .addHelpText(
+      'after',
+      `
+Run ids are completed by calling \`flow list --json\` when you press TAB (with the
+--state-dir given on the command line, or FLOW_STATE_DIR).
+
+Examples:
+  source <(flow completion bash)                          in this bash
+  flow completion bash > /etc/bash_completion.d/flow      every bash (as root)
+  source <(flow completion zsh)                           in this zsh (after compinit)
+  flow completion zsh > "\${fpath[1]}/_flow"               every zsh`,
+    )
+    .action((shell: 'bash' | 'zsh', _o: unknown, cmd: Command) => {
+      let root = cmd;
+      while (root.parent) root = root.parent;
+      const spec = specOf(root);
+      process.stdout.write(shell === 'bash' ? bashScript(spec) : zshScript(spec));
+      setCode(0);
+    });
 }
