@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import type { SetCode } from './common.js';
 import { globalOpts as global } from './common.js';
-import { listCommand, logCommand, workflowsCommand } from './inspect.js';
+import { EXAMPLES, listCommand, logCommand, workflowsCommand } from './inspect.js';
 import { registerShow } from './show.js';
 import { registerCompletion } from './completion.js';
 import { registerDoctor } from './doctor.js';
@@ -14,6 +14,7 @@ import { registerResolve } from './resolve.js';
 import { registerRun } from './run.js';
 
 export function registerCommands(program: Command, setCode: SetCode): void {
+  program.addHelpText('after', EXAMPLES.flow);
   registerRun(program, setCode);
   registerRecovery(program, setCode);
   registerPlan(program, setCode);
@@ -22,11 +23,11 @@ export function registerCommands(program: Command, setCode: SetCode): void {
   registerDoctor(program, setCode);
   registerPrune(program, setCode);
   registerCompletion(program, setCode);
-  program.command('list').description('list runs, oldest first').option('--json', 'print a JSON array')
+  program.command('list').description('list runs, oldest first').option('--json', 'print a JSON array').addHelpText('after', EXAMPLES.list)
     .action(async (o: { json?: boolean }, cmd: Command) => setCode(await listCommand(global(cmd).stateDir, !!o.json)));
   registerShow(program, setCode);
-  program.command('log <id>').description("a run's journal events, oldest first").option('--json', 'print a JSON array')
+  program.command('log <id>').description("a run's journal events, oldest first").option('--json', 'print a JSON array').addHelpText('after', EXAMPLES.log)
     .action(async (id: string, o: { json?: boolean }, cmd: Command) => setCode(await logCommand(global(cmd).stateDir, id, !!o.json)));
-  program.command('workflows').description('workflows with their options and defaults').option('--json', 'print a JSON array')
+  program.command('workflows').description('workflows with their options and defaults').option('--json', 'print a JSON array').addHelpText('after', EXAMPLES.workflows)
     .action(async (o: { json?: boolean }) => setCode(workflowsCommand(!!o.json)));
 }

@@ -5,6 +5,19 @@ import { openApp, type App } from '../../app.js';
 import { Session } from '../../engine/session.js';
 import { eventLine, statusOf } from '../render.js';
 
+/** The examples in `--help` of flow itself and of the read-only commands. */
+export const EXAMPLES = {
+  flow: `\nExamples:\n${[
+    ['flow run snapshot-image --image raspios.img', "a writable snapshot of the image's root partition"],
+    ['flow list', 'the runs, oldest first'],
+    ['flow rollback k3m9x2ab', 'undo a run'],
+    ['flow <command> --help', "a command's options and examples"],
+  ].map(([c, d]) => `  ${c!.padEnd(46)}${d}`).join('\n')}`,
+  list: `\nExamples:\n  flow list\n  flow list --json\n  flow --state-dir /srv/flow-state list`,
+  log: `\nExamples:\n  flow log k3m9x2ab\n  flow log k3m9x2ab --json`,
+  workflows: `\nExamples:\n  flow workflows\n  flow workflows --json`,
+};
+
 export async function session(app: App, id: string): Promise<Session> {
   return Session.open(await app.store.load(id));
 }
