@@ -20,7 +20,6 @@ const STEPS = ['attach-image', 'read-partition-table', 'create-base', 'add-cow',
 const SNAP = (img: string) => ['run', 'snapshot-image', '--image', img, '--size', '128M', '--cow-size', '16M'];
 const HOLD_ADD_COW = { FLOW_PAUSE_AT: 'apply:add-cow:command-done:1500' };
 const SPIN = '[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]';
-// eslint-disable-next-line no-control-regex
 const SGR = /\x1b\[[0-9;]*m/;
 const OUTPUT_KEYS = ['loop', 'base', 'cow', 'device', 'mountpoint'];
 

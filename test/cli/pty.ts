@@ -49,7 +49,6 @@ export async function until(cond: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-// eslint-disable-next-line no-control-regex
 const TOKEN = /\x1b\[([0-9;?]*)([@-~])|\x1b[()][0-9A-Za-z]|\r|\n|[^\x1b\r\n]/gu;
 
 /** The screen (with scrollback) after replaying `raw` on a terminal `cols` wide. */
@@ -93,6 +92,5 @@ export function screen(raw: string, cols = 120): string[] {
 
 /** Text without escape codes and carriage returns: every frame ever drawn, one after another. */
 export function stripped(raw: string): string {
-  // eslint-disable-next-line no-control-regex
   return raw.replace(/\x1b\[[0-9;?]*[@-~]/g, '').replace(/\r/g, '');
 }
