@@ -110,8 +110,7 @@ describe('--verbose', () => {
 
   it('on the real kernel: the real commands with their exact argv (flow plan only reads: blkid, losetup -l)', () => {
     const file = sb.extImage();
-    const env = { ...sb.env(), FLOW_FAKE_KERNEL: '' };
-    delete env.FLOW_FAKE_KERNEL;
+    const { FLOW_FAKE_KERNEL: _fake, ...env } = sb.env(); // the real kernel
     const r = spawnSync(process.execPath, [MAIN, '--verbose', '--log-format', 'json', 'plan', 'loop-mount', '--file', file, '--mountpoint', 'mnt'], { cwd: sb.dir, env, encoding: 'utf8' });
     expect(r.status).toBe(0);
     const lines = jsonLines(r.stderr);
