@@ -49,11 +49,10 @@ async function liveState(app: App, s: Session): Promise<Record<string, string>> 
   return out;
 }
 
-export async function showCommand(opts: GlobalOpts | string, id: string, json: boolean): Promise<number> {
-  const g: GlobalOpts = typeof opts === 'string' ? { stateDir: opts } : opts;
-  const stopLog = installCommandLog(g);
+export async function showCommand(opts: GlobalOpts, id: string, json: boolean): Promise<number> {
+  const stopLog = installCommandLog(opts);
   try {
-    return await show(g.stateDir, id, json);
+    return await show(opts.stateDir, id, json);
   } finally {
     stopLog();
   }
