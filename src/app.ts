@@ -11,6 +11,7 @@ import type { Kernel } from './kernel/types.js';
 import { createRealKernel } from './kernel/real/index.js';
 import { openPersistedFakeKernel } from './kernel/fake/persisted.js';
 import type { PointHook } from './kernel/fake/context.js';
+import type { FakeKernel } from './kernel/fake/kernel.js';
 import { crashHookFromEnv } from './cli/crash-env.js';
 import { Runner } from './engine/runner.js';
 import type { EventObserver } from './engine/session.js';
@@ -44,16 +45,23 @@ export function dmMidpoint(fn: (() => void) | undefined): PointHook | undefined 
   return fn ? (_p, info) => (info.op === 'dm.create' && info.stage === 'created' ? fn() : undefined) : undefined;
 }
 
-export async function openApp(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<App> {
-  const crash = crashHookFromEnv(env);
+/**
+ * The kernel alone (what `flow plan` needs: it opens no state directory): the real one,
+ * or with FLOW_FAKE_KERNEL (tests only) a persisted fake.
+ */
+export async function openKernel(env: NodeJS.ProcessEnv = process.env): Promise<{ kernel: Kernel; fake?: FakeKernel; runDir: string }> {
   const fakePath = env.FLOW_FAKE_KERNEL;
   const fake = fakePath ? await openPersistedFakeKernel(fakePath, realFs) : undefined;
-  const kernel: Kernel = fake ?? createRealKernel(realFs);
+  return { kernel: fake ?? createRealKernel(realFs), fake, runDir: env.FLOW_RUN_DIR ?? '/run/flow' };
+}
+
+export async function openApp(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<App> {
+  const crash = crashHookFromEnv(env);
+  const { kernel, fake, runDir } = await openKernel(env);
   const store = await JournalStore.open({ fs: realFs, crash }, stateDir, { uid: process.getuid?.() ?? 0, now: () => new Date().toISOString() });
   const local = new FlockLocks(store.dirs.locks);
   const hostDir = !fake && existsSync('/run/lock') ? '/run/lock' : store.dirs.locks;
   const locks = new HostLocks(local, new FlockLocks(hostDir));
-  const runDir = env.FLOW_RUN_DIR ?? '/run/flow';
   return {
     kernel,
     store,

@@ -72,6 +72,14 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+// `flow run ... | head -1`: a reader that goes away must not abort a run halfway; the
+// run goes on (its journal says what happened) and output to the closed pipe is dropped.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { realFs } from '../../src/fs/real.js';
 import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
-import { runId, Sandbox } from './harness.js';
+import { MAIN, runId, Sandbox } from './harness.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -160,5 +160,18 @@ describe('the run index (a cache)', () => {
     sb.flow(['rollback', id]);
     expect(JSON.parse(sb.flow(['list', '--json']).stdout)[0]).toMatchObject({ id, status: 'rolled-back' });
     expect(JSON.parse(readFileSync(index, 'utf8')).runs[id]).toMatchObject({ status: 'rolled-back' });
+  });
+});
+
+describe('a reader that goes away', () => {
+  it('`flow run ... | head -1` gets the id and the run still completes', () => {
+    sb.extImage();
+    const r = spawnSync('sh', ['-c', `node ${JSON.stringify(MAIN)} run loop-mount --file rootfs.ext4 --read-only | head -1`], { cwd: sb.dir, env: sb.env(), encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const id = r.stdout.trim();
+    expect(id).toMatch(/^[2-9a-hjkmnp-z]{8}$/);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(sb.flow(['show', id, '--json']).stdout).status).toBe('done');
+    expect(sb.flow(['rollback', id]).code).toBe(0);
   });
 });

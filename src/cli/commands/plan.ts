@@ -12,7 +12,7 @@ import { preflights } from '../../preflight/index.js';
 import type { RawOptions } from '../../preflight/types.js';
 import { installCommandLog } from '../log.js';
 import { buildPlan } from '../plan/build.js';
-import { openKernel } from '../plan/open.js';
+import { openKernel } from '../../app.js';
 import { planText } from '../plan/render.js';
 import { globalOpts, type GlobalOpts, type SetCode } from './common.js';
 
