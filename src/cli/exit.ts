@@ -8,6 +8,7 @@ import {
   FlowError,
   InterruptedError,
   JournalWriteError,
+  KernelError,
   LockedError,
   NeedsOperatorError,
   RunNotFoundError,
@@ -19,6 +20,8 @@ import {
 export const EXIT = { ok: 0, failed: 1, usage: 2, operator: 3, locked: 4, interrupted: 130 } as const;
 
 export function exitCodeOf(err: unknown): number {
+  // a kernel facility flow needs is missing: found before anything changed (steps wrap their own errors)
+  if (err instanceof KernelError && err.code === 'ENOTSUP') return EXIT.usage;
   if (err instanceof UsageError || err instanceof RunNotFoundError || err instanceof StateDirError) return EXIT.usage;
   if (err instanceof NeedsOperatorError || err instanceof CorruptJournalError) return EXIT.operator;
   if (err instanceof LockedError) return EXIT.locked;
@@ -34,6 +37,9 @@ export function messageOf(err: unknown): string {
     lines.push(...(err.commands.length ? err.commands.map((c) => `  ${c}`) : ['  (nothing)']));
     lines.push(`then run \`flow rollback ${err.runId}\` (or \`flow resume ${err.runId}\`) again.`);
     return lines.join('\n');
+  }
+  if (err instanceof KernelError && err.code === 'ENOTSUP') {
+    return `flow: ${err.message}\n  this host lacks something flow needs: \`flow doctor\` lists what and how to fix it (a kernel without device-mapper: run flow inside the kernel lab, scripts/lab)`;
   }
   if (err instanceof FlowError) return `flow: ${err.message}${err.hint ? `\n  ${err.hint}` : ''}`;
   const e = err as Error;

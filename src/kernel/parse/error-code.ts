@@ -8,6 +8,8 @@ import type { KernelErrorCode } from '../../errors.js';
 const STDERR_TABLE: ReadonlyArray<readonly [RegExp, KernelErrorCode]> = [
   // dmsetup on a kernel without device-mapper (captured: dmsetup-info-no-dm.txt.stderr)
   [/Failure to communicate with kernel device-mapper driver/i, 'ENOTSUP'],
+  // a /dev/mapper/control node left by an earlier dmsetup on a kernel without device-mapper
+  [/\/dev\/mapper\/control: open failed/i, 'ENOTSUP'],
   [/Device or resource busy|target is busy|already mounted/i, 'EBUSY'],
   [/No such device or address/i, 'ENXIO'],
   // dmsetup: "Device does not exist." for an unknown name or UUID
