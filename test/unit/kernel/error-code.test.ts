@@ -17,6 +17,12 @@ describe('codeFromStderr on captured error output', () => {
   });
 });
 
+describe('codeFromStderr on output seen on hosts without device-mapper', () => {
+  it('a /dev/mapper/control left by an earlier dmsetup, and nothing else said → ENOTSUP', () => {
+    expect(codeFromStderr('/dev/mapper/control: open failed: No such device\n')).toBe('ENOTSUP');
+  });
+});
+
 describe('codeFromStderr on hand-written dmsetup error output', () => {
   it.each([
     ['dmsetup-info-missing.stderr', 'ENXIO'],
