@@ -36,8 +36,8 @@ it('SIGINT to the process group while mount(8) runs: mount completes, exit 130, 
   let id = '';
   try {
     const file = join(sb.dir, 'slow.img');
-    // reads through a 700 ms delay: mounting takes several seconds
-    const args = ['run', 'delayed-device', '--file', file, '--size', '32M', '--read-delay', '700', '--write-delay', '0', '--no-sync'];
+    // reads through a 300 ms delay: mounting takes a few seconds
+    const args = ['run', 'delayed-device', '--file', file, '--size', '32M', '--read-delay', '300', '--write-delay', '0', '--no-sync'];
     // detached: flow leads its own process group, as a shell job in a terminal does
     const child = spawn(process.execPath, [MAIN, ...args], {
       cwd: sb.dir,

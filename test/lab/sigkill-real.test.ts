@@ -82,8 +82,10 @@ function recover(sb: Sandbox, id: string, how: 'resume' | 'rollback', before: Ho
   if (how === 'resume') {
     expect(rec.stdout).toContain(`run ${id}: done`);
     expect(hostObjects().mounts.filter((m) => m.includes(sb.runDir))).toHaveLength(1);
-    const again = sb.flow(['resume', id]);
-    expect(again.code, again.stderr).toBe(0);
+    if (FULL) {
+      const again = sb.flow(['resume', id]);
+      expect(again.code, again.stderr).toBe(0);
+    }
     const back = sb.flow(['rollback', id]);
     expect(back.code, back.stderr).toBe(0);
   } else {
@@ -94,6 +96,22 @@ function recover(sb: Sandbox, id: string, how: 'resume' | 'rollback', before: Ho
 
 const { forward, undo } = points();
 const inDoubt = (p: string) => /:(intent-synced|command-done)$/.test(p);
+/**
+ * Every in-doubt point in both directions takes ~11 min under emulation (more than the
+ * lab's default 15 min budget shared with the other lab files); by default each
+ * command-done point is recovered once (resume and rollback alternating), each
+ * intent-synced point of an allocating step once, and each undo command-done point.
+ * FLOW_LAB_FULL=1 (scripts/lab run --env FLOW_LAB_FULL=1 --timeout 2400 ...) runs all.
+ */
+const FULL = process.env.FLOW_LAB_FULL === '1';
+const ALLOCATING = /^apply:(attach-image|create-base|add-cow|create-snapshot):/;
+function forwardCases(): [string, string][] {
+  const done = forward.filter((p) => p.endsWith(':command-done'));
+  const synced = forward.filter((p) => p.endsWith(':intent-synced'));
+  if (FULL) return [...done.flatMap((p): [string, string][] => [[p, 'resume'], [p, 'rollback']]), ...synced.map((p, i): [string, string] => [p, i % 2 ? 'rollback' : 'resume'])];
+  return [...done.map((p, i): [string, string] => [p, i % 2 ? 'rollback' : 'resume']), ...synced.filter((p) => ALLOCATING.test(p)).map((p, i): [string, string] => [p, i % 2 ? 'resume' : 'rollback'])];
+}
+const undoCases = undo.filter((p) => (FULL ? inDoubt(p) : p.endsWith(':command-done'))).map((p) => [p]);
 
 describe('snapshot-image killed on the real kernel', () => {
   it('enumerates the points of every step from the CLI', () => {
@@ -101,8 +119,7 @@ describe('snapshot-image killed on the real kernel', () => {
     expect(undo.filter(inDoubt).length).toBeGreaterThanOrEqual(12);
   });
 
-  const cases = forward.filter(inDoubt).flatMap((p, i) => (p.endsWith(':command-done') ? [[p, 'resume'], [p, 'rollback']] : [[p, i % 4 === 0 ? 'resume' : 'rollback']]));
-  it.each(cases)('killed at %s, then %s', async (point, how) => {
+  it.each(forwardCases())('killed at %s, then %s', async (point, how) => {
     await inSandbox((sb, before) => {
       const r = sb.flow(args(), { FLOW_CRASH_AT: point! });
       expect(r.signal, r.stderr).toBe('SIGKILL');
@@ -112,7 +129,7 @@ describe('snapshot-image killed on the real kernel', () => {
     });
   });
 
-  it.each(undo.filter(inDoubt).map((p) => [p]))('rollback killed at %s, then rollback again', async (point) => {
+  it.each(undoCases)('rollback killed at %s, then rollback again', async (point) => {
     await inSandbox((sb, before) => {
       const id = sb.flow(args()).stdout.split('\n')[0]!.trim();
       const r = sb.flow(['rollback', id], { FLOW_CRASH_AT: point! });
