@@ -12,6 +12,18 @@ import { LockedError } from '../src/errors.js';
 
 export type Release = () => Promise<void>;
 
+/** fds of the flock locks this process holds (FlockLocks), for commands to inherit. */
+const heldFds = new Set<number>();
+
+/**
+ * The lock fds a command flow starts should inherit: a command that outlives a SIGKILLed
+ * flow then keeps the run's lock (the lock belongs to the open file description) until it
+ * ends, so a recovery cannot start while it may still change the kernel.
+ */
+export function heldLockFds(): number[] {
+  return [...heldFds];
+}
+
 export interface LockOptions {
   /** wait for the lock (up to timeoutMs) instead of failing at once */
   wait: boolean;
@@ -47,9 +59,13 @@ export class FlockLocks implements Locks {
       closeSync(fd);
       throw new LockedError(`${opts.what} is in use by another flow process`, 'wait for it to finish, or check `ps -C flow`');
     }
+    heldFds.add(fd);
     let released = false;
     return async () => {
-      if (!released) closeSync(fd);
+      if (!released) {
+        heldFds.delete(fd);
+        closeSync(fd);
+      }
       released = true;
     };
   }

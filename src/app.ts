@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { JournalStore } from '../journal/store.js';
-import { FlockLocks } from '../journal/lock.js';
+import { FlockLocks, heldLockFds } from '../journal/lock.js';
+import { setInheritedFds } from './kernel/exec.js';
 import { realFs } from './fs/real.js';
 import type { Kernel } from './kernel/types.js';
 import { createRealKernel } from './kernel/real/index.js';
@@ -62,6 +63,7 @@ export async function openApp(stateDir: string, env: NodeJS.ProcessEnv = process
   const local = new FlockLocks(store.dirs.locks);
   const hostDir = !fake && existsSync('/run/lock') ? '/run/lock' : store.dirs.locks;
   const locks = new HostLocks(local, new FlockLocks(hostDir));
+  setInheritedFds(heldLockFds);
   return {
     kernel,
     store,

@@ -8,7 +8,17 @@
  * took effect would otherwise be journaled "failed" with the mount in place.
  * Failures become `KernelError`s with a code from the stderr table in parse/error-code.ts.
  */
-import { execa } from 'execa';
+import { execa, type Options } from 'execa';
+
+let inheritedFds: () => number[] = () => [];
+
+/**
+ * Which fds every command inherits (app.ts: the flock locks flow holds), so a command that
+ * outlives a SIGKILLed flow keeps the run locked until it ends.
+ */
+export function setInheritedFds(fn: () => number[]): void {
+  inheritedFds = fn;
+}
 import { KernelError, type KernelErrorCode } from '../errors.js';
 import { codeFromStderr } from './parse/error-code.js';
 
@@ -115,13 +125,17 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
   const record: CommandRecord = { argv: [...argv], exitCode: undefined, durationMs: 0 };
   try {
     const r = await execa(file, args, {
-      ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
+      // fds 3.. are the locks flow holds: see setInheritedFds
+      // (execa accepts fd numbers there at run time; its types do not say so)
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...inheritedFds()] as unknown as Options['stdio'],
+      ...(opts.input === undefined ? {} : { input: opts.input }),
       timeout,
       // own process group: terminal signals (SIGINT, SIGQUIT, SIGHUP) go to flow only; the
       // timeout still kills the command (execa signals its pid: SIGTERM, SIGKILL 5 s later)
       detached: true,
       reject: false,
-      env: { LC_ALL: 'C', PATH: toolPath() },
+      // LVM_SUPPRESS_FD_WARNINGS: libdevmapper tools must not complain about the inherited lock fds
+      env: { LC_ALL: 'C', PATH: toolPath(), LVM_SUPPRESS_FD_WARNINGS: '1' },
       extendEnv: true,
     });
     record.exitCode = r.exitCode;

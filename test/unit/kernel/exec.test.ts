@@ -115,3 +115,27 @@ describe('runCommand', () => {
     expect((await runCommand(['echo', 'ok'])).stdout).toBe('ok');
   });
 });
+
+describe('a command outliving flow keeps flow\'s locks', () => {
+  it('inherits the held lock fds: the lock stays taken until the command ends, even after flow let go of it', async () => {
+    const { FlockLocks, heldLockFds } = await import('../../../journal/lock.js');
+    const { setInheritedFds } = await import('../../../src/kernel/exec.js');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'flow-inherit-'));
+    setInheritedFds(heldLockFds);
+    try {
+      const release = await new FlockLocks(dir).acquire('run-z', { wait: false, what: 'run z' });
+      const cmd = runCommand(['sleep', '1']);
+      await new Promise((r) => setTimeout(r, 200));
+      await release(); // what a SIGKILL does to flow's own fd
+      await expect(new FlockLocks(dir).acquire('run-z', { wait: false, what: 'run z' })).rejects.toThrow(/in use by another flow process/);
+      await cmd;
+      const again = await new FlockLocks(dir).acquire('run-z', { wait: false, what: 'run z' });
+      await again();
+    } finally {
+      setInheritedFds(() => []);
+    }
+  });
+});
