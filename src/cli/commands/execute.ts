@@ -7,6 +7,7 @@ import { fold } from '../../engine/fold.js';
 import type { RunOutcome, Runner } from '../../engine/runner.js';
 import { installCommandLog } from '../log.js';
 import { createReporter } from '../progress.js';
+import { watchStopSignals } from '../stop-signals.js';
 import type { GlobalOpts } from './common.js';
 
 export interface ExecOptions extends GlobalOpts {
@@ -18,17 +19,10 @@ export async function execute(opts: ExecOptions, action: (runner: Runner, app: A
   const app = await openApp(opts.stateDir);
   const stopLog = installCommandLog(opts);
   const reporter = createReporter(opts);
-  let signal: string | undefined;
   let runId = knownId;
-  const onSignal = (name: string) => () => {
-    if (!signal) process.stderr.write(`flow: ${name} received: stopping after the current step\n`);
-    signal ??= name;
-  };
-  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
-  process.on('SIGINT', handlers.SIGINT);
-  process.on('SIGTERM', handlers.SIGTERM);
+  const signals = watchStopSignals('stopping after the current step');
   const runner = app.runner({
-    interrupted: () => signal,
+    interrupted: () => signals.received,
     observe: (e, s, phase) => {
       runId = s.id;
       reporter.event(e, s, phase);
@@ -41,8 +35,7 @@ export async function execute(opts: ExecOptions, action: (runner: Runner, app: A
     reporter.failed(runId ? await current(app, runId).catch(() => undefined) : undefined);
     throw err;
   } finally {
-    process.off('SIGINT', handlers.SIGINT);
-    process.off('SIGTERM', handlers.SIGTERM);
+    signals.dispose();
     stopLog();
   }
 }

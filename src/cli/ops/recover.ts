@@ -9,6 +9,7 @@ import { NeedsOperatorError } from '../../errors.js';
 import { exitCodeOf, messageOf } from '../exit.js';
 import { installCommandLog } from '../log.js';
 import { progressLine } from '../render.js';
+import { watchStopSignals } from '../stop-signals.js';
 import type { GlobalOpts } from '../commands/common.js';
 import { ENDED, inRollback, isCorrupt, readRun, readRuns } from './runs.js';
 
@@ -37,16 +38,9 @@ export async function recover(opts: GlobalOpts & { policy: Policy; json: boolean
   const app = await openApp(opts.stateDir);
   const stopLog = installCommandLog(opts);
   const out = (s: string) => void (!opts.json && process.stdout.write(s + '\n'));
-  let signal: string | undefined;
-  const onSignal = (name: string) => () => {
-    if (!signal) process.stderr.write(`flow: ${name} received: stopping after the current step; no further run is recovered\n`);
-    signal ??= name;
-  };
-  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
-  process.on('SIGINT', handlers.SIGINT);
-  process.on('SIGTERM', handlers.SIGTERM);
+  const signals = watchStopSignals('stopping after the current step; no further run is recovered');
   const runner = app.runner({
-    interrupted: () => signal,
+    interrupted: () => signals.received,
     observe: (e, s) => {
       const line = progressLine(e, s);
       if (line) out(line);
@@ -64,8 +58,8 @@ export async function recover(opts: GlobalOpts & { policy: Policy; json: boolean
       }
       if (ENDED.has(r.status)) continue;
       const base = { id: r.id, workflow: r.workflow, before: r.status };
-      if (signal) {
-        results.push({ ...base, after: r.status, action: 'none', error: `not recovered: flow was stopped by ${signal}` });
+      if (signals.received) {
+        results.push({ ...base, after: r.status, action: 'none', error: `not recovered: flow was stopped by ${signals.received}` });
         continue;
       }
       const action: Policy = inRollback(r) || opts.policy === 'rollback' ? 'rollback' : 'resume';
@@ -89,11 +83,10 @@ export async function recover(opts: GlobalOpts & { policy: Policy; json: boolean
       results.push(item);
     }
   } finally {
-    process.off('SIGINT', handlers.SIGINT);
-    process.off('SIGTERM', handlers.SIGTERM);
+    signals.dispose();
     stopLog();
   }
-  if (signal) codes.push(130);
+  if (signals.received) codes.push(130);
   if (opts.json) process.stdout.write(JSON.stringify(results) + '\n');
   else summary(results, out);
   return worst(codes);
