@@ -3,14 +3,14 @@
  * loop → dm delay → mount (-o sync unless --no-sync).
  */
 import { z } from 'zod';
-import { dmUuid, mountSteps, output, pick, type StepDef, type WorkflowDef } from './types.js';
+import { dmUuid, mountSteps, output, pick, type StepDef, fileIdentitySchema, type WorkflowDef } from './types.js';
 
 export const delayedDeviceParams = z.object({
   file: z.string(),
   /** flow creates (and formats) the file; rollback removes it */
   createFile: z.boolean(),
   /** identity of an existing file (null when flow creates it) */
-  fileIdentity: z.object({ dev: z.string(), ino: z.number().int() }).nullable(),
+  fileIdentity: fileIdentitySchema.nullable(),
   size: z.number().int().positive(),
   readDelay: z.number().int().nonnegative(),
   writeDelay: z.number().int().nonnegative(),

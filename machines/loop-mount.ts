@@ -1,10 +1,10 @@
 /** loop-mount: attach an image file that holds a filesystem and mount it. */
 import { z } from 'zod';
-import { mountSteps, pick, type WorkflowDef } from './types.js';
+import { mountSteps, pick, fileIdentitySchema, type WorkflowDef } from './types.js';
 
 export const loopMountParams = z.object({
   file: z.string(),
-  fileIdentity: z.object({ dev: z.string(), ino: z.number().int() }),
+  fileIdentity: fileIdentitySchema,
   readOnly: z.boolean(),
   mountpoint: z.string(),
   mountDirs: z.array(z.string()),

@@ -4,13 +4,11 @@
  * snapshot with a zram COW → mount → online grow. Rollback throws every change away.
  */
 import { z } from 'zod';
-import { dmUuid, mountSteps, output, pick, type StepDef, type WorkflowDef } from './types.js';
-
-const identity = z.object({ dev: z.string(), ino: z.number().int() });
+import { dmUuid, mountSteps, output, pick, type StepDef, fileIdentitySchema, type WorkflowDef } from './types.js';
 
 export const snapshotImageParams = z.object({
   image: z.string(),
-  imageIdentity: identity,
+  imageIdentity: fileIdentitySchema,
   /** partition number, or null for a whole image without a partition table */
   partition: z.number().int().positive().nullable(),
   /** partition start and size in 512-byte sectors (whole image: 0 and its size) */

@@ -4,6 +4,8 @@
  * run starts) and the outputs of earlier steps.
  */
 
+import { z } from 'zod';
+
 /** The kinds of step; each has one executor in src/steps/. */
 export type StepKind =
   | 'file.create'
@@ -17,6 +19,9 @@ export type StepKind =
   | 'fs.grow';
 
 export type Json = Record<string, unknown>;
+
+/** A file's identity: the device holding it ("major:minor") and its inode. */
+export const fileIdentitySchema = z.object({ dev: z.string(), ino: z.number().int() });
 
 /** Outputs of the steps done so far, by step name. */
 export type Outputs = Readonly<Record<string, Json | undefined>>;

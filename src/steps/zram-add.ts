@@ -54,8 +54,11 @@ export const zramAdd: Executor<ZramArgs> = {
   async clean(_a, marker, env) {
     for (const z of await newIds(marker, env)) if (!z.initialized) await removeZram(z.id, env);
   },
-  async undo(_a, outputs, env) {
-    await removeZram(num(outputs, 'id'), env);
+  async undo(a, outputs, env) {
+    // zram has no owner mark: a device with this id is ours only while it is still sized as
+    // the run sized it (after ours went away, the id may be someone else's)
+    const z = (await env.kernel.zram.list()).find((x) => x.id === num(outputs, 'id'));
+    if (z && z.initialized && z.disksize === a.disksize) await removeZram(z.id, env);
   },
   commands(a, outputs) {
     const id = typeof outputs?.id === 'number' || typeof outputs?.id === 'string' ? outputs.id : 'N'; // a string: flow plan's placeholder

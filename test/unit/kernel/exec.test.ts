@@ -1,16 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KernelError } from '../../../src/errors.js';
 import { DEBIAN_PACKAGES, runCommand, setCommandObserver, type CommandRecord } from '../../../src/kernel/exec.js';
-
-async function failure(p: Promise<unknown>): Promise<KernelError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(KernelError);
-  return err as KernelError;
-}
+import { failure } from './fixture.js';
 
 afterEach(() => setCommandObserver(undefined));
 

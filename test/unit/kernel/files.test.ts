@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KernelError } from '../../../src/errors.js';
 import { realFs } from '../../../src/fs/real.js';
 import { SimFs } from '../../../src/fs/sim.js';
 import type { Fs } from '../../../src/fs/types.js';
 import { createBackingFile, fileIdentity, makeDirs, removeOwnedDirs, removeOwnedFile } from '../../../src/kernel/files.js';
+import { failure } from './fixture.js';
 
 interface Env {
   fs: Fs;
@@ -33,15 +33,6 @@ const envs: [string, () => Promise<Env>][] = [
     },
   ],
 ];
-
-async function failure(p: Promise<unknown>): Promise<KernelError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(KernelError);
-  return err as KernelError;
-}
 
 describe.each(envs)('files over %s', (_name, make) => {
   let env: Env;

@@ -1,6 +1,8 @@
 /** Loads tool output captured under test/fixtures/captured/ (see its README.md). */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { KernelError } from '../../../src/errors.js';
 
 const DIR = fileURLToPath(new URL('../../fixtures/captured/', import.meta.url));
 
@@ -27,4 +29,14 @@ export function lab(name: string): string {
 /** A hand-written fixture (formats of versions or states this host cannot produce). */
 export function handwritten(name: string): string {
   return readFileSync(`${DIR}handwritten/${name}`, 'utf8');
+}
+
+/** The KernelError a promise rejects with (the test fails when it resolves or throws something else). */
+export async function failure(p: Promise<unknown>): Promise<KernelError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(KernelError);
+  return err as KernelError;
 }
