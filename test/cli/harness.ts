@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeSuperblock } from '../../src/kernel/fake/ext.js';
 import { mbr } from '../support/scenarios.js';
 
-export const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../dist/bin/flow.js', import.meta.url));
 
 export interface Result {
   code: number | null;

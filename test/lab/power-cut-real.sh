@@ -9,7 +9,7 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
 cd "$ROOT"
-[[ -f dist/src/cli/main.js ]] || { echo "build first: npm run build" >&2; exit 2; }
+[[ -f dist/bin/flow.js ]] || { echo "build first: npm run build" >&2; exit 2; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/flow-powercut.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 mkdir "$T/share"
@@ -21,7 +21,7 @@ scripts/make-pi-image /var/lib/flow/pi.img 128 >/dev/null
 sha256sum /var/lib/flow/pi.img >/var/lib/flow/pi.sha
 cat /proc/sys/kernel/random/boot_id >/var/lib/flow/boot1
 sync
-node dist/src/cli/main.js run snapshot-image --image /var/lib/flow/pi.img --size 256M --cow-size 32M >/var/lib/flow/run.out
+node dist/bin/flow.js run snapshot-image --image /var/lib/flow/pi.img --size 256M --cow-size 32M >/var/lib/flow/run.out
 echo "written before the power cut" >"/run/flow/$(head -n1 /var/lib/flow/run.out)/mnt/lost.txt"
 sync
 touch "$FLOW_LAB_SHARE/cut"
@@ -35,14 +35,14 @@ check() { local what=$1; shift; if "$@"; then echo "ok    $what"; else echo "FAI
 id=$(head -n1 /var/lib/flow/run.out)
 check "a new boot" test "$(cat /proc/sys/kernel/random/boot_id)" != "$(cat /var/lib/flow/boot1)"
 check "no device of the run survived the power cut" test -z "$(dmsetup ls | grep "flow-$id")"
-node dist/src/cli/main.js resume "$id" >/tmp/resume.out 2>&1; rc=$?
+node dist/bin/flow.js resume "$id" >/tmp/resume.out 2>&1; rc=$?
 cat /tmp/resume.out
 check "resume exits 0" test "$rc" = 0
 check "resume saw the reboot" grep -q "rebooted" /tmp/resume.out
 check "snapshot mounted again with the image's files" test -f "/run/flow/$id/mnt/etc/hostname"
 check "what was written in RAM before the cut is gone" test ! -e "/run/flow/$id/mnt/lost.txt"
 check "base and snapshot exist again" test "$(dmsetup ls | grep -c "flow-$id")" = 2
-node dist/src/cli/main.js rollback "$id"; check "rollback exits 0" test $? = 0
+node dist/bin/flow.js rollback "$id"; check "rollback exits 0" test $? = 0
 check "no dm device left" test -z "$(dmsetup ls | grep "flow-$id")"
 check "no loop device left" test -z "$(losetup -j /var/lib/flow/pi.img)"
 check "no zram device left" test "$(ls /sys/block | grep -c '^zram')" = 1

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const MAIN = join(ROOT, 'dist/src/cli/main.js');
+export const MAIN = join(ROOT, 'dist/bin/flow.js');
 
 export interface Result {
   code: number | null;
