@@ -13,6 +13,7 @@
  * (recover.test.ts, prune.test.ts), a symlinked or group/world-writable state directory
  * root (bad-input.test.ts).
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -273,6 +274,40 @@ describe('symlinks planted where a state file should be: refused, nothing follow
     // the fix works
     rmSync(lock);
     ok(sb.flow(['rollback', id]));
+  });
+
+  const plant: Record<string, (p: string) => void> = {
+    'a directory': (p) => mkdirSync(p),
+    'a FIFO': (p) => execFileSync('mkfifo', [p]),
+  };
+
+  it.each(Object.keys(plant).map((k) => [k]))("a run's lock file that is %s: resume and rollback refused (exit 2, the fix), doctor names it", (kind) => {
+    const id = doneRun();
+    const lock = join(locksDir(), `run-${id}.lock`);
+    rmSync(lock);
+    plant[kind]!(lock);
+    const bytes = readFileSync(docPath(id));
+    const kernelBefore = kernelText(sb);
+    for (const cmd of ['resume', 'rollback']) {
+      const problem = kind === 'a directory' ? `lock file ${lock} is a directory` : `lock file ${lock} is not a regular file`;
+      expectRefused(sb.flow([cmd, id]), new RegExp(`^flow: ${problem}$`), new RegExp(`(rm|rmdir) -- ${lock}`), EXIT_USAGE);
+    }
+    expect(readFileSync(docPath(id)).equals(bytes)).toBe(true);
+    expect(kernelText(sb)).toBe(kernelBefore);
+    const doctor = sb.flow(['doctor', '--json']);
+    const check = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string; detail: string; fix?: string }[] }).checks.find((c) => c.check === 'lock-files');
+    expect(check).toMatchObject({ status: 'fail', detail: expect.stringContaining(lock), fix: expect.stringContaining(`rm -r -- ${lock}`) });
+  });
+
+  it.each(Object.keys(plant).map((k) => [k]))('a run document that is %s: listed as corrupt; show, log, resume, rollback exit 3 without opening it', (kind) => {
+    const id = doneRun();
+    rmSync(docPath(id));
+    plant[kind]!(docPath(id));
+    const what = kind === 'a directory' ? 'dir' : 'other';
+    expect(ok(sb.flow(['list'])).stdout).toMatch(new RegExp(`^${id} +\\? +corrupt +journal ${docPath(id)} is corrupt: not a regular file \\(${what}\\)`, 'm'));
+    for (const cmd of ['show', 'log', 'resume', 'rollback']) {
+      expectRefused(sb.flow([cmd, id]), new RegExp(`journal ${docPath(id)} is corrupt: not a regular file \\(${what}\\)`), /Inspect or move the file away/, EXIT_CORRUPT);
+    }
   });
 
   it('the allocation lock a symlink: a new run is refused before it is recorded (no journal, no kernel object), exit 2 with the fix', () => {
