@@ -47,7 +47,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
     try {
       return this.validate(raw);
     } catch (err) {
-      throw new CorruptJournalError(this.path, `does not validate: ${(err as Error).message}`);
+      throw new CorruptJournalError(this.path, `does not validate: ${validationDetail(err)}`);
     }
   }
 
@@ -59,8 +59,10 @@ export class DurableJsonFile<T> implements Adapter<T> {
     const tmp = path.join(dir, `.${path.basename(this.path)}.${process.pid}.${++tempCounter}.tmp`);
     const bytes = Buffer.from(JSON.stringify(data) + '\n', 'utf8');
     let stage = 'create temp file';
+    let created = false;
     try {
       const fh = await fs.open(tmp, { mode: 'create-exclusive', perm: 0o600, noFollow: true });
+      created = true;
       try {
         stage = 'write';
         await fh.write(bytes, 0);
@@ -72,15 +74,33 @@ export class DurableJsonFile<T> implements Adapter<T> {
       }
       stage = 'rename';
       await fs.rename(tmp, this.path);
+      created = false;
       if (point) this.ctx.crash?.(`${point}-renamed`);
       stage = 'fsync directory';
       await maybeSync(this.ctx, 'doc-dir', () => fs.syncDir(dir));
     } catch (err) {
       if (err instanceof CrashSignal) throw err;
+      // the temp file never became the document: remove it, or each failed write would leave one more
+      if (created) await fs.unlink(tmp).catch(() => undefined);
       const code = (err as { code?: string }).code ?? 'EIO';
       throw new JournalWriteError(this.path, code, `${stage}: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * One line saying what failed validation: a zod error's issues as "events[8].type: <message>"
+ * (at most three), anything else by its message's first line. (A zod message is a
+ * multi-line JSON dump, which would break the one-line problem of an error message.)
+ */
+export function validationDetail(err: unknown): string {
+  const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
+  if (Array.isArray(issues) && issues.length > 0) {
+    const where = (p: PropertyKey[]) => p.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${String(k)}`)).join('') || '(the document)';
+    const shown = issues.slice(0, 3).map((i) => `${where(i.path)}: ${i.message.split('\n')[0]}`);
+    return shown.join('; ') + (issues.length > 3 ? `; and ${issues.length - 3} more` : '');
+  }
+  return String((err as Error)?.message ?? err).split('\n')[0]!;
 }
 
 /** Removes temp files a crashed writer left for `target` (call while holding the target's lock). */

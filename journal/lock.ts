@@ -6,9 +6,9 @@
  * steps that allocate kernel numbers), `index`.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { LockedError } from '../src/errors.js';
+import { LockedError, StateDirError } from '../src/errors.js';
 
 export type Release = () => Promise<void>;
 
@@ -34,16 +34,30 @@ export interface LockOptions {
 
 export interface Locks {
   acquire(name: string, opts: LockOptions): Promise<Release>;
+  /**
+   * Checks that the lock can be taken later (its file is usable), without taking it: a run
+   * checks the allocation lock before it is recorded, so a lock file planted as a symlink
+   * is refused before anything changes, not halfway through the run.
+   */
+  check?(name: string): Promise<void>;
 }
 
 /** flock(1)-based locks on files in `dir`. */
 export class FlockLocks implements Locks {
   constructor(private readonly dir: string) {}
 
-  async acquire(name: string, opts: LockOptions): Promise<Release> {
+  private file(name: string): string {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`bad lock name ${JSON.stringify(name)}`);
-    const file = path.join(this.dir, `${name}.lock`);
-    const fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    return path.join(this.dir, `${name}.lock`);
+  }
+
+  async check(name: string): Promise<void> {
+    closeSync(openLockFile(this.file(name)));
+  }
+
+  async acquire(name: string, opts: LockOptions): Promise<Release> {
+    const file = this.file(name);
+    const fd = openLockFile(file);
     const args = ['--exclusive', ...(opts.wait ? ['--timeout', String(Math.ceil((opts.timeoutMs ?? 60_000) / 1000))] : ['--nonblock']), '3'];
     const code = await new Promise<number>((resolve, reject) => {
       const child = spawn('flock', args, { stdio: ['ignore', 'ignore', 'pipe', fd] });
@@ -69,6 +83,28 @@ export class FlockLocks implements Locks {
       released = true;
     };
   }
+}
+
+/**
+ * Opens (creating when missing) a lock file: never through a symbolic link planted in its
+ * place (O_NOFOLLOW), and only a regular file (O_NONBLOCK: a FIFO planted there must not
+ * hang the open). Anything else is a StateDirError naming the file and the fix.
+ */
+export function openLockFile(file: string): number {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new StateDirError(`lock file ${file} is a symbolic link; flow does not follow it`, `remove the link (rm -- ${file}); flow creates the lock file itself`);
+    if (code === 'EISDIR') throw new StateDirError(`lock file ${file} is a directory`, `remove it (rmdir -- ${file}); flow creates the lock file itself`);
+    throw new StateDirError(`cannot open lock file ${file}: ${(err as Error).message}`, `check ${path.dirname(file)} (flow doctor)`);
+  }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new StateDirError(`lock file ${file} is not a regular file`, `remove it (rm -- ${file}); flow creates the lock file itself`);
+  }
+  return fd;
 }
 
 /** In-process locks for tests that run many engines in one process. */

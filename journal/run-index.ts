@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Low } from 'lowdb';
 import { z } from 'zod';
 import { CorruptJournalError } from '../src/errors.js';
-import { DurableJsonFile } from './durable-file.js';
+import { DurableJsonFile, removeStaleTemps } from './durable-file.js';
 import type { JournalContext } from './durability.js';
 import type { Locks } from './lock.js';
 import type { JournalStore } from './store.js';
@@ -68,19 +68,21 @@ export async function listRuns(store: JournalStore, locks: Locks, summarize: Sum
     }
   }
   if (changed || Object.keys(db.data.runs).length !== Object.keys(fresh).length) {
-    await writeIndex(db, locks, fresh);
+    await writeIndex(ctx, db, locks, fresh);
   }
   return out.sort((a, b) => ('created' in a && 'created' in b ? a.created.localeCompare(b.created) || a.id.localeCompare(b.id) : 'created' in a ? -1 : 1));
 }
 
-async function writeIndex(db: Low<IndexDoc>, locks: Locks, runs: Record<string, RunSummary>): Promise<void> {
+async function writeIndex(ctx: JournalContext, db: Low<IndexDoc>, locks: Locks, runs: Record<string, RunSummary>): Promise<void> {
   let release;
   try {
     release = await locks.acquire('index', { wait: false, what: 'the run index' });
   } catch {
-    return; // someone else is writing it; the cache stays stale until the next list
+    return; // someone else is writing it (or its lock file is unusable); the cache stays stale until the next list
   }
   try {
+    // under the index lock no one else is writing it: a temp file beside it is a dead writer's
+    await removeStaleTemps(ctx, (db.adapter as DurableJsonFile<IndexDoc>).path);
     db.data = { format: 1, runs };
     await db.write();
   } catch {

@@ -39,6 +39,9 @@ class HostLocks implements Locks {
   acquire(name: string, opts: LockOptions): Promise<Release> {
     return (name === 'alloc' ? this.host : this.local).acquire(name === 'alloc' ? 'flow-alloc' : name, opts);
   }
+  check(name: string): Promise<void> {
+    return (name === 'alloc' ? this.host : this.local).check(name === 'alloc' ? 'flow-alloc' : name);
+  }
 }
 
 /** The fake kernel's hook, narrowed to the half-created dm device (name held, no table yet). */

@@ -65,6 +65,7 @@ export class Runner {
         keepOnFailure: req.keepOnFailure,
         ...(req.key ? { key: req.key } : {}),
       };
+      await this.d.locks.check?.('alloc'); // a lock file that cannot be used: refused before the run is recorded
       const journal = await this.d.store.create(req.id, first, 'start');
       const s = Session.open(journal, this.d.observe);
       this.d.observe?.(journal.events[0]!, s.state, s.phase);
@@ -82,6 +83,7 @@ export class Runner {
       if (s.phase === 'rollback' || s.state.stoppedFrom === 'rollback') {
         throw new UsageError(`run ${id} is being rolled back; it cannot be resumed`, `finish the rollback with \`flow rollback ${id}\``);
       }
+      await this.d.locks.check?.('alloc');
       await s.append({ type: 'ResumeStarted' });
       return this.drive(s);
     });

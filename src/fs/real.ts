@@ -119,4 +119,8 @@ export const realFs: Fs = {
   },
 
   realpath: (path) => fsp.realpath(path),
+  fsSize: async (path) => {
+    const st = await fsp.statfs(path);
+    return st.blocks * st.bsize;
+  },
 };

@@ -57,6 +57,8 @@ export interface Fs {
   syncDir(path: string): Promise<void>;
   /** Resolves symlinks in every component (realpath(3)). */
   realpath(path: string): Promise<string>;
+  /** statfs(2): the total size in bytes of the filesystem holding `path` (optional: the simulated fs has none). */
+  fsSize?(path: string): Promise<number>;
 }
 
 /** True when `err` is a Node-style error with this code. */

@@ -5,7 +5,7 @@ import { delayedDeviceParams, type DelayedDeviceParams } from '../../machines/de
 import { defaultName } from '../../machines/types.js';
 import { checkFsFits, checkNameFree, existingFile, statOrNull } from './files.js';
 import { mountpointFor, str, type PreflightEnv, type RawOptions } from './types.js';
-import { checkDmName, checkPath, parseInteger, parseSize } from './values.js';
+import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from './values.js';
 
 const MAX_DELAY_MS = 60_000;
 
@@ -40,6 +40,11 @@ export async function preflightDelayedDevice(raw: RawOptions, env: PreflightEnv)
   } else {
     const parent = await statOrNull(k.fs, path.dirname(file), `--file ${file}`);
     if (!parent || parent.kind !== 'dir') throw new UsageError(`--file ${file}: directory ${path.dirname(file)} does not exist`, `create it first (mkdir -p ${path.dirname(file)})`);
+    // a file larger than its filesystem fails to be created (EFBIG) or fills it up later (ENOSPC): refused now
+    const room = await k.fs.fsSize?.(path.dirname(file));
+    if (room !== undefined && size > room) {
+      throw new UsageError(`--size ${sizeGiven ?? formatSize(size)} is larger than the filesystem holding ${file} (${formatSize(room)})`, 'give a smaller --size, or put --file on a larger filesystem');
+    }
   }
   await checkNameFree(k, '--name', name);
   const mp = await mountpointFor(raw, env);

@@ -51,6 +51,15 @@ export function formatSize(bytes: number): string {
   return String(bytes);
 }
 
+/**
+ * A value quoted for a message: JSON string syntax, and also the characters JSON.stringify
+ * leaves raw that a terminal may act on (DEL, C1 controls such as CSI U+009B, line and
+ * paragraph separators) escaped, so a hostile value cannot rewrite the user's screen.
+ */
+export function quote(value: string): string {
+  return JSON.stringify(value).replace(/[\x7f-\x9f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 const DM_NAME = /^[A-Za-z0-9#+.:=@_-]+$/;
 
 /**
@@ -60,7 +69,7 @@ const DM_NAME = /^[A-Za-z0-9#+.:=@_-]+$/;
 export function checkDmName(option: string, name: string, suffixLength = 0): string {
   const chars = 'use only letters, digits and # + - . : = @ _';
   if (name.length === 0) throw new UsageError(`${option} is empty`, `leave out ${option} for the default name, or give one (${chars.slice(4)})`);
-  if (!DM_NAME.test(name)) throw new UsageError(`${option} ${JSON.stringify(name)} has characters device-mapper would mangle`, chars);
+  if (!DM_NAME.test(name)) throw new UsageError(`${option} ${quote(name)} has characters device-mapper would mangle`, chars);
   if (name.startsWith('-')) throw new UsageError(`${option} ${JSON.stringify(name)} starts with '-' and would be read as an option`, 'start it with a letter or digit');
   if (/^\.+$/.test(name)) throw new UsageError(`${option} ${JSON.stringify(name)} is not a usable device name`, `${chars}, not only dots`);
   const max = 127 - suffixLength;
@@ -73,7 +82,7 @@ export function checkDmName(option: string, name: string, suffixLength = 0): str
 /** An absolute, normalised path with no control characters (a newline would inject a table line). */
 export function checkPath(option: string, raw: string, cwd: string): string {
   if (raw.length === 0) throw new UsageError(`${option} is empty`, `give a path after ${option}`);
-  if (/[\x00-\x1f\x7f]/.test(raw)) throw new UsageError(`${option} ${JSON.stringify(raw)} contains control characters (newline, tab, ...)`, 'rename the file or directory');
+  if (/[\x00-\x1f\x7f]/.test(raw)) throw new UsageError(`${option} ${quote(raw)} contains control characters (newline, tab, ...)`, 'rename the file or directory');
   if (raw.length > 4000) throw new UsageError(`${option} is too long (${raw.length} characters)`, 'use a shorter path (at most 4000 characters)');
   return path.resolve(cwd, raw);
 }

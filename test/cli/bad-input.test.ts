@@ -8,11 +8,11 @@
  *     (its operation counter would move for any state-changing call), and no file or
  *     directory created, changed or removed in the sandbox, the state directory included.
  *
- * Not covered: an image that cannot be read (chmod 000) — these tests run as root, whom
- * file modes do not stop, so that case cannot be made here.
+ * An image that cannot be read (chmod 000) needs a user whom file modes stop: that case
+ * runs the CLI as uid 65534 (nobody) with a state directory and fake kernel it owns.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { realFs } from '../../src/fs/real.js';
@@ -20,7 +20,7 @@ import { encodeSuperblock } from '../../src/kernel/fake/ext.js';
 import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
 import { buildTestImage } from '../../src/kernel/fake/test-image.js';
 import { mbr } from '../support/scenarios.js';
-import { type Result, Sandbox } from './harness.js';
+import { MAIN, type Result, Sandbox } from './harness.js';
 
 const MiB = 1024 * 1024;
 
@@ -80,6 +80,13 @@ async function mountedDir(name: string): Promise<string> {
   return dir;
 }
 
+/** A finished loop-mount run of rootfs.ext4 (made by the CLI itself); its id. */
+function doneRun(): string {
+  const r = sb.flow(['run', 'loop-mount', '--file', 'rootfs.ext4', '--mountpoint', join(sb.dir, `mnt-${sb.runs().length}`)]);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout.split('\n')[0]!.trim();
+}
+
 const UUID = '11111111-2222-4333-8444-555555555555';
 
 /** An 8 MiB file whose ext4 superblock claims 32 MiB (an image cut short). */
@@ -121,10 +128,10 @@ function expectRefused(r: Result, c: Pick<Case, 'problem' | 'hint'>): void {
 
 async function checkCase(c: Case): Promise<void> {
   const args = await c.setup();
-  const before = { kernel: kernelText(), files: listing() };
+  const before = { kernel: kernelText(), files: listing(), runs: sb.runs() };
   const r = sb.flow(args);
   expectRefused(r, c);
-  expect(sb.runs()).toEqual([]);
+  expect(sb.runs()).toEqual(before.runs);
   expect(kernelText()).toBe(before.kernel);
   expect(listing()).toEqual(before.files);
 }
@@ -244,6 +251,23 @@ const snapshotImage: Case[] = [
     problem: /pi\.img is attached read-write at \/dev\/loop\d+/,
     hint: /losetup -d \/dev\/loop\d+/,
   },
+  // added for issue #5's list: every size option zero/negative/not a number/too large, every number option out of range
+  { what: '--cow-size zero', setup: () => si('--image', pi(), '--cow-size', '0'), problem: /--cow-size 0 is zero/, hint: SIZE_HINT },
+  { what: '--cow-size negative', setup: () => si('--image', pi(), '--cow-size=-4K'), problem: /--cow-size -4K is negative/, hint: SIZE_HINT },
+  { what: '--cow-size not a number', setup: () => si('--image', pi(), '--cow-size', 'lots'), problem: /--cow-size "lots" is not a size/, hint: SIZE_HINT },
+  { what: '--cow-size too large', setup: () => si('--image', pi(), '--cow-size', '2048T'), problem: /--cow-size 2048T is too large/, hint: /at most 1P/ },
+  { what: '--chunk zero', setup: () => si('--image', pi(), '--chunk', '0'), problem: /--chunk 0 is too small/, hint: /power of two/ },
+  { what: '--chunk negative', setup: () => si('--image', pi(), '--chunk=-16'), problem: /--chunk -16 is negative/, hint: /power of two/ },
+  { what: '--partition negative', setup: () => si('--image', pi(), '--partition=-1'), problem: /--partition -1 is negative/, hint: /from 1 to 128/ },
+  { what: '--partition above 128', setup: () => si('--image', pi(), '--partition', '129'), problem: /--partition 129 is too large/, hint: /from 1 to 128/ },
+  { what: '--name with a shell metacharacter', setup: () => si('--image', pi(), '--name', 'a;b'), problem: /--name "a;b" has characters device-mapper would mangle/, hint: /only letters, digits/ },
+  { what: '--mountpoint with a newline', setup: () => si('--image', pi(), '--mountpoint', 'm\nnt'), problem: /--mountpoint "m\\nnt" contains control characters/, hint: /rename/ },
+  { what: '--no-grow with a value', setup: () => si('--image', pi(), '--no-grow=yes'), problem: /unknown option '--no-grow=yes'/, hint: /flow run snapshot-image --help/ },
+  { what: '--keep-on-failure with a value', setup: () => si('--image', pi(), '--keep-on-failure=no'), problem: /unknown option '--keep-on-failure=no'/, hint: /flow run snapshot-image --help/ },
+  { what: '--key empty', setup: () => si('--image', pi(), '--key='), problem: /--key must be 1 to 200 characters \(got 0\)/, hint: /--key ci-image-42/ },
+  { what: '--key with a newline', setup: () => si('--image', pi(), '--key', 'a\nb'), problem: /--key "a\\nb" contains a control or non-printable character/, hint: /printable characters only/ },
+  { what: '--key too long (before the workflow name)', setup: () => ['run', '--key', 'k'.repeat(201), 'snapshot-image', '--image', pi()], problem: /--key must be 1 to 200 characters \(got 201\)/, hint: /short stable name/ },
+  { what: '--key without its value', setup: () => si('--image', pi(), '--key'), problem: /option '--key <KEY>' argument missing/, hint: /flow run --help/ },
 ];
 
 const delayedDevice: Case[] = [
@@ -275,6 +299,21 @@ const delayedDevice: Case[] = [
   { what: '--mountpoint a non-empty directory', setup: () => (dirWith('full', ['data']), dd('--file', 'slow.img', '--mountpoint', 'full')), problem: /--mountpoint \S+\/full is not empty/, hint: /empty directory/ },
   { what: '--mountpoint with --no-mount', setup: () => dd('--file', 'slow.img', '--no-mount', '--mountpoint', 'mnt'), problem: /--mountpoint and --no-mount contradict each other/, hint: /leave out one of them/ },
   { what: '--no-sync with a value', setup: () => dd('--file', 'slow.img', '--no-sync=yes'), problem: /unknown option '--no-sync=yes'/, hint: /flow run delayed-device --help/ },
+  { what: '--size zero', setup: () => dd('--file', 'slow.img', '--size', '0'), problem: /--size 0 is zero/, hint: SIZE_HINT },
+  { what: '--size too large', setup: () => dd('--file', 'slow.img', '--size', '2048T'), problem: /--size 2048T is too large/, hint: /at most 1P/ },
+  { what: '--size larger than the filesystem that would hold the file', setup: () => dd('--file', 'slow.img', '--size', '1000T'), problem: /--size 1000T is larger than the filesystem holding \S+\/slow\.img \(\d+[KMGT]?\)/, hint: /a smaller --size, or put --file on a larger filesystem/ },
+  { what: '--file a FIFO', setup: () => (execFileSync('mkfifo', [join(sb.dir, 'fifo')]), dd('--file', 'fifo')), problem: /--file \S+\/fifo is not a regular file/, hint: /regular file/ },
+  { what: '--file with a newline', setup: () => dd('--file', 'slow\n0 8 zero'), problem: /--file "slow\\n0 8 zero" contains control characters/, hint: /rename/ },
+  { what: '--file below a file', setup: () => (sb.file('afile', 1), dd('--file', 'afile/slow.img')), problem: /--file \S+\/afile\/slow\.img: a component of the path is not a directory/, hint: /check the path/ },
+  { what: '--delay with a fraction', setup: () => dd('--file', 'slow.img', '--delay', '1.5'), problem: /--delay "1\.5" is not a whole number/, hint: /from 0 to 60000/ },
+  { what: '--delay without its value', setup: () => dd('--file', 'slow.img', '--delay'), problem: /option '--delay <MS>' argument missing/, hint: /flow run delayed-device --help/ },
+  { what: '--name empty', setup: () => dd('--file', 'slow.img', '--name='), problem: /--name is empty/, hint: /leave out --name/ },
+  { what: "--name starting with '-'", setup: () => dd('--file', 'slow.img', '--name=-rf'), problem: /--name "-rf" starts with '-'/, hint: /start it with a letter or digit/ },
+  { what: '--name with a space', setup: () => dd('--file', 'slow.img', '--name', 'slow disk'), problem: /--name "slow disk" has characters device-mapper would mangle/, hint: /only letters, digits/ },
+  { what: '--mountpoint a file', setup: () => (sb.file('afile', 1), dd('--file', 'slow.img', '--mountpoint', 'afile')), problem: /--mountpoint \S+\/afile is not a directory/, hint: /empty directory/ },
+  { what: '--mountpoint already a mount point', setup: async () => dd('--file', 'slow.img', '--mountpoint', await mountedDir('busy')), problem: /--mountpoint \S+\/busy is already a mount point/, hint: /choose another directory/ },
+  { what: '--mountpoint a symlink', setup: () => (dirWith('t'), symlinkSync('t', join(sb.dir, 'l')), dd('--file', 'slow.img', '--mountpoint', 'l')), problem: /--mountpoint \S+\/l is a symbolic link/, hint: /real directory/ },
+  { what: '--no-mount with a value', setup: () => dd('--file', 'slow.img', '--no-mount=1'), problem: /unknown option '--no-mount=1'/, hint: /flow run delayed-device --help/ },
 ];
 
 const loopMount: Case[] = [
@@ -286,6 +325,16 @@ const loopMount: Case[] = [
   { what: '--mountpoint a file', setup: () => (sb.extImage(), sb.file('afile', 1), lm('--file', 'rootfs.ext4', '--mountpoint', 'afile')), problem: /--mountpoint \S+\/afile is not a directory/, hint: /empty directory/ },
   { what: '--mountpoint a symlink', setup: () => (sb.extImage(), dirWith('t'), symlinkSync('t', join(sb.dir, 'l')), lm('--file', 'rootfs.ext4', '--mountpoint', 'l')), problem: /--mountpoint \S+\/l is a symbolic link/, hint: /real directory/ },
   { what: '--read-only with a value', setup: () => (sb.extImage(), lm('--file', 'rootfs.ext4', '--read-only=yes')), problem: /unknown option '--read-only=yes'/, hint: /flow run loop-mount --help/ },
+  { what: '--file empty', setup: () => lm('--file='), problem: /--file is empty/, hint: /give a path/ },
+  { what: '--file a directory', setup: () => (dirWith('adir'), lm('--file', 'adir')), problem: /--file \S+\/adir is a directory, not a file/, hint: /give the path of a file/ },
+  { what: '--file a dangling symlink', setup: () => (symlinkSync('gone.ext4', join(sb.dir, 'link.ext4')), lm('--file', 'link.ext4')), problem: /--file \S+\/link\.ext4 is a dangling symbolic link/, hint: /point to an existing file/ },
+  { what: '--file a FIFO', setup: () => (execFileSync('mkfifo', [join(sb.dir, 'fifo')]), lm('--file', 'fifo')), problem: /--file \S+\/fifo is not a regular file/, hint: /regular file/ },
+  { what: '--file with a newline', setup: () => lm('--file', 'root\nfs.ext4'), problem: /--file "root\\nfs\.ext4" contains control characters/, hint: /rename/ },
+  { what: '--file smaller than a superblock', setup: () => (sb.file('tiny.img', 100), lm('--file', 'tiny.img')), problem: /--file \S+\/tiny\.img holds no filesystem/, hint: /mkfs\.ext4/ },
+  { what: '--mountpoint a non-empty directory', setup: () => (sb.extImage(), dirWith('full', ['data']), lm('--file', 'rootfs.ext4', '--mountpoint', 'full')), problem: /--mountpoint \S+\/full is not empty/, hint: /empty directory/ },
+  { what: '--mountpoint already a mount point', setup: async () => (sb.extImage(), lm('--file', 'rootfs.ext4', '--mountpoint', await mountedDir('busy'))), problem: /--mountpoint \S+\/busy is already a mount point/, hint: /choose another directory/ },
+  { what: '--mountpoint empty', setup: () => (sb.extImage(), lm('--file', 'rootfs.ext4', '--mountpoint=')), problem: /--mountpoint is empty/, hint: /give a path/ },
+  { what: '--no-mount (loop-mount always mounts)', setup: () => (sb.extImage(), lm('--file', 'rootfs.ext4', '--no-mount')), problem: /unknown option '--no-mount'/, hint: /flow run loop-mount --help/ },
 ];
 
 const ID_HINT = /flow list/;
@@ -309,6 +358,45 @@ const commands: Case[] = [
     { what: `${cmd} of an empty id`, setup: () => [cmd, ''], problem: /"" is not a run id/, hint: ID_HINT },
     { what: `${cmd} of an id that climbs out of the state directory`, setup: () => [cmd, 'x/../../../escaped'], problem: /"x\/\.\.\/\.\.\/\.\.\/escaped" is not a run id/, hint: ID_HINT },
   ]),
+  // resolve takes an id too, and two mandatory options
+  { what: 'resolve without an id', setup: () => ['resolve', '--step', 'mount', '--as', 'absent'], problem: /missing required argument 'id'/, hint: /flow resolve --help/ },
+  { what: 'resolve of a run that does not exist', setup: () => ['resolve', 'zzzzzzzz', '--step', 'mount', '--as', 'absent'], problem: /no run zzzzzzzz in \S+\/state\/runs/, hint: ID_HINT },
+  { what: 'resolve ../etc', setup: () => ['resolve', '../etc', '--step', 'mount', '--as', 'absent'], problem: /"\.\.\/etc" is not a run id/, hint: ID_HINT },
+  { what: 'resolve without --step', setup: () => ['resolve', 'zzzzzzzz', '--as', 'absent'], problem: /required option '--step <STEP>' not specified/, hint: /flow resolve --help/ },
+  { what: 'resolve without --as', setup: () => ['resolve', 'zzzzzzzz', '--step', 'mount'], problem: /required option '--as <WHAT>' not specified/, hint: /flow resolve --help/ },
+  { what: 'resolve --as something else', setup: () => ['resolve', 'zzzzzzzz', '--step', 'mount', '--as', 'gone'], problem: /'gone' is invalid. Allowed choices are applied, absent/, hint: /flow resolve --help/ },
+  {
+    what: 'resolve of a run that does not wait for an operator',
+    setup: () => (sb.extImage(), ['resolve', doneRun(), '--step', 'mount', '--as', 'absent']),
+    problem: /run [a-z2-9]{8} is done, not waiting for an operator/,
+    hint: /flow show [a-z2-9]{8}/,
+  },
+  {
+    what: 'resume of a rolled-back run',
+    setup: () => {
+      sb.extImage();
+      const id = doneRun();
+      expect(sb.flow(['rollback', id]).code).toBe(0);
+      return ['resume', id];
+    },
+    problem: /run [a-z2-9]{8} was rolled back; it cannot be resumed/,
+    hint: /start a new run with `flow run`/,
+  },
+  { what: 'recover --policy something else', setup: () => ['recover', '--policy', 'ignore'], problem: /'ignore' is invalid. Allowed choices are resume, rollback/, hint: /flow recover --help/ },
+  { what: 'completion for an unknown shell', setup: () => ['completion', 'fish'], problem: /'fish' is invalid for argument 'shell'. Allowed choices are bash, zsh/, hint: /flow completion --help/ },
+  { what: 'completion without a shell', setup: () => ['completion'], problem: /missing required argument 'shell'/, hint: /flow completion --help/ },
+  { what: 'an unknown option of doctor', setup: () => ['doctor', '--fix'], problem: /unknown option '--fix'/, hint: /flow doctor --help/ },
+  { what: 'an argument to workflows', setup: () => ['workflows', 'snapshot-image'], problem: /too many arguments for 'workflows'/, hint: /flow workflows --help/ },
+  { what: 'an unknown option of log', setup: () => ['log', 'zzzzzzzz', '--tail'], problem: /unknown option '--tail'/, hint: /flow log --help/ },
+  { what: 'plan of an unknown workflow', setup: () => ['plan', 'nope'], problem: /unknown workflow 'nope'/, hint: /snapshot-image, delayed-device, loop-mount/ },
+  { what: 'plan without a workflow', setup: () => ['plan'], problem: /no workflow given/, hint: /snapshot-image, delayed-device, loop-mount/ },
+  { what: 'plan with a bad option value (same preflight as run)', setup: () => ['plan', 'snapshot-image', '--image', pi(), '--chunk', '12'], problem: /--chunk 12 is not a power of two/, hint: /use 8, 16, 32/ },
+  { what: 'plan without its required option', setup: () => ['plan', 'loop-mount'], problem: /loop-mount needs --file PATH/, hint: /flow run loop-mount --file/ },
+  { what: 'plan with a run-only option', setup: () => ['plan', 'loop-mount', '--file', sb.extImage(), '--keep-on-failure'], problem: /unknown option '--keep-on-failure'/, hint: /flow plan loop-mount --help/ },
+  { what: 'an empty --state-dir', setup: () => ['--state-dir=', 'list'], problem: /--state-dir is empty/, hint: /give a directory/ },
+  { what: '--state-dir whose parent does not exist', setup: () => ['--state-dir', join(sb.dir, 'no', 'state'), 'list'], problem: /cannot create state directory \S+\/no\/state: its parent does not exist/, hint: /create \S+\/no or choose another --state-dir/ },
+  { what: '--state-dir a file', setup: () => ['--state-dir', sb.file('afile', 1), 'list'], problem: /state directory \S+\/afile is not a directory/, hint: /choose another --state-dir/ },
+  { what: '--state-dir with a newline', setup: () => ['--state-dir', join(sb.dir, 'st\nate'), 'list'], problem: /--state-dir "\S+\/st\\nate" contains control characters/, hint: /choose another --state-dir/ },
 ];
 
 describe('flow run snapshot-image refuses bad input', () => {
@@ -345,6 +433,19 @@ describe('an unsafe state directory is refused', () => {
     expect(sb.runs()).toEqual([]);
   });
 
+  it('owned by another user: exit 2 with the chown that fixes it, nothing created in it', () => {
+    chownSync(sb.stateDir, 4242, 4242);
+    sb.extImage();
+    for (const args of [['list'], lm('--file', 'rootfs.ext4'), ['rollback', 'zzzzzzzz'], ['recover']]) {
+      const before = { kernel: kernelText(), files: listing() };
+      const r = sb.flow(args);
+      expectRefused(r, { problem: new RegExp(`state directory ${sb.stateDir} is owned by uid 4242, not by this user \\(uid 0\\)`), hint: new RegExp(`chown 0 ${sb.stateDir}`) });
+      expect(kernelText()).toBe(before.kernel);
+      expect(listing()).toEqual(before.files);
+    }
+    expect(sb.runs()).toEqual([]);
+  });
+
   it('a symlinked state directory: exit 2, the link not followed, nothing created behind it', () => {
     const real = join(sb.dir, 'real-state');
     mkdirSync(real, { mode: 0o700 });
@@ -360,6 +461,41 @@ describe('an unsafe state directory is refused', () => {
     }
     expect(readdirSync(real)).toEqual([]);
     expect(existsSync(join(real, 'runs'))).toBe(false);
+  });
+});
+
+describe('an image this user cannot read', () => {
+  const NOBODY = 65534;
+  it.each([
+    ['snapshot-image --image', (img: string) => si('--image', img), /--image \S+\/secret\.img cannot be read: EACCES/],
+    ['loop-mount --file', (img: string) => lm('--file', img), /--file \S+\/secret\.img cannot be read: EACCES/],
+    ['delayed-device --file (an existing file)', (img: string) => dd('--file', img), /--file \S+\/secret\.img cannot be read: EACCES/],
+    ['plan snapshot-image --image', (img: string) => ['plan', 'snapshot-image', '--image', img], /--image \S+\/secret\.img cannot be read: EACCES/],
+  ] as const)('%s, run as uid 65534: exit 2, names the file and the fix, nothing changed', async (_w, argsOf, problem) => {
+    // a world-readable sandbox with a state directory and a fake kernel that nobody owns
+    chmodSync(sb.dir, 0o755);
+    const own = join(sb.dir, 'nobody');
+    mkdirSync(own, { mode: 0o700 });
+    const stateDir = join(own, 'state');
+    const kernelFile = join(own, 'kernel.json');
+    for (const d of [stateDir, join(stateDir, 'runs'), join(stateDir, 'locks')]) mkdirSync(d, { mode: 0o700 });
+    await openPersistedFakeKernel(kernelFile, realFs);
+    execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, own]);
+    const img = sb.piImage('secret.img');
+    chmodSync(img, 0o000);
+    const before = { kernel: readFileSync(kernelFile, 'utf8'), files: listing() };
+    const p = spawnSync(process.execPath, [MAIN, ...argsOf(img)], {
+      cwd: sb.dir,
+      uid: NOBODY,
+      gid: NOBODY,
+      env: { PATH: process.env.PATH, FLOW_STATE_DIR: stateDir, FLOW_FAKE_KERNEL: kernelFile, FLOW_RUN_DIR: join(own, 'run') },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expectRefused({ code: p.status, signal: p.signal, stdout: p.stdout, stderr: p.stderr }, { problem, hint: /check its permissions \(flow needs to read it\)/ });
+    expect(readFileSync(kernelFile, 'utf8')).toBe(before.kernel);
+    expect(listing()).toEqual(before.files);
+    expect(readdirSync(join(stateDir, 'runs'))).toEqual([]);
   });
 });
 

@@ -3,9 +3,10 @@
  * (FLOW_FAKE_KERNEL), a temp state directory and temp files.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, writeSync, ftruncateSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, writeSync, ftruncateSync, readFileSync, existsSync, rmSync, readdirSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { encodeSuperblock } from '../../src/kernel/fake/ext.js';
 import { mbr } from '../support/scenarios.js';
@@ -80,4 +81,47 @@ export class Sandbox {
 /** The run id: the first line `flow run` prints. */
 export function runId(r: Result): string {
   return r.stdout.split('\n')[0]!.trim();
+}
+
+/**
+ * Every entry under `root` (the sandbox, state directory included) with its kind, mode,
+ * size and mtime, except the fake kernel's state file: two equal listings mean no file or
+ * directory was created, changed or removed.
+ */
+export function listing(sb: Sandbox, root = sb.dir): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (p === sb.kernelFile) continue;
+      const st = lstatSync(p);
+      const kind = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : 'other';
+      out.push(`${relative(sb.dir, p)} ${kind} ${(st.mode & 0o7777).toString(8)} ${st.isDirectory() ? '' : st.size} ${st.mtimeMs}`);
+      if (kind === 'dir') walk(p);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** The fake kernel's state file as text ('' before it exists): equal texts mean the kernel was not changed. */
+export function kernelText(sb: Sandbox): string {
+  return existsSync(sb.kernelFile) ? readFileSync(sb.kernelFile, 'utf8') : '';
+}
+
+/**
+ * A refusal in flow's form: exit `code`, nothing on stdout, "flow: <problem>" on the first
+ * stderr line, the fix on the indented lines after it, no internal error.
+ */
+export function expectRefused(r: Result, problem: RegExp, hint: RegExp, code = 2): void {
+  const [first, ...rest] = r.stderr.trimEnd().split('\n');
+  expect(r.signal, r.stderr).toBeNull();
+  expect(r.code, r.stderr).toBe(code);
+  expect(r.stdout).toBe('');
+  expect(first).toMatch(/^flow: /);
+  expect(first).toMatch(problem);
+  expect(rest.length, `no hint line in:\n${r.stderr}`).toBeGreaterThan(0);
+  expect(rest.every((l) => l.startsWith('  ') && l.trim().length > 0), r.stderr).toBe(true);
+  expect(rest.join('\n')).toMatch(hint);
+  expect(r.stderr).not.toMatch(/internal error/);
 }

@@ -62,7 +62,14 @@ export async function runChecks(root: string): Promise<Check[]> {
   const app = await openApp(root, { ...process.env, FLOW_FAKE_KERNEL: undefined, FLOW_CRASH_AT: undefined, FLOW_PAUSE_AT: undefined });
   const l = layout(root);
   const locks = new FlockLocks(l.locks);
+  // lock files flow refuses to open (a symlink, a directory, a FIFO planted there): reported, never opened
+  const unusable: string[] = [];
+  for (const n of await readdir(l.locks)) {
+    const st = await lstat(path.join(l.locks, n)).catch(() => undefined);
+    if (st && !st.isFile()) unusable.push(path.join(l.locks, n));
+  }
   const held = async (name: string) => {
+    if (unusable.includes(path.join(l.locks, `${name}.lock`))) return false;
     try {
       await (await locks.acquire(name, { wait: false, what: name }))();
       return false;
@@ -76,10 +83,13 @@ export async function runChecks(root: string): Promise<Check[]> {
   const orphans: string[] = [];
   for (const n of await readdir(l.locks)) {
     const id = /^run-([a-z0-9]+)\.lock$/.exec(n)?.[1];
-    if (id && !ids.has(id) && !(await held(`run-${id}`))) orphans.push(path.join(l.locks, n));
+    if (id && !ids.has(id) && !unusable.includes(path.join(l.locks, n)) && !(await held(`run-${id}`))) orphans.push(path.join(l.locks, n));
   }
   const checks: Check[] = [];
-  checks.push(orphans.length === 0 ? ok('lock-files', 'every run lock file belongs to a run') : warn('lock-files', `${orphans.length} lock file${orphans.length === 1 ? '' : 's'} of runs that no longer exist, not held: ${orphans.join(', ')}`, `harmless; remove them: rm -- ${orphans.join(' ')}`));
+  if (unusable.length > 0) {
+    const also = orphans.length > 0 ? `; and ${orphans.length} lock file${orphans.length === 1 ? '' : 's'} of runs that no longer exist: ${orphans.join(', ')}` : '';
+    checks.push(fail('lock-files', `${unusable.length} lock file${unusable.length === 1 ? ' is' : 's are'} not a regular file (a symbolic link, directory or FIFO; flow refuses to use them): ${unusable.join(', ')}${also}`, `remove them; flow creates lock files itself: rm -r -- ${[...unusable, ...orphans].join(' ')}`));
+  } else checks.push(orphans.length === 0 ? ok('lock-files', 'every run lock file belongs to a run') : warn('lock-files', `${orphans.length} lock file${orphans.length === 1 ? '' : 's'} of runs that no longer exist, not held: ${orphans.join(', ')}`, `harmless; remove them: rm -- ${orphans.join(' ')}`));
   const corrupt = runs.filter(isCorrupt);
   checks.push(corrupt.length === 0 ? ok('journals', `${runs.length} run journal${runs.length === 1 ? '' : 's'}, none corrupt`) : fail('journals', corrupt.map((c) => c.corrupt).join('; '), 'flow never touches them: inspect each and move it out of runs/ (other runs are unaffected)'));
   const stopped: string[] = [];

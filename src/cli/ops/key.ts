@@ -11,6 +11,7 @@ import type { WorkflowDef } from '../../../machines/types.js';
 import type { App } from '../../app.js';
 import type { RunOutcome, Runner } from '../../engine/runner.js';
 import { CorruptJournalError, LockedError, UsageError } from '../../errors.js';
+import { quote } from '../../preflight/values.js';
 import { statusOf } from '../render.js';
 import { inRollback, isCorrupt, readRun, type ReadRun } from './runs.js';
 
@@ -18,7 +19,7 @@ import { inRollback, isCorrupt, readRun, type ReadRun } from './runs.js';
 export function checkKey(key: string): void {
   const n = [...key].length;
   if (n < 1 || n > 200) throw new UsageError(`--key must be 1 to 200 characters (got ${n})`, 'use a short stable name, e.g. --key ci-image-42');
-  if (/[\p{C}\p{Zl}\p{Zp}]/u.test(key)) throw new UsageError(`--key ${JSON.stringify(key)} contains a control or non-printable character`, 'use printable characters only, e.g. --key ci-image-42');
+  if (/[\p{C}\p{Zl}\p{Zp}]/u.test(key)) throw new UsageError(`--key ${quote(key)} contains a control or non-printable character`, 'use printable characters only, e.g. --key ci-image-42');
 }
 
 /** Lock names are [a-z0-9-]: the key's SHA-256, shortened. */
@@ -38,11 +39,17 @@ async function rawKey(app: App, id: string): Promise<string | undefined | null> 
   }
 }
 
+/** "journal <path> is corrupt: <detail>" → detail (the path may hold spaces), so it is not said twice. */
+function detailOf(app: App, id: string, message: string): string {
+  const prefix = `journal ${app.store.runPath(id)} is corrupt: `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
+}
+
 /** Runs recorded with this key, oldest first. A corrupt journal that may have it is refused (exit 3). */
 export async function runsWithKey(app: App, key: string): Promise<ReadRun[]> {
   const listed = await listRuns(app.store, app.locks, async (id) => {
     const r = await readRun(app, id);
-    if (!r || isCorrupt(r)) throw new CorruptJournalError(app.store.runPath(id), r ? r.corrupt : 'vanished');
+    if (!r || isCorrupt(r)) throw new CorruptJournalError(app.store.runPath(id), r ? detailOf(app, id, r.corrupt) : 'vanished');
     const st = r.state;
     return { id, workflow: st.workflow, status: statusOf(r.phase), created: st.created, updated: st.updated, ...(st.key ? { key: st.key } : {}) };
   });
@@ -50,7 +57,7 @@ export async function runsWithKey(app: App, key: string): Promise<ReadRun[]> {
   for (const l of listed) {
     if ('corrupt' in l) {
       const k = await rawKey(app, l.id);
-      if (k === null || k === key) throw new CorruptJournalError(app.store.runPath(l.id), `${l.corrupt.replace(/^journal \S+ is corrupt: /, '')}; it may be the run with --key ${JSON.stringify(key)}`);
+      if (k === null || k === key) throw new CorruptJournalError(app.store.runPath(l.id), `${detailOf(app, l.id, l.corrupt)}; it may be the run with --key ${JSON.stringify(key)}`);
       continue;
     }
     if (l.key !== key) continue;
