@@ -91,18 +91,14 @@ describe('locks', () => {
 describe('signals', () => {
   it('SIGINT lets the running step finish, records the interruption, exits 130; resume completes', async () => {
     const img = sb.piImage();
-    const child = sb.spawn(SNAP(img), { FLOW_PAUSE_AT: 'apply:add-cow:command-done:1500' });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    await new Promise((r) => setTimeout(r, 1000));
+    // the signal arrives while the step's command has run and its outcome is not yet written
+    const { child, io, reached, closed } = sb.spawnPaused(SNAP(img), 'apply:add-cow:command-done', 1500);
+    await reached;
     child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('close', r));
-    expect(code).toBe(130);
-    expect(err).toContain('SIGINT received: stopping after the current step');
-    const id = out.split('\n')[0]!;
-    expect(err).toContain(`flow resume ${id}`);
+    expect(await closed).toBe(130);
+    expect(io.err).toContain('SIGINT received: stopping after the current step');
+    const id = io.out.split('\n')[0]!;
+    expect(io.err).toContain(`flow resume ${id}`);
     const show = JSON.parse(sb.flow(['show', id, '--json']).stdout);
     expect(show.status).toBe('interrupted');
     expect(show.steps.find((s: { name: string }) => s.name === 'add-cow').status).toBe('applied');

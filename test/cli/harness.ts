@@ -40,6 +40,26 @@ export class Sandbox {
     return spawn(process.execPath, [MAIN, ...args], { cwd: this.dir, env: this.env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
+  /**
+   * Starts the CLI and holds it `ms` at `point` (FLOW_PAUSE_AT); `reached` resolves once
+   * the process says it is there (FLOW_CRASH_AT=list), so a signal sent then lands inside
+   * the pause whatever the machine's load (never a fixed sleep).
+   */
+  spawnPaused(args: string[], point: string, ms: number, extra: Record<string, string> = {}) {
+    const child = this.spawn(args, { ...extra, FLOW_CRASH_AT: 'list', FLOW_PAUSE_AT: `${point}:${ms}` });
+    const io = { out: '', err: '' };
+    child.stdout!.on('data', (d: Buffer) => (io.out += d.toString()));
+    const reached = new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        io.err += d.toString();
+        if (io.err.includes(`crash-point ${point}\n`)) resolve();
+      });
+      child.on('close', (code) => reject(new Error(`flow ${args.join(' ')} ended (${code}) before ${point}:\n${io.err}`)));
+    });
+    const closed = new Promise<number | null>((r) => child.on('close', r));
+    return { child, io, reached, closed };
+  }
+
   /** The fake kernel's state as saved by the last CLI process. */
   kernel(): { loops: { device: string; file?: string }[]; dm: { name: string; uuid: string }[]; zram: unknown[]; mounts: { target: string }[] } {
     if (!existsSync(this.kernelFile)) return { loops: [], dm: [], zram: [], mounts: [] };

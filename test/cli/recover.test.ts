@@ -51,13 +51,11 @@ async function everyStatus() {
   const rollingBack = runId(device('e.img'));
   expect(sb.flow(['rollback', rollingBack], { FLOW_CRASH_AT: 'undo:create-delay:command-done' }).signal).toBe('SIGKILL');
   sb.file('f.img', 64 << 20);
-  const child = sb.spawn(['run', 'delayed-device', '--file', 'f.img', '--no-mount'], { FLOW_PAUSE_AT: 'apply:attach-file:command-done:1500' });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((r) => setTimeout(r, 1000));
-  child.kill('SIGINT');
-  expect(await new Promise((r) => child.on('close', r))).toBe(130);
-  const interrupted = out.split('\n')[0]!;
+  const p = sb.spawnPaused(['run', 'delayed-device', '--file', 'f.img', '--no-mount'], 'apply:attach-file:command-done', 1500);
+  await p.reached;
+  p.child.kill('SIGINT');
+  expect(await p.closed).toBe(130);
+  const interrupted = p.io.out.split('\n')[0]!;
   const ids = { done, running, failed, rolledBack, rollingBack, interrupted };
   expect(Object.fromEntries(Object.entries(ids).map(([k, id]) => [k, status(id)]))).toEqual({
     done: 'done',
@@ -193,14 +191,11 @@ describe('flow recover', () => {
   it('SIGTERM stops after the current step, starts no further run, exit 130', async () => {
     const first = runId(device('a.img', { FLOW_CRASH_AT: 'apply:create-delay:command-done' }));
     const second = runId(device('b.img', { FLOW_CRASH_AT: 'apply:create-delay:command-done' }));
-    const child = sb.spawn(['recover', '--json'], { FLOW_PAUSE_AT: 'undo:create-delay:command-done:1500' });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    await new Promise((r) => setTimeout(r, 1000));
+    const { child, io, reached, closed } = sb.spawnPaused(['recover', '--json'], 'undo:create-delay:command-done', 1500);
+    await reached;
     child.kill('SIGTERM');
-    expect(await new Promise((r) => child.on('close', r))).toBe(130);
+    expect(await closed).toBe(130);
+    const { out, err } = io;
     expect(err).toContain('SIGTERM received: stopping after the current step; no further run is recovered');
     const runs = recoverJson.parse(JSON.parse(out));
     expect(runs).toEqual([
