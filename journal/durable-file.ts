@@ -2,7 +2,8 @@
  * A lowdb adapter that makes every write durable (lowdb's own JSONFile does not fsync):
  * unique temp file in the same directory (0600, O_EXCL, no symlink followed), write,
  * fsync, close, rename over the target, fsync the directory. Any error is fatal and is
- * reported as JournalWriteError: Linux may report a lost write only once, so no retry.
+ * reported as JournalWriteError: Linux may report a lost write only once, so no retry;
+ * the temp file of a failed write is removed.
  *
  * Reading: a missing file is `null`; a symlink, a non-file, unparsable JSON or a document
  * that fails `validate` is a CorruptJournalError naming the path; the file is never
@@ -77,6 +78,9 @@ export class DurableJsonFile<T> implements Adapter<T> {
       await maybeSync(this.ctx, 'doc-dir', () => fs.syncDir(dir));
     } catch (err) {
       if (err instanceof CrashSignal) throw err;
+      // our temp file (O_EXCL) holds what a full disk could not take: remove it (best effort;
+      // a later load under the lock removes any that stays). Not after the rename: gone then.
+      if (stage !== 'create temp file' && stage !== 'fsync directory') await fs.unlink(tmp).catch(() => undefined);
       const code = (err as { code?: string }).code ?? 'EIO';
       throw new JournalWriteError(this.path, code, `${stage}: ${(err as Error).message}`);
     }

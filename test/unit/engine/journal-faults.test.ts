@@ -38,6 +38,20 @@ async function failingAt(seq: number, code: string): Promise<{ w: World; err: Jo
 }
 
 describe('a journal write that fails', () => {
+  it('at the start: the run is not recorded and nothing was done; the error says to start it again', async () => {
+    const w = World.create();
+    await sc.setup(w);
+    const before = w.kernel.snapshotState();
+    const tree = w.tree();
+    w.fs.injectFault({ op: 'write', pathPrefix: `${STATE_DIR}/runs/`, code: 'ENOSPC' });
+    const err = await w.start(sc.workflow, sc.options, ID).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JournalWriteError);
+    expect((err as JournalWriteError).hint).toBe(`the run was not recorded, so nothing was done; free space on (or repair) the filesystem of the state directory ${STATE_DIR}, then start it again`);
+    expect(await w.fs.readdir(`${STATE_DIR}/runs`)).toEqual([]);
+    expect(w.kernel.snapshotState()).toEqual(before);
+    expect(w.tree()).toEqual(tree);
+  });
+
   it('at an intent: the step does not start, the error says so; resume afterwards finishes the run', async () => {
     const seq = await seqOf((e) => e.type === 'StepIntended' && e.step === 'create-delay');
     const { w, err } = await failingAt(seq, 'ENOSPC');
