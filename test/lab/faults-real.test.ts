@@ -167,7 +167,8 @@ describe('the state directory full (ENOSPC)', () => {
     const msg = firstLine(r)!;
     expect(msg).toContain(`cannot write journal ${join(t.sb.stateDir, 'runs', `${id}.json`)}`);
     expect(msg).toMatch(/ENOSPC|no space left on device/i);
-    expect(r.stderr).toContain(`flow resume ${id}`);
+    const hint = r.stderr.split('\n')[r.stderr.split('\n').indexOf(msg) + 1]!.trim();
+    expect(hint).toBe(`step create-delay did not start; free space on (or repair) the filesystem of the state directory ${t.sb.stateDir}, then \`flow resume ${id}\` or \`flow rollback ${id}\``);
     expect(r.stdout).not.toMatch(/create-delay/);
     // the kernel: the loop (attach-file's outcome is durable), no delay device, no mount
     const held = beyond(base);
@@ -218,7 +219,7 @@ describe('the state directory full (ENOSPC)', () => {
     expect(lastJson(rb).status).toBe('rolled-back');
     t.untrack(id);
     expectGone(base, file);
-    console.log(`figure: ENOSPC on the state fs before create-delay's intent: exit ${r.code}, "${msg}"; kernel held only the ${evs.filter((e) => e.type === 'StepSucceeded').length} recorded steps; resume after freeing space: done; rollback: nothing left`);
+    console.log(`figure: ENOSPC on the state fs before create-delay's intent: exit ${r.code}, "${msg}" / "${hint}"; kernel held only the ${evs.filter((e) => e.type === 'StepSucceeded').length} recorded steps; resume after freeing space: done; rollback: nothing left`);
   });
 
   it('the outcome cannot be written: the step is reported in doubt; rollback once space is back probes it and leaves nothing', { timeout: 900_000 }, async () => {
@@ -232,8 +233,8 @@ describe('the state directory full (ENOSPC)', () => {
     const msg = firstLine(r)!;
     expect(msg).toContain(join(t.sb.stateDir, 'runs', `${id}.json`));
     expect(msg).toMatch(/ENOSPC|no space left on device/i);
-    expect(r.stderr).toMatch(/create-delay.*in doubt/);
-    expect(r.stderr).toContain(`flow rollback ${id}`);
+    const hint = r.stderr.split('\n')[r.stderr.split('\n').indexOf(msg) + 1]!.trim();
+    expect(hint).toMatch(new RegExp(`^step create-delay ran, but its outcome is not recorded: create-delay is in doubt; .*state directory ${t.sb.stateDir}, then \`flow rollback ${id}\``));
     // the delay device exists (the command ran), its outcome is not in the journal; nothing after it started
     const held = beyond(base);
     expect(held.dm).toEqual([`flow-${id};FLOW-${id}-create-delay`]);
@@ -256,7 +257,7 @@ describe('the state directory full (ENOSPC)', () => {
     expect(after.find((e) => e.type === 'StepProbed' && e.step === 'create-delay')).toMatchObject({ found: 'applied' });
     expectGone(base, file);
     expectNoTemps();
-    console.log(`figure: ENOSPC on the state fs after dmsetup create ran: exit ${r.code}, create-delay reported in doubt; rollback after freeing space probed it (applied), undid it and everything before: nothing left`);
+    console.log(`figure: ENOSPC on the state fs after dmsetup create ran: exit ${r.code}, "${hint}"; rollback after freeing space probed it (applied), undid it and everything before: nothing left`);
   });
 });
 
@@ -272,6 +273,7 @@ describe('the state directory failing writes (EIO, dm-flakey error_writes)', () 
     const msg = firstLine(r)!;
     expect(msg).toContain(`cannot write journal ${join(t.sb.stateDir, 'runs', `${id}.json`)}`);
     expect(msg).toMatch(/EIO|i\/o error|EROFS|read-only/i);
+    expect(r.stderr).toContain(`step create-delay did not start; free space on (or repair) the filesystem of the state directory ${t.sb.stateDir}`);
     // the kernel: only what was durably recorded before the fault
     const held = beyond(base);
     expect(held.dm).toEqual([]);
@@ -312,6 +314,7 @@ describe('the state directory failing writes (EIO, dm-flakey error_writes)', () 
     expect(msg).toContain(join(t.sb.stateDir, 'runs', `${id}.json`));
     expect(msg).toMatch(/EIO|i\/o error|EROFS|read-only/i);
     expect(r.stderr).not.toMatch(/^flow: \$ dmsetup remove/m);
+    expect(r.stderr).toContain(`the undo of create-delay did not start; free space on (or repair) the filesystem of the state directory ${t.sb.stateDir}`);
     // the delay device and the loop are still there (their undo never started); the mount is gone
     const held = beyond(base);
     expect(held.dm).toEqual([`flow-${id};FLOW-${id}-create-delay`]);
@@ -326,6 +329,6 @@ describe('the state directory failing writes (EIO, dm-flakey error_writes)', () 
     t.untrack(id);
     expectGone(base, file);
     expectNoTemps();
-    console.log(`figure: EIO on the state fs mid-rollback (before create-delay's undo): exit ${r.code}; the delay device and loop stayed, the mount was gone; healed: rollback finished, nothing left`);
+    console.log(`figure: EIO on the state fs mid-rollback (before create-delay's undo): exit ${r.code}, "${msg}"; the delay device and loop stayed, the mount was gone; healed: rollback finished, nothing left`);
   });
 });
