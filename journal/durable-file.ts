@@ -2,7 +2,8 @@
  * A lowdb adapter that makes every write durable (lowdb's own JSONFile does not fsync):
  * unique temp file in the same directory (0600, O_EXCL, no symlink followed), write,
  * fsync, close, rename over the target, fsync the directory. Any error is fatal and is
- * reported as JournalWriteError: Linux may report a lost write only once, so no retry.
+ * reported as JournalWriteError: Linux may report a lost write only once, so no retry;
+ * the temp file of a failed write is removed.
  *
  * Reading: a missing file is `null`; a symlink, a non-file, unparsable JSON or a document
  * that fails `validate` is a CorruptJournalError naming the path; the file is never

@@ -71,7 +71,8 @@ export class FlockLocks implements Locks {
     });
     if (code !== 0) {
       closeSync(fd);
-      throw new LockedError(`${opts.what} is in use by another flow process`, 'wait for it to finish, or check `ps -C flow`');
+      // (`ps -C flow` finds nothing: flow runs as `node .../flow.js`; the holder has the lock file open)
+      throw new LockedError(`${opts.what} is in use by another flow process`, `wait for it to finish; \`fuser -v ${file}\` shows which process holds it`);
     }
     heldFds.add(fd);
     let released = false;

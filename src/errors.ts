@@ -55,9 +55,10 @@ export class JournalWriteError extends FlowError {
   constructor(
     readonly path: string,
     readonly code: string,
-    detail: string,
+    readonly detail: string,
+    hint = 'free space or fix the filesystem, then `flow resume <id>` or `flow rollback <id>`.',
   ) {
-    super(`cannot write journal ${path}: ${detail}`, 'free space or fix the filesystem, then `flow resume <id>` or `flow rollback <id>`.');
+    super(`cannot write journal ${path}: ${detail}`, hint);
   }
 }
 

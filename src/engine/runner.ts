@@ -8,7 +8,7 @@ import type { JournalStore } from '../../journal/store.js';
 import type { CrashHook } from '../../journal/durability.js';
 import type { Locks } from '../../journal/lock.js';
 import type { Json, WorkflowDef } from '../../machines/types.js';
-import { InterruptedError, RunNotFoundError, StepFailedError, UsageError } from '../errors.js';
+import { InterruptedError, JournalWriteError, RunNotFoundError, StepFailedError, UsageError } from '../errors.js';
 import type { Kernel } from '../kernel/types.js';
 import { fits } from './machine.js';
 import { plan } from './plan.js';
@@ -66,7 +66,10 @@ export class Runner {
         ...(req.key ? { key: req.key } : {}),
       };
       await this.d.locks.check?.('alloc'); // a lock file that cannot be used: refused before the run is recorded
-      const journal = await this.d.store.create(req.id, first, 'start');
+      const journal = await this.d.store.create(req.id, first, 'start').catch((err: unknown) => {
+        if (!(err instanceof JournalWriteError)) throw err;
+        throw new JournalWriteError(err.path, err.code, err.detail, `the run was not recorded, so nothing was done; free space on (or repair) the filesystem of the state directory ${this.d.store.dirs.root}, then start it again`);
+      });
       const s = Session.open(journal, this.d.observe);
       this.d.observe?.(journal.events[0]!, s.state, s.phase);
       return this.drive(s);

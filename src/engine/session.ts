@@ -4,7 +4,8 @@
  * runner, never written twice), then tells the observer, so anything shown to the user
  * is already in the journal.
  */
-import { CorruptJournalError } from '../errors.js';
+import path from 'node:path';
+import { CorruptJournalError, JournalWriteError } from '../errors.js';
 import type { EventBody, FlowEvent } from '../../journal/events.js';
 import type { RunJournal } from '../../journal/run-journal.js';
 import type { Json } from '../../machines/types.js';
@@ -54,9 +55,32 @@ export class Session {
   }
 
   async append(body: EventBody, point?: string): Promise<FlowEvent> {
-    const e = await this.journal.append(body, point);
+    let e: FlowEvent;
+    try {
+      e = await this.journal.append(body, point);
+    } catch (err) {
+      throw err instanceof JournalWriteError ? explained(err, this.id, body) : err;
+    }
     this.cursor.feed(e);
     this.observe?.(e, this.state, this.phase);
     return e;
   }
+}
+
+/** Events that record what a command did: when one cannot be written, its step is in doubt. */
+const OUTCOMES = new Set<EventBody['type']>(['StepSucceeded', 'StepFailed', 'UndoSucceeded', 'UndoFailed', 'StepCleaned']);
+const INTENTS = new Set<EventBody['type']>(['StepIntended', 'UndoIntended']);
+
+/** A failed journal write, saying what it means for the run: which step did not start, or which is in doubt. */
+function explained(err: JournalWriteError, id: string, body: EventBody): JournalWriteError {
+  const stateDir = path.dirname(path.dirname(err.path));
+  const fix = `free space on (or repair) the filesystem of the state directory ${stateDir}, then`;
+  const step = 'step' in body ? body.step : undefined;
+  let hint = `${fix} \`flow resume ${id}\` or \`flow rollback ${id}\``;
+  if (step && INTENTS.has(body.type)) {
+    hint = `${body.type === 'UndoIntended' ? `the undo of ${step}` : `step ${step}`} did not start; ${hint}`;
+  } else if (step && OUTCOMES.has(body.type)) {
+    hint = `${body.type.startsWith('Undo') ? `the undo of ${step}` : `step ${step}`} ran, but its outcome is not recorded: ${step} is in doubt; ${fix} \`flow rollback ${id}\` or \`flow resume ${id}\` (flow asks the kernel what it did)`;
+  }
+  return new JournalWriteError(err.path, err.code, err.detail, hint);
 }

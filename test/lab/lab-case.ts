@@ -17,6 +17,12 @@ export interface LabCase {
   rollback(id: string): void;
   /** Registers an undo for something the test made itself (run in reverse order). */
   undo(fn: () => void): void;
+  /** Registers a run the test started itself (e.g. with sb.start): the cleanup rolls it back. */
+  track(id: string): void;
+  /** The run is gone (rolled back or never made): the cleanup leaves it alone. */
+  untrack(id: string): void;
+  /** Registers a repair run before the cleanup's rollbacks (e.g. give a full state filesystem its space back). */
+  heal(fn: () => void): void;
 }
 
 export function labCase(): LabCase {
@@ -24,16 +30,26 @@ export function labCase(): LabCase {
   let before: HostObjects;
   let runs: string[] = [];
   let undos: (() => void)[] = [];
+  let heals: (() => void)[] = [];
 
   beforeEach(() => {
     sb = new Sandbox();
     before = hostObjects();
     runs = [];
     undos = [];
-  });
+    heals = [];
+  }, 120_000);
 
-  afterEach(() => {
+  afterEach(async () => {
+    await sb.settle();
     const errors: string[] = [];
+    for (const fn of heals.reverse()) {
+      try {
+        fn();
+      } catch (err) {
+        errors.push(String(err));
+      }
+    }
     for (const id of runs.reverse()) {
       const r = sb.flow(['rollback', id]);
       if (r.code !== 0) errors.push(`flow rollback ${id}: exit ${r.code}: ${r.stderr}`);
@@ -50,7 +66,7 @@ export function labCase(): LabCase {
     if (!after.mounts.some((m) => m.includes(sb.dir))) rmSync(sb.dir, { recursive: true, force: true });
     expect(errors).toEqual([]);
     expect(after).toEqual(before);
-  });
+  }, 900_000); // rolling back many runs on an emulated CPU takes minutes
 
   return {
     get sb() {
@@ -74,6 +90,15 @@ export function labCase(): LabCase {
     },
     undo(fn) {
       undos.push(fn);
+    },
+    track(id) {
+      if (!runs.includes(id)) runs.push(id);
+    },
+    untrack(id) {
+      runs = runs.filter((r) => r !== id);
+    },
+    heal(fn) {
+      heals.push(fn);
     },
   };
 }

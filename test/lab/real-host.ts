@@ -2,7 +2,7 @@
  * Helpers for the end-to-end lab tests: the built CLI on the real kernel (no
  * FLOW_FAKE_KERNEL), real tools, and what the host holds (loops, dm, zram, mounts).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,8 +32,15 @@ export class Sandbox {
   readonly dir = mkdtempSync(join(tmpdir(), 'flow-lab-wf-'));
   readonly stateDir = join(this.dir, 'state');
   readonly runDir = join(this.dir, 'run');
+  /** flows started with `start` */
+  private readonly children: FlowChild[] = [];
   constructor() {
     mkdirSync(this.runDir);
+  }
+
+  /** Waits until every flow started with `start` has ended (a test that failed half-way may leave one paused). */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.children.map((c) => c.done));
   }
 
   /** The built CLI on the real kernel (`extra`: e.g. the test-only FLOW_CRASH_AT). */
@@ -41,6 +48,50 @@ export class Sandbox {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', FLOW_STATE_DIR: this.stateDir, FLOW_RUN_DIR: this.runDir, ...extra };
     const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: this.dir, env, encoding: 'utf8', timeout: 240_000 });
     return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  /**
+   * The built CLI as a child process that runs alongside others (what `flow` started by
+   * several people or jobs at once looks like): its output so far, and its end.
+   */
+  start(args: string[], extra: Record<string, string> = {}): FlowChild {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', FLOW_STATE_DIR: this.stateDir, FLOW_RUN_DIR: this.runDir, ...extra };
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: this.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
+    const done = new Promise<Result>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout, stderr });
+      });
+    });
+    const fc: FlowChild = {
+      args,
+      done,
+      get stdout() {
+        return stdout;
+      },
+      get stderr() {
+        return stderr;
+      },
+      get exited() {
+        return child.exitCode !== null || child.signalCode !== null;
+      },
+      async waitFor(re: RegExp, what: 'stdout' | 'stderr' = 'stdout', timeoutMs = 300_000): Promise<void> {
+        const t0 = Date.now();
+        while (!re.test(what === 'stdout' ? stdout : stderr)) {
+          if (child.exitCode !== null || child.signalCode !== null) throw new Error(`flow ${args.join(' ')} ended (exit ${child.exitCode ?? child.signalCode}) before ${re}:\n${stdout}\n${stderr}`);
+          if (Date.now() - t0 > timeoutMs) throw new Error(`flow ${args.join(' ')}: no ${re} after ${timeoutMs} ms:\n${stdout}\n${stderr}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      },
+    };
+    this.children.push(fc);
+    return fc;
   }
 
   /** `flow run ... --json`: exit 0 expected; the result object. */
@@ -67,6 +118,23 @@ export class Sandbox {
   runDirEntries(): string[] {
     return readdirSync(this.runDir);
   }
+}
+
+/** A flow process started with Sandbox.start. */
+export interface FlowChild {
+  readonly args: string[];
+  /** resolves when it exits (killed after 10 min) */
+  readonly done: Promise<Result>;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exited: boolean;
+  /** resolves once its output matches `re`; throws if it exits first */
+  waitFor(re: RegExp, what?: 'stdout' | 'stderr', timeoutMs?: number): Promise<void>;
+}
+
+/** The JSON object `flow run/resume/rollback --json` prints last. */
+export function lastJson(r: Result): RunJson {
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as RunJson;
 }
 
 export interface RunJson {

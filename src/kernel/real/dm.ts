@@ -8,6 +8,8 @@ import type { DmCreateArgs, DmFacility, DmInfo } from '../types.js';
 import { exists, readText } from './sysfs.js';
 
 const SAFE = /^[0-9A-Za-z#+\-.:=@_]+$/;
+/** How often a listing that raced with a removal is taken again. */
+const LIST_ATTEMPTS = 5;
 
 /** Refuses names/UUIDs dmsetup would mangle, that are too long, or that look like options (EINVAL). */
 export function checkDmId(value: string, what: 'name' | 'uuid'): void {
@@ -44,8 +46,19 @@ export function createRealDm(options: DmOptions = {}): DmFacility {
     return runCommand(['dmsetup', ...args], opts);
   }
 
+  /**
+   * `dmsetup info -c` reads the names, then each device: one removed in between (another
+   * flow rolling back, anyone) fails the whole listing with "Device does not exist."
+   * (seen in the lab with 8 rollbacks at once), so the listing is taken again.
+   */
   async function list(): Promise<DmInfo[]> {
-    return parseDmInfo((await dmsetup([...DM_INFO_ARGS])).stdout);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return parseDmInfo((await dmsetup([...DM_INFO_ARGS])).stdout);
+      } catch (err) {
+        if (!(err instanceof KernelError && err.code === 'ENXIO') || attempt >= LIST_ATTEMPTS) throw err;
+      }
+    }
   }
 
   async function info(name: string): Promise<DmInfo | null> {
@@ -68,7 +81,12 @@ export function createRealDm(options: DmOptions = {}): DmFacility {
     if (args.table.length === 0) throw new KernelError('EINVAL', `empty table for ${args.name}`);
     const table = args.table.map(checkTableLine);
     const clash = await taken(args.name, args.uuid);
-    if (clash) throw new KernelError('EEXIST', `device-mapper name or UUID taken by ${clash.name} (${clash.uuid})`);
+    if (clash) {
+      throw new KernelError(
+        'EEXIST',
+        clash.name === args.name ? `device-mapper name ${args.name} is taken by another device (UUID ${clash.uuid || 'none'})` : `device-mapper UUID ${args.uuid} is taken by ${clash.name}`,
+      );
+    }
     try {
       await dmsetup(['create', args.name, '-u', args.uuid], { input: `${table.join('\n')}\n` });
     } catch (err) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SYNC_CALLS, type SyncCall } from '../../../journal/durability.js';
 import { JOURNAL_FORMAT, type EventBody } from '../../../journal/events.js';
 import { JournalStore } from '../../../journal/store.js';
-import { CorruptJournalError, RunNotFoundError, StateDirError } from '../../../src/errors.js';
+import { CorruptJournalError, JournalWriteError, RunNotFoundError, StateDirError } from '../../../src/errors.js';
 import { SimFs } from '../../../src/fs/sim.js';
 
 const first: EventBody = { type: 'RunStarted', format: JOURNAL_FORMAT, flowVersion: 't', workflow: 'loop-mount', workflowVersion: 1, params: {}, steps: [], bootId: 'b', keepOnFailure: false };
@@ -110,5 +110,22 @@ describe('journal store', () => {
     fs.putFile('/var/lib/flow/runs/.abcdefgh.json.999.1.tmp', Buffer.from('{'), { durable: true });
     expect(await s.cleanTemps('abcdefgh')).toBe(1);
     expect(await fs.readdir('/var/lib/flow/runs')).toEqual(['abcdefgh.json']);
+  });
+
+  it.each([
+    ['write', 'ENOSPC'],
+    ['sync', 'EIO'],
+    ['rename', 'EIO'],
+  ] as const)('a %s failing with %s: JournalWriteError naming the file, the document unchanged, no temp file left', async (op, code) => {
+    const fs = simWithRoot();
+    const s = await store(fs);
+    const j = await s.create('abcdefgh', first);
+    fs.injectFault({ op, pathPrefix: '/var/lib/flow/runs/', code, times: 1 });
+    const err = await j.append({ type: 'ResumeStarted' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JournalWriteError);
+    expect((err as JournalWriteError).code).toBe(code);
+    expect((err as JournalWriteError).message).toContain('cannot write journal /var/lib/flow/runs/abcdefgh.json');
+    expect(await fs.readdir('/var/lib/flow/runs')).toEqual(['abcdefgh.json']);
+    expect((await (await store(fs)).load('abcdefgh')).events.map((e) => e.type)).toEqual(['RunStarted']);
   });
 });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,13 @@ describe('FlockLocks', () => {
     const child = spawn(process.execPath, [script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
     const locks = new FlockLocks(dir);
-    await expect(locks.acquire('run-y', { wait: false, what: 'run y' })).rejects.toThrow(LockedError);
+    const err = await locks.acquire('run-y', { wait: false, what: 'run y' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockedError);
+    // the hint's command names the holder
+    const file = join(dir, 'run-y.lock');
+    expect((err as LockedError).hint).toContain(`\`fuser -v ${file}\``);
+    const fuser = spawnSync('fuser', [file], { encoding: 'utf8' });
+    expect(fuser.stdout.trim().split(/\s+/)).toContain(String(child.pid));
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     const release = await locks.acquire('run-y', { wait: false, what: 'run y' });

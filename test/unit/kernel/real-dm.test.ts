@@ -77,6 +77,16 @@ describe('real dm facility (stand-in dmsetup)', () => {
     expect(await codeOf(dm.create({ ...base, name: 'flow-other' }))).toBe('EEXIST');
   });
 
+  it('list: a listing that races a removal ("Device does not exist.") is taken again; one that keeps failing is ENXIO', async () => {
+    await dm.create(base);
+    await patchState((s) => Object.assign(s, { listRaces: 2 }));
+    const before = (await calls()).length;
+    expect((await dm.list()).map((d) => d.name)).toEqual([base.name]);
+    expect((await calls()).slice(before).map((c) => c.argv[0])).toEqual(['info', 'info', 'info']);
+    await patchState((s) => Object.assign(s, { listRaces: 99 }));
+    expect(await codeOf(dm.list())).toBe('ENXIO');
+  });
+
   it('info: null for an unknown name; table/status: ENXIO', async () => {
     expect(await dm.info('flow-nothing')).toBeNull();
     expect(await codeOf(dm.table('flow-nothing'))).toBe('ENXIO');

@@ -1,0 +1,334 @@
+/**
+ * The state directory's filesystem failing under a run, on the real kernel (lab only:
+ * scripts/lab run -q --timeout 1800 -- npx vitest run --project lab test/lab/faults-real.test.ts).
+ * The state directory is a small ext4 the test makes on a loop device (full: ENOSPC), or
+ * on a dm device the test switches to dm-flakey `error_writes` (EIO). A flow paused at a
+ * named point (test-only FLOW_PAUSE_AT) meets the fault at its next journal write:
+ *   - the next step does not start: the kernel holds nothing beyond the steps whose
+ *     outcome is durable, or the step whose outcome could not be written is reported in doubt;
+ *   - the error is clear: exit 1, the message names the journal in the state directory
+ *     and the cause, and what to do;
+ *   - once space is back / the device is healthy, `flow resume` or `flow rollback` leaves
+ *     the exact state.
+ * The test's own loop and dm devices and its mount are undone also when a test fails.
+ */
+import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { FlowEvent } from '../../journal/events.js';
+import { labCase } from './lab-case.js';
+import { requireLab } from './lab-env.js';
+import { dmTable, hostObjects, lastJson, majmin, mountOf, sh, type FlowChild, type HostObjects, type Result } from './real-host.js';
+
+requireLab();
+
+const t = labCase();
+
+/** A filesystem of the test's own mounted as the sandbox's state directory. */
+interface StateFs {
+  /** the block device the filesystem is on (a loop, or a dm device over one) */
+  node: string;
+  loop: string;
+  dm?: string;
+  sectors: number;
+  mount(): void;
+  umount(): void;
+}
+
+let serial = 0;
+
+/** A `sizeMiB` ext4 on a loop (with `dm`: behind a dm linear device), mounted at the state dir. */
+function stateFs(sizeMiB: number, dm: boolean): StateFs {
+  const dir = t.sb.stateDir;
+  const backing = join(t.sb.dir, `statefs${++serial}.img`);
+  sh(['truncate', '-s', `${sizeMiB}M`, backing]);
+  const loop = sh(['losetup', '--find', '--show', '--', backing]).stdout.trim();
+  t.undo(() => void sh(['losetup', '-d', loop]));
+  const sectors = sizeMiB * 2048;
+  let node = loop;
+  let name: string | undefined;
+  if (dm) {
+    name = `flowlab-state-${process.pid}-${serial}`;
+    sh(['dmsetup', 'create', name, '-u', `LAB-${name}`], { input: `0 ${sectors} linear ${majmin(loop)} 0\n` });
+    t.undo(() => void sh(['dmsetup', 'remove', '--retry', name!]));
+    node = `/dev/mapper/${name}`;
+  }
+  sh(['mkfs.ext4', '-F', '-q', node]);
+  mkdirSync(dir, { recursive: true });
+  const fs: StateFs = {
+    node,
+    loop,
+    dm: name,
+    sectors,
+    mount: () => void sh(['mount', '-t', 'ext4', node, dir]),
+    umount: () => void sh(['umount', dir]),
+  };
+  fs.mount();
+  t.undo(() => {
+    if (mountOf(dir)) fs.umount();
+  });
+  return fs;
+}
+
+/** Fills the filesystem at `dir` to the last block (as root: the reserved blocks too). */
+function fill(dir: string): () => void {
+  const files = [join(dir, 'filler-1M'), join(dir, 'filler-1K')];
+  sh(['dd', 'if=/dev/zero', `of=${files[0]}`, 'bs=1M'], { ok: [1] });
+  sh(['dd', 'if=/dev/zero', `of=${files[1]}`, 'bs=1K'], { ok: [1] });
+  sh(['sync', '-f', dir]);
+  // full: not one more block (ext4 keeps ~2 % for itself, which statfs counts as free)
+  const probe = join(dir, 'probe');
+  expect(sh(['dd', 'if=/dev/zero', `of=${probe}`, 'bs=4K', 'count=1', 'conv=fsync'], { ok: [1] }).stderr).toMatch(/No space left on device/);
+  unlinkSync(probe);
+  return () => {
+    for (const f of files) if (existsSync(f)) unlinkSync(f);
+    sh(['sync', '-f', dir]);
+  };
+}
+
+/** dm-flakey with error_writes, always down: every write to the state filesystem fails with EIO; reads work. */
+function failWrites(fs: StateFs): void {
+  sh(['dmsetup', 'reload', fs.dm!], { input: `0 ${fs.sectors} flakey ${majmin(fs.loop)} 0 0 1 1 error_writes\n` });
+  sh(['dmsetup', 'resume', fs.dm!]);
+  expect(dmTable(fs.dm!)[0]).toMatch(/ flakey .* error_writes$/);
+}
+
+/** The device healthy again, and the filesystem mounted afresh (ext4 stops writing after a failed journal commit). */
+function healWrites(fs: StateFs): void {
+  if (!dmTable(fs.dm!)[0]!.includes(' flakey ')) return;
+  // no lockfs: an ext4 that stopped after a failed journal commit cannot be frozen
+  sh(['dmsetup', 'suspend', '--nolockfs', fs.dm!]);
+  sh(['dmsetup', 'reload', fs.dm!], { input: `0 ${fs.sectors} linear ${majmin(fs.loop)} 0\n` });
+  sh(['dmsetup', 'resume', fs.dm!]);
+  if (mountOf(t.sb.stateDir)) fs.umount();
+  fs.mount();
+}
+
+function events(id: string): FlowEvent[] {
+  const r = t.sb.flow(['log', id, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as FlowEvent[];
+}
+
+/** What the host holds beyond `base` (and nothing of `base` gone). */
+function beyond(base: HostObjects): HostObjects {
+  const now = hostObjects();
+  const out = {} as HostObjects;
+  for (const k of ['loops', 'dm', 'zram', 'mounts'] as const) {
+    expect(base[k].filter((x) => !now[k].includes(x)), `${k} gone`).toEqual([]);
+    out[k] = now[k].filter((x) => !base[k].includes(x));
+  }
+  return out;
+}
+
+/** Step statuses from `flow show --json` (it reads the journal and probes, never writes). */
+function show(id: string): { status: string; steps: Record<string, string>; live: Record<string, string>; text: string } {
+  const r = t.sb.flow(['show', id, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  const j = JSON.parse(r.stdout) as { status: string; steps: { name: string; status: string }[]; live: Record<string, string> };
+  const text = t.sb.flow(['show', id]).stdout;
+  return { status: j.status, steps: Object.fromEntries(j.steps.map((s) => [s.name, s.status])), live: j.live, text };
+}
+
+/** A delayed-device run (its file outside the state dir) paused at `point`; resolves once it is paused there. */
+async function pausedRun(point: string, waitFor: RegExp, where: 'stdout' | 'stderr' = 'stdout'): Promise<{ child: FlowChild; id: string; file: string }> {
+  const file = join(t.sb.dir, 'slow.img');
+  const child = t.sb.start(['--verbose', 'run', 'delayed-device', '--file', file, '--size', '32M', '--delay', '0'], { FLOW_PAUSE_AT: `${point}:10000` });
+  await child.waitFor(/^[2-9a-z]{8}$/m);
+  const id = child.stdout.split('\n')[0]!.trim();
+  t.track(id);
+  await child.waitFor(waitFor, where);
+  return { child, id, file };
+}
+
+/** The run is gone from the host: exactly `base` is left, and its file and run directory. */
+function expectGone(base: HostObjects, file: string): void {
+  expect(beyond(base)).toEqual({ loops: [], dm: [], zram: [], mounts: [] });
+  expect(existsSync(file)).toBe(false);
+  expect(t.sb.runDirEntries()).toEqual([]);
+}
+
+/** No temp file of a failed write is left beside the run documents. */
+function expectNoTemps(): void {
+  expect(readdirSync(join(t.sb.stateDir, 'runs')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+}
+
+const firstLine = (r: Result) => r.stderr.split('\n').find((l) => l.startsWith('flow: ') && !l.startsWith('flow: $'));
+
+describe('the state directory full (ENOSPC)', () => {
+  it('the intent cannot be written: the step does not start, a clear error; resume once space is back, then rollback: exact', { timeout: 900_000 }, async () => {
+    const fs = stateFs(16, false);
+    const base = hostObjects();
+    const { child, id, file } = await pausedRun('apply:create-delay:before-intent', /done\s+attach-file/);
+    const unfill = fill(t.sb.stateDir);
+    t.heal(unfill);
+    const r = await child.done;
+    expect(r.code, r.stderr).toBe(1);
+    const msg = firstLine(r)!;
+    expect(msg).toContain(`cannot write journal ${join(t.sb.stateDir, 'runs', `${id}.json`)}`);
+    expect(msg).toMatch(/ENOSPC|no space left on device/i);
+    const hint = r.stderr.split('\n')[r.stderr.split('\n').indexOf(msg) + 1]!.trim();
+    expect(hint).toBe(`step create-delay did not start; free space on (or repair) the filesystem of the state directory ${t.sb.stateDir}, then \`flow resume ${id}\` or \`flow rollback ${id}\``);
+    expect(r.stdout).not.toMatch(/create-delay/);
+    // the kernel: the loop (attach-file's outcome is durable), no delay device, no mount
+    const held = beyond(base);
+    expect(held.dm).toEqual([]);
+    expect(held.mounts).toEqual([]);
+    expect(held.loops).toHaveLength(1);
+    expect(held.loops[0]).toMatch(new RegExp(` ${file}$`));
+    expectNoTemps(); // the failed write took its temp file with it
+    // the journal (read on the full filesystem): the last durable event is attach-file's outcome
+    const evs = events(id);
+    expect(evs.at(-1)).toMatchObject({ type: 'StepSucceeded', step: 'attach-file' });
+    const s = show(id);
+    expect(s.status).toBe('running');
+    expect(s.steps).toMatchObject({ 'create-file': 'applied', 'make-filesystem': 'applied', 'attach-file': 'applied', 'create-delay': 'pending', mount: 'pending' });
+    expect(s.live['attach-file']).toBe('present');
+    // still full: resume fails the same way, changing nothing
+    const still = t.sb.flow(['--verbose', 'resume', id]);
+    expect(still.code, still.stderr).toBe(1);
+    expect(firstLine(still)).toMatch(/cannot write journal .*(ENOSPC|no space left)/i);
+    expect(still.stderr).not.toMatch(/^flow: \$ (dmsetup create|mount|losetup --find)/m);
+    expect(beyond(base)).toEqual(held);
+    expect(events(id)).toHaveLength(evs.length);
+    // ... and a new run cannot be recorded, so it does not start
+    const other = join(t.sb.dir, 'other.img');
+    const fresh = t.sb.flow(['--verbose', 'run', 'delayed-device', '--file', other, '--size', '32M']);
+    expect(fresh.code, fresh.stderr).toBe(1);
+    expect(firstLine(fresh)).toMatch(new RegExp(`cannot write journal ${t.sb.stateDir}/runs/[2-9a-z]{8}\\.json: .*(ENOSPC|no space left)`, 'i'));
+    expect(fresh.stderr).toContain('the run was not recorded, so nothing was done');
+    // the preflight only looked (dmsetup info); nothing was made
+    expect(fresh.stderr).not.toMatch(/^flow: \$ (?!dmsetup info|losetup -J -l|blkid|sfdisk)/m);
+    expect(existsSync(other)).toBe(false);
+    expectNoTemps();
+    expect(beyond(base)).toEqual(held);
+    const listed = JSON.parse(t.sb.flow(['list', '--json']).stdout) as { id: string }[];
+    expect(listed.map((x) => x.id)).toEqual([id]);
+
+    unfill();
+    const res = t.sb.flow(['resume', id, '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const done = lastJson(res);
+    expect(done.status).toBe('done');
+    const { loop, device, mountpoint } = done.outputs as Record<string, string>;
+    expect(dmTable(`flow-${id}`)).toEqual([`0 ${(32 * 1024 * 1024) / 512} delay ${majmin(loop!)} 0 0`]);
+    expect(mountOf(mountpoint!)?.majmin).toBe(majmin(device!));
+    expectNoTemps();
+    const rb = t.sb.flow(['rollback', id, '--json']);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(lastJson(rb).status).toBe('rolled-back');
+    t.untrack(id);
+    expectGone(base, file);
+    console.log(`figure: ENOSPC on the state fs before create-delay's intent: exit ${r.code}, "${msg}" / "${hint}"; kernel held only the ${evs.filter((e) => e.type === 'StepSucceeded').length} recorded steps; resume after freeing space: done; rollback: nothing left`);
+  });
+
+  it('the outcome cannot be written: the step is reported in doubt; rollback once space is back probes it and leaves nothing', { timeout: 900_000 }, async () => {
+    const fs = stateFs(16, false);
+    const base = hostObjects();
+    const { child, id, file } = await pausedRun('apply:create-delay:command-done', /^flow: \$ dmsetup create /m, 'stderr');
+    const unfill = fill(t.sb.stateDir);
+    t.heal(unfill);
+    const r = await child.done;
+    expect(r.code, r.stderr).toBe(1);
+    const msg = firstLine(r)!;
+    expect(msg).toContain(join(t.sb.stateDir, 'runs', `${id}.json`));
+    expect(msg).toMatch(/ENOSPC|no space left on device/i);
+    const hint = r.stderr.split('\n')[r.stderr.split('\n').indexOf(msg) + 1]!.trim();
+    expect(hint).toMatch(new RegExp(`^step create-delay ran, but its outcome is not recorded: create-delay is in doubt; .*state directory ${t.sb.stateDir}, then \`flow rollback ${id}\``));
+    // the delay device exists (the command ran), its outcome is not in the journal; nothing after it started
+    const held = beyond(base);
+    expect(held.dm).toEqual([`flow-${id};FLOW-${id}-create-delay`]);
+    expect(held.mounts).toEqual([]);
+    expectNoTemps();
+    const evs = events(id);
+    expect(evs.at(-1)).toMatchObject({ type: 'StepIntended', step: 'create-delay' });
+    // show: the step has an intent and no outcome; the device tree says it is in doubt and the kernel has it
+    const s = show(id);
+    expect(s.steps['create-delay']).toBe('intended');
+    expect(s.text).toMatch(new RegExp(`delay /dev/mapper/flow-${id} +in-doubt`));
+    expect(s.text).toContain('the kernel shows it made; `flow resume` or `flow rollback` settles it');
+
+    unfill();
+    const rb = t.sb.flow(['rollback', id, '--json']);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(lastJson(rb).status).toBe('rolled-back');
+    t.untrack(id);
+    const after = events(id);
+    expect(after.find((e) => e.type === 'StepProbed' && e.step === 'create-delay')).toMatchObject({ found: 'applied' });
+    expectGone(base, file);
+    expectNoTemps();
+    console.log(`figure: ENOSPC on the state fs after dmsetup create ran: exit ${r.code}, "${hint}"; rollback after freeing space probed it (applied), undid it and everything before: nothing left`);
+  });
+});
+
+describe('the state directory failing writes (EIO, dm-flakey error_writes)', () => {
+  it('the intent cannot be written: the step does not start, a clear error; with the device healthy, resume then rollback: exact', { timeout: 900_000 }, async () => {
+    const fs = stateFs(16, true);
+    const base = hostObjects();
+    const { child, id, file } = await pausedRun('apply:create-delay:before-intent', /done\s+attach-file/);
+    t.heal(() => healWrites(fs));
+    failWrites(fs);
+    const r = await child.done;
+    expect(r.code, r.stderr).toBe(1);
+    const msg = firstLine(r)!;
+    expect(msg).toContain(`cannot write journal ${join(t.sb.stateDir, 'runs', `${id}.json`)}`);
+    expect(msg).toMatch(/EIO|i\/o error|EROFS|read-only/i);
+    expect(r.stderr).toContain(`step create-delay did not start; free space on (or repair) the filesystem of the state directory ${t.sb.stateDir}`);
+    // the kernel: only what was durably recorded before the fault
+    const held = beyond(base);
+    expect(held.dm).toEqual([]);
+    expect(held.mounts).toEqual([]);
+    expect(held.loops).toHaveLength(1);
+
+    healWrites(fs);
+    const evs = events(id);
+    expect(evs.at(-1)).toMatchObject({ type: 'StepSucceeded', step: 'attach-file' });
+    expect(show(id).steps).toMatchObject({ 'attach-file': 'applied', 'create-delay': 'pending' });
+    const res = t.sb.flow(['resume', id, '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(lastJson(res).status).toBe('done');
+    expect(dmTable(`flow-${id}`)).toHaveLength(1);
+    const rb = t.sb.flow(['rollback', id, '--json']);
+    expect(rb.code, rb.stderr).toBe(0);
+    t.untrack(id);
+    expectGone(base, file);
+    expectNoTemps();
+    console.log(`figure: EIO on the state fs before create-delay's intent: exit ${r.code}, "${msg}"; kernel held only the recorded steps; device healed + remounted: resume done, rollback: nothing left`);
+  });
+
+  it('in the middle of a rollback: the next undo does not start; with the device healthy, rollback again: exact', { timeout: 900_000 }, async () => {
+    const fs = stateFs(16, true);
+    const base = hostObjects();
+    const file = join(t.sb.dir, 'slow.img');
+    const run = t.sb.flow(['run', 'delayed-device', '--file', file, '--size', '32M', '--delay', '0', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const { id } = lastJson(run);
+    t.track(id);
+    const child = t.sb.start(['--verbose', 'rollback', id], { FLOW_PAUSE_AT: 'undo:create-delay:before-intent:10000' });
+    await child.waitFor(/undone\s+make-mountpoint/);
+    t.heal(() => healWrites(fs));
+    failWrites(fs);
+    const r = await child.done;
+    expect(r.code, r.stderr).toBe(1);
+    const msg = firstLine(r)!;
+    expect(msg).toContain(join(t.sb.stateDir, 'runs', `${id}.json`));
+    expect(msg).toMatch(/EIO|i\/o error|EROFS|read-only/i);
+    expect(r.stderr).not.toMatch(/^flow: \$ dmsetup remove/m);
+    expect(r.stderr).toContain(`the undo of create-delay did not start; free space on (or repair) the filesystem of the state directory ${t.sb.stateDir}`);
+    // the delay device and the loop are still there (their undo never started); the mount is gone
+    const held = beyond(base);
+    expect(held.dm).toEqual([`flow-${id};FLOW-${id}-create-delay`]);
+    expect(held.mounts).toEqual([]);
+    expect(held.loops).toHaveLength(1);
+
+    healWrites(fs);
+    expect(show(id).steps).toMatchObject({ mount: 'undone', 'create-delay': 'applied', 'attach-file': 'applied' });
+    const rb = t.sb.flow(['rollback', id, '--json']);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(lastJson(rb).status).toBe('rolled-back');
+    t.untrack(id);
+    expectGone(base, file);
+    expectNoTemps();
+    console.log(`figure: EIO on the state fs mid-rollback (before create-delay's undo): exit ${r.code}, "${msg}"; the delay device and loop stayed, the mount was gone; healed: rollback finished, nothing left`);
+  });
+});
