@@ -226,6 +226,9 @@ function lab(repo: string, work: string, runs: number): void {
   };
   const vid = verbose(['run', 'delayed-device', '--file', '/tmp/verbose.img', '--size', '64M', '--delay', '0', '--name', 'bench-verbose', '--mountpoint', '/tmp/verbose-mnt']).split('\n')[0]!.trim();
   verbose(['rollback', vid]);
+  // the journal's share: its durable writes on this VM's state disk, and how many a run + rollback makes
+  const events = (JSON.parse(readFileSync(path.join(stateDir, 'runs', `${vid}.json`), 'utf8')) as { events: unknown[] }).events.length;
+  const journal = JSON.parse(sh([process.execPath, path.join(path.dirname(process.argv[1]!), 'tools.mjs'), 'journal', path.join(stateDir, 'journal-bench'), '3', path.join(stateDir, 'runs', `${vid}.json`)])) as { flow: { p50: number; p99: number }; bare: { p50: number } };
   const perTool: Record<string, number> = {};
   for (const c of commands) perTool[c.argv[0]!] = (perTool[c.argv[0]!] ?? 0) + 1;
   // peak memory on the real kernel (separately: GNU time is not in the timed runs)
@@ -233,7 +236,7 @@ function lab(repo: string, work: string, runs: number): void {
     const r = peakRss(flowArgv(repo, 'run', 'delayed-device', '--file', `/tmp/mem-${i}.img`, '--size', '64M', '--delay', '0', '--name', `bench-mem-${i}`, '--mountpoint', `/tmp/mem-mnt-${i}`), env);
     rss.push(r.mb, peakRss(flowArgv(repo, 'rollback', r.stdout.split('\n')[0]!.trim()), env).mb);
   }
-  const result = { runs, flowMs, shellMs, nodeMs: nodeMs.slice(1), versionMs: versionMs.slice(1), fullMs: fullMs.slice(1), rssMb: rss, commands: { count: commands.length, totalMs: commands.reduce((a, c) => a + c.durationMs, 0), perTool, shellCount: LAB_SCRIPT.split('\n').filter((l) => /^[a-z]/.test(l) && !l.startsWith('set ') && !l.startsWith('f=')).length }, kernel: sh(['uname', '-r']).trim(), cpus: cpus().length };
+  const result = { runs, flowMs, shellMs, nodeMs: nodeMs.slice(1), versionMs: versionMs.slice(1), fullMs: fullMs.slice(1), rssMb: rss, commands: { count: commands.length, totalMs: commands.reduce((a, c) => a + c.durationMs, 0), perTool, events, journal, shellCount: LAB_SCRIPT.split('\n').filter((l) => /^[a-z]/.test(l) && !l.startsWith('set ') && !l.startsWith('f=')).length }, kernel: sh(['uname', '-r']).trim(), cpus: cpus().length };
   writeFileSync(path.join(work, 'lab.json'), JSON.stringify(result, null, 2));
   process.stdout.write(JSON.stringify(result) + '\n');
 }
@@ -251,7 +254,7 @@ function labFigures(repo: string, work: string, bundle: string, runs: number): F
   );
   log(`kernel lab took ${Math.round((performance.now() - t) / 1000)} s (exit ${r.status})`);
   if (r.status !== 0 || !existsSync(path.join(share, 'lab.json'))) throw new Error(`the kernel lab failed (exit ${r.status})`);
-  const res = JSON.parse(readFileSync(path.join(share, 'lab.json'), 'utf8')) as { flowMs: number[]; shellMs: number[]; nodeMs: number[]; versionMs: number[]; fullMs: number[]; rssMb: number[]; kernel: string; commands: { count: number; totalMs: number; perTool: Record<string, number>; shellCount: number } };
+  const res = JSON.parse(readFileSync(path.join(share, 'lab.json'), 'utf8')) as { flowMs: number[]; shellMs: number[]; nodeMs: number[]; versionMs: number[]; fullMs: number[]; rssMb: number[]; kernel: string; commands: { count: number; totalMs: number; perTool: Record<string, number>; shellCount: number; events: number; journal: { flow: { p50: number; p99: number }; bare: { p50: number } } } };
   writeFileSync(path.join(work, 'lab-raw.json'), JSON.stringify(res, null, 2));
   const flow = median(res.flowMs);
   const shell = median(res.shellMs);
@@ -265,6 +268,7 @@ function labFigures(repo: string, work: string, bundle: string, runs: number): F
     { section: 'kernel lab', name: 'flow run delayed-device --delay 0 + flow rollback', value: r2(flow), unit: 'ms', baseline: { name: 'shell script, same kernel commands', value: r2(shell) }, ratio: r2(flow / shell), target: '≤ 1.15x', met: flow / shell <= 1.15, note: `median of ${res.flowMs.length}; kernel ${res.kernel}; two flow processes start in it` },
     { section: 'kernel lab', name: 'the same, less two start-ups of the full CLI (`flow workflows`)', value: r2(net), unit: 'ms', baseline: { name: 'shell script, same kernel commands', value: r2(shell) }, ratio: r2(net / shell), target: '—', note: 'what the run and the rollback cost once node and the CLI are loaded' },
     { section: 'kernel lab', name: 'commands flow executes in run + rollback (--verbose, one pair)', value: c.count, unit: 'commands', baseline: { name: 'commands in the shell script', value: c.shellCount }, ratio: r2(c.count / c.shellCount), target: '—', note: `their durations sum to ${Math.round(c.totalMs)} ms (shell script in all: ${Math.round(shell)} ms); ${tools}` },
+    { section: 'kernel lab', name: 'durable journal writes in run + rollback (in the VM, state disk)', value: c.events, unit: 'events', target: '—', note: `one durable event write there: p50 ${r2(c.journal.flow.p50)} ms, p99 ${r2(c.journal.flow.p99)} ms (bare write+fsync p50 ${r2(c.journal.bare.p50)} ms): ~${Math.round(c.events * c.journal.flow.p50)} ms in all at p50` },
     { section: 'kernel lab', name: 'flow --version (in the VM)', value: r2(version), unit: 'ms', baseline: { name: 'node -e 0 (in the VM)', value: r2(node) }, ratio: r2(version / node), target: '—' },
     { section: 'kernel lab', name: 'flow workflows, the full CLI (in the VM)', value: r2(full), unit: 'ms', baseline: { name: 'node -e 0 (in the VM)', value: r2(node) }, ratio: r2(full / node), target: '—' },
     { section: 'kernel lab', name: 'peak RSS of flow run / rollback (real kernel)', value: Math.max(...res.rssMb), unit: 'MB', target: '< 100 MB', met: Math.max(...res.rssMb) < 100, note: `all: ${res.rssMb.join(', ')} MB` },
