@@ -17,9 +17,9 @@ import { crashHookFromEnv } from './cli/crash-env.js';
 import { Runner } from './engine/runner.js';
 import type { EventObserver } from './engine/session.js';
 import type { Locks, LockOptions, Release } from '../journal/lock.js';
+import { FLOW_VERSION } from './version.js';
 
-export const FLOW_VERSION = '0.1.0';
-export const DEFAULT_STATE_DIR = '/var/lib/flow';
+export { FLOW_VERSION, DEFAULT_STATE_DIR } from './version.js';
 
 export interface App {
   kernel: Kernel;

@@ -1,76 +1,12 @@
 #!/usr/bin/env node
-/** flow's command line. Every error ends in exit.ts. */
-import { Command, CommanderError, Option } from 'commander';
-import { FlowError } from '../errors.js';
-import { exitCodeOf, messageOf, EXIT } from './exit.js';
-import { registerCommands } from './commands/index.js';
-import { DEFAULT_STATE_DIR, FLOW_VERSION } from '../app.js';
-
-/** "flow run snapshot-image" for that command. */
-function pathOf(c: Command): string {
-  const names: string[] = [];
-  for (let x: Command | null = c; x; x = x.parent) names.unshift(x.name());
-  return names.join(' ');
-}
-
-/** What a command that only dispatches offers: "workflows: a, b, c" / "commands: ...". */
-function choices(c: Command): string {
-  return `${c.parent ? 'workflows' : 'commands'}: ${c.commands.map((x) => x.name()).join(', ')} (see \`${pathOf(c)} --help\`)`;
-}
-
 /**
- * commander's own errors (unknown option or command, missing argument, ...) in flow's
- * form: "flow: <what is wrong>", then indented lines saying what to do. Exit 2 (main).
+ * flow's entry point. Start-up is most of what a read-only command costs, so the two
+ * commands run most often by people and scripts take a fast path that loads next to
+ * nothing: `flow --version`, and `flow list` while the run index is fresh (list-fast.ts).
+ * Everything else (and every case a fast path is unsure of) loads the full command line,
+ * program.ts (commander and every command), as before.
  */
-function commanderMessage(c: Command, text: string): string {
-  const [first = '', ...more] = text.trim().split('\n');
-  let problem = first.replace(/^error: /, '');
-  let hint = `usage: ${pathOf(c)} ${c.usage()}; see \`${pathOf(c)} --help\``;
-  if (c.commands.length > 0 && problem.startsWith('unknown command')) {
-    if (c.parent) problem = problem.replace('unknown command', 'unknown workflow');
-    hint = choices(c);
-  }
-  return [`flow: ${problem}`, ...more.map((l) => `  ${l.trim()}`), `  ${hint}`].join('\n') + '\n';
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const program = new Command('flow')
-    .description('Crash-safe, journaled provisioning of Linux block devices: every step is recorded before it runs, so any run can be resumed or rolled back exactly.')
-    .version(FLOW_VERSION)
-    .addOption(new Option('--state-dir <DIR>', 'where run journals live').env('FLOW_STATE_DIR').default(DEFAULT_STATE_DIR))
-    .option('--verbose', 'show every command flow executes: argv, exit code, duration (on stderr)')
-    .addOption(new Option('--log-format <FORMAT>', 'format of log lines on stderr').choices(['text', 'json']).default('text'))
-    .exitOverride()
-    .showHelpAfterError(false);
-  let code: number = EXIT.ok;
-  registerCommands(program, (c) => (code = c));
-  // a command given without its subcommand ("flow", "flow run"): commander would print the
-  // whole help to stderr; flow says what is missing instead (below)
-  let helpError: Command | undefined;
-  const configure = (c: Command) => {
-    c.configureOutput({ writeErr: () => undefined, outputError: (s) => process.stderr.write(commanderMessage(c, s)) });
-    c.on('afterHelp', (ctx: { error: boolean }) => ctx.error && (helpError = c));
-    c.commands.forEach(configure);
-  };
-  configure(program);
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.exitCode === 0) return EXIT.ok; // --help, --version
-      if (err.code === 'commander.help') {
-        const c = helpError ?? program;
-        const asked = argv[argv.indexOf('help', 2) + 1]; // "flow help nope"
-        const problem = argv.includes('help', 2) && asked ? `unknown command '${asked}'` : `no ${c.parent ? 'workflow' : 'command'} given`;
-        process.stderr.write(`flow: ${problem}\n  ${choices(c)}\n`);
-      }
-      return EXIT.usage;
-    }
-    process.stderr.write(messageOf(err) + '\n');
-    return exitCodeOf(err);
-  }
-  return code;
-}
+import { DEFAULT_STATE_DIR, FLOW_VERSION } from '../version.js';
 
 // `flow run ... | head -1`: a reader that goes away must not abort a run halfway; the
 // run goes on (its journal says what happened) and output to the closed pipe is dropped.
@@ -80,12 +16,56 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-main(process.argv).then(
+/**
+ * `flow [global options] list [--json] [global options]` in the plain forms only
+ * (--state-dir DIR or --state-dir=DIR at most once, --verbose, --log-format text|json):
+ * the state directory and --json; undefined for anything else, which commander parses.
+ */
+export function plainList(args: readonly string[], env: NodeJS.ProcessEnv): { stateDir: string; json: boolean } | undefined {
+  let stateDir: string | undefined;
+  let json = false;
+  let list = false;
+  let logFormat = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === 'list' && !list) list = true;
+    else if (a === '--json' && list && !json) json = true;
+    else if (a === '--verbose') continue;
+    else if ((a === '--state-dir' || a.startsWith('--state-dir=')) && stateDir === undefined) {
+      const v = a === '--state-dir' ? args[++i] : a.slice('--state-dir='.length);
+      if (!v || v.startsWith('-')) return undefined;
+      stateDir = v;
+    } else if ((a === '--log-format' || a.startsWith('--log-format=')) && !logFormat) {
+      const v = a === '--log-format' ? args[++i] : a.slice('--log-format='.length);
+      if (v !== 'text' && v !== 'json') return undefined;
+      logFormat = true;
+    } else return undefined;
+  }
+  if (!list) return undefined;
+  if (stateDir === undefined && env.FLOW_STATE_DIR !== undefined) {
+    if (env.FLOW_STATE_DIR === '') return undefined;
+    stateDir = env.FLOW_STATE_DIR;
+  }
+  return { stateDir: stateDir ?? DEFAULT_STATE_DIR, json };
+}
+
+async function start(argv: string[]): Promise<number> {
+  const args = argv.slice(2);
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    process.stdout.write(`${FLOW_VERSION}\n`);
+    return 0;
+  }
+  const list = plainList(args, process.env);
+  if (list && (await (await import('./commands/list-fast.js')).fastList(list.stateDir, list.json, process.env))) return 0;
+  return (await import('./program.js')).run(argv);
+}
+
+start(process.argv).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write((err instanceof FlowError ? messageOf(err) : `flow: internal error: ${String(err)}`) + '\n');
-    process.exitCode = exitCodeOf(err);
+    process.stderr.write(`flow: internal error: ${String(err)}\n`);
+    process.exitCode = 1;
   },
 );

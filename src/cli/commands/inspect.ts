@@ -4,6 +4,7 @@ import { workflows } from '../../../machines/index.js';
 import { openApp, type App } from '../../app.js';
 import { Session } from '../../engine/session.js';
 import { eventLine, statusOf } from '../render.js';
+import { printRuns } from './list-output.js';
 
 /** The examples in `--help` of flow itself and of the read-only commands. */
 export const EXAMPLES = {
@@ -29,19 +30,7 @@ export async function listCommand(stateDir: string, json: boolean): Promise<numb
     const st = s.state;
     return { id, workflow: st.workflow, status: statusOf(s.phase), created: st.created, updated: st.updated, ...(st.key ? { key: st.key } : {}) };
   });
-  if (json) {
-    process.stdout.write(JSON.stringify(runs.map((r) => ('corrupt' in r ? { id: r.id, status: 'corrupt', error: r.corrupt } : { id: r.id, workflow: r.workflow, status: r.status, created: r.created, updated: r.updated, ...(r.key ? { key: r.key } : {}) }))) + '\n');
-    return 0;
-  }
-  if (runs.length === 0) {
-    process.stdout.write('no runs\n');
-    return 0;
-  }
-  process.stdout.write(`${'ID'.padEnd(10)}${'WORKFLOW'.padEnd(17)}${'STATUS'.padEnd(15)}CREATED\n`);
-  for (const r of runs) {
-    if ('corrupt' in r) process.stdout.write(`${r.id.padEnd(10)}${'?'.padEnd(17)}${'corrupt'.padEnd(15)}${r.corrupt}\n`);
-    else process.stdout.write(`${r.id.padEnd(10)}${r.workflow.padEnd(17)}${r.status.padEnd(15)}${r.created}${r.key ? `  key=${r.key}` : ''}\n`);
-  }
+  printRuns(runs, json);
   return 0;
 }
 

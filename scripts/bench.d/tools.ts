@@ -1,0 +1,172 @@
+/**
+ * The in-process parts of scripts/bench, run from an esbuild bundle of this file (so they
+ * use flow's real journal and engine modules, not copies):
+ *   gen <state-dir> <n> <template.json>...   n run documents in the real format
+ *   journal <dir> <runs>                     durable event writes vs bare write+fsync
+ *   fold <steps> [warm-reps]                 fold + plan of a synthetic run
+ * Each prints one JSON object on stdout.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { mkdir, open, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { initialTransition, transition } from 'xstate';
+import { DurableJsonFile } from '../../journal/durable-file.js';
+import { SYNC_CALLS, type JournalContext } from '../../journal/durability.js';
+import { JOURNAL_FORMAT, type EventBody, type EventOf, type FlowEvent, type RunDocument } from '../../journal/events.js';
+import { newRunId } from '../../journal/ids.js';
+import { checkDocument } from '../../journal/run-journal.js';
+import { JournalStore } from '../../journal/store.js';
+import type { StepDef } from '../../machines/types.js';
+import { createRunMachine, phaseOf } from '../../src/engine/machine.js';
+import { plan } from '../../src/engine/plan.js';
+import { realFs } from '../../src/fs/real.js';
+
+const out = (x: unknown) => process.stdout.write(JSON.stringify(x) + '\n');
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}
+
+/**
+ * n run documents cloned from real ones (`flow run` / `flow rollback` documents), each
+ * with its own id and creation time, validated by the journal's own checkDocument and
+ * written by its DurableJsonFile (fsyncs off: a generator, not a measurement; one sync at the end).
+ */
+async function gen(stateDir: string, n: number, templates: string[]): Promise<void> {
+  const ctx: JournalContext = { fs: realFs, disabledSyncs: new Set(SYNC_CALLS) };
+  const store = await JournalStore.open(ctx, stateDir, { uid: process.getuid?.() ?? 0, now: () => new Date().toISOString() });
+  const docs = templates.map((t) => JSON.parse(readFileSync(t, 'utf8')) as RunDocument);
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  const ids = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    let id = newRunId();
+    while (ids.has(id)) id = newRunId();
+    ids.add(id);
+    const doc = docs[i % docs.length]!;
+    const base = t0 + i * 60_000;
+    const events = doc.events.map((e, k) => ({ ...e, at: new Date(base + k * 10).toISOString() }));
+    const clone = checkDocument({ ...doc, id, events }, id);
+    await new DurableJsonFile<RunDocument>(ctx, store.runPath(id), (raw) => checkDocument(raw, id)).write(clone);
+  }
+  out({ runs: n });
+}
+
+/**
+ * One durable event write (RunJournal.append through JournalStore: temp file, write, fsync,
+ * rename, directory fsync) against a bare write+fsync of the same bytes to an open file in
+ * the same directory, interleaved so noise hits both alike. Events: those of a real run.
+ */
+async function journal(dir: string, runs: number, template: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const store = await JournalStore.open({ fs: realFs }, path.join(dir, 'state'), { uid: process.getuid?.() ?? 0, now: () => new Date().toISOString() });
+  const doc = JSON.parse(readFileSync(template, 'utf8')) as RunDocument;
+  const bodies = doc.events.map(({ seq: _s, at: _a, ...b }) => b as EventBody);
+  const bare = await open(path.join(dir, 'bare.bin'), 'w', 0o600);
+  const protoDir = path.join(dir, 'protocol');
+  await mkdir(protoDir);
+  const flowMs: number[] = [];
+  const bareMs: number[] = [];
+  const protoMs: number[] = [];
+  let n = 0;
+  const bytes: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const id = newRunId();
+    let j;
+    for (const body of bodies) {
+      let t = performance.now();
+      if (!j) j = await store.create(id, body);
+      else await j.append(body);
+      flowMs.push(performance.now() - t);
+      const written = readFileSync(j.path); // the bytes that append wrote
+      bytes.push(written.length);
+      t = performance.now();
+      await bare.write(written, 0, written.length, 0);
+      await bare.sync();
+      bareMs.push(performance.now() - t);
+      // the same crash-safe protocol in bare syscalls: temp file, write, fsync, rename, directory fsync
+      t = performance.now();
+      const tmp = path.join(protoDir, `.doc.json.${++n}.tmp`);
+      const fh = await open(tmp, 'wx', 0o600);
+      await fh.write(written, 0, written.length, 0);
+      await fh.sync();
+      await fh.close();
+      await rename(tmp, path.join(protoDir, 'doc.json'));
+      const d = await open(protoDir, 'r');
+      await d.sync();
+      await d.close();
+      protoMs.push(performance.now() - t);
+    }
+  }
+  await bare.close();
+  rmSync(dir, { recursive: true, force: true });
+  out({
+    samples: flowMs.length,
+    bytes: { min: Math.min(...bytes), max: Math.max(...bytes) },
+    flow: { p50: quantile(flowMs, 0.5), p99: quantile(flowMs, 0.99) },
+    bare: { p50: quantile(bareMs, 0.5), p99: quantile(bareMs, 0.99) },
+    protocol: { p50: quantile(protoMs, 0.5), p99: quantile(protoMs, 0.99) },
+  });
+}
+
+/** A synthetic run of `steps` steps, every one applied, then finished: 2·steps+2 events. */
+function syntheticRun(steps: number): { defs: StepDef[]; first: EventOf<'RunStarted'>; events: FlowEvent[] } {
+  const defs: StepDef[] = Array.from({ length: steps }, (_, i) => ({ name: `dir-${i}`, kind: 'dir.make', title: `create /mnt/d${i}`, durable: true, args: () => ({ dirs: [`/mnt/d${i}`] }) }));
+  const at = '2026-01-01T00:00:00.000Z';
+  const bodies: EventBody[] = [
+    { type: 'RunStarted', format: JOURNAL_FORMAT, flowVersion: 'bench', workflow: 'synthetic', workflowVersion: 1, params: {}, steps: defs.map((d) => d.name), bootId: 'boot', keepOnFailure: false },
+    ...defs.flatMap((d): EventBody[] => [
+      { type: 'StepIntended', step: d.name, args: { dirs: [`/mnt/${d.name}`] }, marker: {}, bootId: 'boot' },
+      { type: 'StepSucceeded', step: d.name, outputs: { created: [`/mnt/${d.name}`] } },
+    ]),
+    { type: 'RunFinished' },
+  ];
+  const events = bodies.map((b, seq) => ({ ...b, seq, at }) as FlowEvent);
+  return { defs, first: events[0] as EventOf<'RunStarted'>, events };
+}
+
+/**
+ * fold (the engine's machine, fed every event with xstate's pure transition(), as
+ * src/engine/fold.ts does) and plan, of a run of `steps` steps: once cold (the first in
+ * this process, as in a CLI invocation), then `reps` times warm. Also the runner's
+ * pattern: plan after every event.
+ */
+function foldBench(steps: number, reps: number): void {
+  const { defs, first, events } = syntheticRun(steps);
+  const once = (planEach: boolean) => {
+    const t = performance.now();
+    const machine = createRunMachine(defs, 'abcdefgh');
+    let [snap] = initialTransition(machine, { first });
+    for (const e of events.slice(1)) {
+      const [next] = transition(machine, snap, e);
+      if (next === snap) throw new Error(`event ${e.seq} ${e.type} refused`);
+      snap = next;
+      if (planEach) plan(snap.context, phaseOf(snap.value));
+    }
+    const action = plan(snap.context, phaseOf(snap.value));
+    const ms = performance.now() - t;
+    if (phaseOf(snap.value) !== 'done' || action.type !== 'none') throw new Error(`unexpected end: ${phaseOf(snap.value)} ${action.type}`);
+    return ms;
+  };
+  const cold = once(false);
+  const warm = Array.from({ length: reps }, () => once(false));
+  const planEach = Array.from({ length: Math.max(1, Math.floor(reps / 4)) }, () => once(true));
+  out({ steps, events: events.length, coldMs: cold, warmMedianMs: quantile(warm, 0.5), planEveryEventMedianMs: quantile(planEach, 0.5) });
+}
+
+const [cmd, ...args] = process.argv.slice(2);
+switch (cmd) {
+  case 'gen':
+    await gen(args[0]!, Number(args[1]), args.slice(2));
+    break;
+  case 'journal':
+    await journal(args[0]!, Number(args[1]), args[2]!);
+    break;
+  case 'fold':
+    foldBench(Number(args[0] ?? 1000), Number(args[1] ?? 20));
+    break;
+  default:
+    process.stderr.write('usage: tools.mjs gen|journal|fold ...\n');
+    process.exitCode = 2;
+}
