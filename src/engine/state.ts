@@ -61,10 +61,14 @@ export function initialState(first: EventOf<'RunStarted'>, id: string, defs: Ste
 /** The effect of one event on the run's data (the phase is the machine's business). */
 export function reduce(s: RunState, e: FlowEvent, stoppedFrom?: 'forward' | 'rollback'): RunState {
   const next: RunState = { ...s, lastSeq: e.seq, updated: e.at };
-  const step = (name: string, f: (st: StepState) => Partial<StepState>): RunState => ({
-    ...next,
-    steps: next.steps.map((st) => (st.name === name ? { ...st, ...f(st) } : st)),
-  });
+  // one step replaced by position (a copy of the array, not a map over it: runs can be long)
+  const step = (name: string, f: (st: StepState) => Partial<StepState>): RunState => {
+    const i = next.steps.findIndex((st) => st.name === name);
+    if (i < 0) return next;
+    const steps = next.steps.slice();
+    steps[i] = { ...steps[i]!, ...f(steps[i]!) };
+    return { ...next, steps };
+  };
   switch (e.type) {
     case 'RunStarted':
       return next;
