@@ -80,12 +80,12 @@ function reachable(kind: string, p: string): boolean {
  */
 export function insidePoints(steps: Record<Workflow, Step[]>, offset: number): { workflow: Workflow; point: string }[] {
   const out: { workflow: Workflow; point: string }[] = [];
-  let k = offset;
+  let k = 0;
   for (const wf of WORKFLOWS) {
     for (const s of steps[wf]) {
-      let p: string = INSIDE[k++ % INSIDE.length]!;
-      if (!reachable(s.kind, p)) p = INSIDE[k++ % INSIDE.length]!;
-      out.push({ workflow: wf, point: `apply:${s.name}:${p}` });
+      let i = k++ + offset;
+      while (!reachable(s.kind, INSIDE[i % INSIDE.length]!)) i++;
+      out.push({ workflow: wf, point: `apply:${s.name}:${INSIDE[i % INSIDE.length]!}` });
     }
   }
   return out;
