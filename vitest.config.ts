@@ -29,6 +29,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // on the host, as root: boots the kernel lab itself (scripts/lab) and cuts its power
+        test: {
+          name: 'powercut',
+          include: ['test/powercut/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 4_800_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -13,7 +13,7 @@ import { createRealKernel } from './kernel/real/index.js';
 import { openPersistedFakeKernel } from './kernel/fake/persisted.js';
 import type { PointHook } from './kernel/fake/context.js';
 import type { FakeKernel } from './kernel/fake/kernel.js';
-import { crashHookFromEnv } from './cli/crash-env.js';
+import { crashHookFromEnv, disabledSyncsFromEnv } from './cli/crash-env.js';
 import { Runner } from './engine/runner.js';
 import type { EventObserver } from './engine/session.js';
 import type { Locks, LockOptions, Release } from '../journal/lock.js';
@@ -62,7 +62,7 @@ export async function openKernel(env: NodeJS.ProcessEnv = process.env): Promise<
 export async function openApp(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<App> {
   const crash = crashHookFromEnv(env);
   const { kernel, fake, runDir } = await openKernel(env);
-  const store = await JournalStore.open({ fs: realFs, crash }, stateDir, { uid: process.getuid?.() ?? 0, now: () => new Date().toISOString() });
+  const store = await JournalStore.open({ fs: realFs, crash, disabledSyncs: disabledSyncsFromEnv(env) }, stateDir, { uid: process.getuid?.() ?? 0, now: () => new Date().toISOString() });
   const local = new FlockLocks(store.dirs.locks);
   const hostDir = !fake && existsSync('/run/lock') ? '/run/lock' : store.dirs.locks;
   const locks = new HostLocks(local, new FlockLocks(hostDir));

@@ -61,7 +61,8 @@ if [[ -n "${LAB_DISK_MOUNT:-}" ]]; then
     mkfs.ext4 -F -q -b 4096 -L flow-lab /dev/vda || fail "mkfs.ext4 /dev/vda failed"
   fi
   mkdir -p "$LAB_DISK_MOUNT"
-  mount /dev/vda "$LAB_DISK_MOUNT" || fail "cannot mount /dev/vda at $LAB_DISK_MOUNT"
+  mount ${LAB_DISK_MOUNT_OPTS:+-o "$LAB_DISK_MOUNT_OPTS"} /dev/vda "$LAB_DISK_MOUNT" ||
+    fail "cannot mount /dev/vda at $LAB_DISK_MOUNT${LAB_DISK_MOUNT_OPTS:+ (-o $LAB_DISK_MOUNT_OPTS)}"
 fi
 
 for kv in "${LAB_ENV[@]}"; do export "${kv?}"; done

@@ -1,7 +1,10 @@
 /**
- * dir.make: creates the missing directories of a mount point, top-down (each must not
+ * dir.make: creates the missing directories of a mount point, top-down (the leaf must not
  * exist: the run only owns what it creates). Undo removes them bottom-up when empty; a
- * non-empty ancestor that other runs also use (/run/flow) is left in place.
+ * non-empty ancestor that other runs also use (/run/flow) is left in place. Runs started
+ * at the same time all plan to make /run/flow: one makes it, the others find it there
+ * (EEXIST on an ancestor is fine); after a reboot a run whose /run/flow another run had
+ * made finds it gone and makes it again (not its own: never removed by it).
  */
 import path from 'node:path';
 import { KernelError } from '../errors.js';
@@ -38,15 +41,42 @@ async function removeDirs(dirs: string[], env: StepEnv): Promise<void> {
         if (d === leaf) throw new KernelError('EBUSY', `${d} is not empty: something was left in the mount point`);
         continue; // a shared ancestor still in use by another run
       }
+      if (hasCode(err, 'ENOENT') && d !== leaf) continue; // a shared ancestor another run's rollback removed meanwhile
       throw err;
     }
   }
 }
 
+/**
+ * Makes the missing ancestors of the run's first directory: one another run had made
+ * (/run/flow, shared) is gone after a reboot. They are not the run's: never removed by it.
+ */
+async function makeParents(dir: string, env: StepEnv): Promise<void> {
+  const missing: string[] = [];
+  for (let d = dir; (await existing([d], env)).length === 0; d = path.dirname(d)) {
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      await env.kernel.fs.mkdir(d, 0o755);
+    } catch (err) {
+      if (!hasCode(err, 'EEXIST')) throw err;
+    }
+    await env.kernel.fs.syncDir(path.dirname(d));
+  }
+}
+
 export const dirMake: Executor<DirArgs> = {
   async apply(a, _m, env) {
-    for (const d of a.dirs) {
-      await env.kernel.fs.mkdir(d, 0o755);
+    if (a.dirs[0]) await makeParents(path.dirname(a.dirs[0]), env);
+    for (const [i, d] of a.dirs.entries()) {
+      try {
+        await env.kernel.fs.mkdir(d, 0o755);
+      } catch (err) {
+        // an ancestor shared with other runs (/run/flow) that another run made since the preflight
+        if (!(i < a.dirs.length - 1 && hasCode(err, 'EEXIST') && (await existing([d], env)).length === 1)) throw err;
+      }
       await env.kernel.fs.syncDir(path.dirname(d));
       env.midpoint();
     }
