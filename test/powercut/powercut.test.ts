@@ -32,6 +32,8 @@ const results: RoundResult[] = [];
 let steps: Record<Workflow, Step[]>;
 let plans: Record<string, PlannedRun[]>;
 const t0 = Date.now();
+/** The sync calls whose loss a power cut on ext4 can show (see the mutant test below). */
+const OBSERVABLE_ON_EXT4: readonly SyncCall[] = ['doc-file', 'doc-dir'];
 
 /** One boot of the lab; returns its exit status (137: the power was cut). */
 function boot(disks: string[], actions: string[], cutOn?: string): number {
@@ -88,7 +90,7 @@ afterAll(() => {
     out.push(`  fsync mutation score: ${mutants.filter(([, t]) => t.violations.length + t.leaks.length > 0).length}/${SYNC_CALLS.length} mutants caught`);
     for (const [m, t] of mutants) {
       const caught = t.violations.length + t.leaks.length > 0;
-      out.push(`    no ${m} sync: ${caught ? 'caught' : 'NOT caught'} (${t.pointsTried.size} runs cut; ${t.violations.length} violations, ${t.leaks.length} leaks${caught ? `; e.g. ${[...t.violations, ...t.leaks][0]!.slice(0, 200)}` : ''})`);
+      out.push(`    no ${m} sync: ${caught ? 'caught' : `NOT caught${OBSERVABLE_ON_EXT4.includes(m) ? '' : ' (not observable on ext4: the first fsync of a run document commits the mkdirs; caught by the in-process tier)'}`} (${t.pointsTried.size} runs cut; ${t.violations.length} violations, ${t.leaks.length} leaks${caught ? `; e.g. ${[...t.violations, ...t.leaks][0]!.slice(0, 200)}` : ''})`);
     }
   }
   console.log(out.join('\n'));
@@ -126,10 +128,23 @@ describe('power cuts on the real kernel', () => {
     expect(r1.filter((p) => r2.includes(p))).toEqual([]);
   });
 
-  it.each(SYNC_CALLS.map((c) => [c]))('fsync mutant: without the %s sync a power cut loses something the tier sees', (call) => {
+  /**
+   * The 'state-dir' sync (the parent's fsync after flow mkdirs the state directory and its
+   * runs/ and locks/) cannot be observed by a power cut on ext4: flow prints nothing
+   * before its first fsync of a run document, and on ext4 (journal or no-journal mode)
+   * that fsync also commits the earlier mkdirs. The call is kept because POSIX does not
+   * promise that; the simulated filesystem of the in-process tier (test/unit/journal,
+   * test/crash) drops the un-synced mkdir and catches this mutant there. Here it is run
+   * and reported, and its survival is not asserted either way.
+   */
+  it.each(OBSERVABLE_ON_EXT4.map((c) => [c]))('fsync mutant: without the %s sync a power cut loses something the tier sees', (call) => {
     const t = round('r2').mutants[call];
     expect(t, 'the mutant ran').toBeDefined();
     expect(round('r2').harness).toEqual([]);
     expect(t!.violations.length + t!.leaks.length, `mutant ${call} survived`).toBeGreaterThan(0);
+  });
+
+  it('every sync call of the journal was run as a mutant in the power-cut round', () => {
+    expect(Object.keys(round('r2').mutants).sort()).toEqual([...SYNC_CALLS].sort());
   });
 });
