@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { JournalStore } from '../journal/store.js';
 import { FlockLocks, heldLockFds } from '../journal/lock.js';
-import { setInheritedFds } from './kernel/exec.js';
+import { onCommandStarted, setInheritedFds } from './kernel/exec.js';
 import { realFs } from './fs/real.js';
 import type { Kernel } from './kernel/types.js';
 import { createRealKernel } from './kernel/real/index.js';
@@ -49,6 +49,13 @@ export function dmMidpoint(fn: (() => void) | undefined): PointHook | undefined 
   return fn ? (_p, info) => (info.op === 'dm.create' && info.stage === 'created' ? fn() : undefined) : undefined;
 }
 
+/** The real kernel's "command running" point of a dm create: right after `dmsetup create` started. */
+let stopDmMidpoint: (() => void) | undefined;
+function realDmMidpoint(fn: (() => void) | undefined): void {
+  stopDmMidpoint?.();
+  stopDmMidpoint = fn ? onCommandStarted((c) => (c.argv[0] === 'dmsetup' && c.argv[1] === 'create' ? fn() : undefined)) : undefined;
+}
+
 /**
  * The kernel alone (what `flow plan` needs: it opens no state directory): the real one,
  * or with FLOW_FAKE_KERNEL (tests only) a persisted fake.
@@ -80,7 +87,7 @@ export async function openApp(stateDir: string, env: NodeJS.ProcessEnv = process
         locks,
         flowVersion: FLOW_VERSION,
         crash,
-        setKernelMidpoint: fake ? (fn) => (fake.onPoint = dmMidpoint(fn)) : undefined,
+        setKernelMidpoint: fake ? (fn) => (fake.onPoint = dmMidpoint(fn)) : realDmMidpoint,
         interrupted: opts.interrupted,
         observe: opts.observe,
       }),

@@ -2,27 +2,89 @@
  * Test-only switches (never set them in production):
  *   FLOW_CRASH_AT=<point>   SIGKILL this process at that named point (a real abrupt exit:
  *                           no finally blocks, no exit handlers)
- *   FLOW_CRASH_AT=list      print every point reached to stderr
+ *   FLOW_CRASH_AT=list      print every point reached to stderr ("crash-point P"), and after
+ *                           a command-running point the command that then runs
+ *                           ("crash-child P <program> <first argument>")
+ *   FLOW_CRASH_CHILD=1      at a command-running point, wait until the step's command (the
+ *                           first one that is not a query) has started, then kill: flow dies
+ *                           while its child runs, and the child finishes on its own
+ *   FLOW_CRASH_GROUP=1      with FLOW_CRASH_CHILD: SIGKILL the child's process group too
+ *                           (the child runs in its own group, see exec.ts), then flow
  *   FLOW_PAUSE_AT=<point>:<ms>  block for ms at that point (to deliver a signal mid-run)
  *   FLOW_HALT_AT=<point>    at that point write the file FLOW_HALT_MARKER (default
  *                           $FLOW_LAB_SHARE/flow-halted.<pid>) holding the point, then block
  *                           forever: the power-cut tier cuts the VM once every run halted
  *   FLOW_DISABLE_SYNC=<call>[,<call>]  skip these journal sync calls (journal/durability.ts
  *                           SYNC_CALLS): the fsync mutation test of the power-cut tier
+ * Before a kill, one line "crash-kill P flow-alone|group child PID PROGRAM ARG|no-child"
+ * goes to stderr, so a test knows what it killed.
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SYNC_CALLS, type CrashHook, type SyncCall } from '../../journal/durability.js';
+import { onCommandStarted, runningCommand, type RunningCommand } from '../kernel/exec.js';
+
+/** Commands that only read (the steps' look-ups before and after their command). */
+function isQuery(argv: readonly string[]): boolean {
+  const [prog, sub] = argv;
+  if (prog === 'dmsetup') return ['info', 'table', 'status', 'targets', 'version', 'ls', 'deps'].includes(sub ?? '');
+  if (prog === 'losetup') return argv.some((a) => ['-J', '--json', '-l', '--list', '-a', '--all', '-j', '--associated'].includes(a));
+  return prog === 'blkid' || prog === 'blockdev' || prog === 'findmnt';
+}
+
+function kill(point: string, group: boolean): never {
+  const c = runningCommand();
+  if (group && c) {
+    try {
+      process.kill(-c.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const child = c ? `child ${c.pid} ${c.argv[0]} ${c.argv[1] ?? ''}` : 'no-child';
+  // stderr on a pipe or file is synchronous on Linux: the line is out before the kill
+  process.stderr.write(`crash-kill ${point} ${group && c ? 'group' : 'flow-alone'} ${child}\n`);
+  process.kill(process.pid, 'SIGKILL');
+  throw new Error('unreachable');
+}
 
 export function crashHookFromEnv(env: NodeJS.ProcessEnv = process.env): CrashHook | undefined {
   const at = env.FLOW_CRASH_AT;
   const pause = /^(.+):(\d+)$/.exec(env.FLOW_PAUSE_AT ?? '');
   const halt = env.FLOW_HALT_AT;
   if (!at && !pause && !halt) return undefined;
+  const waitForChild = env.FLOW_CRASH_CHILD === '1';
+  const group = env.FLOW_CRASH_GROUP === '1';
+  // a command-running point whose command has not started yet
+  let pending: string | undefined;
+  if (at === 'list' || waitForChild) {
+    onCommandStarted((c: RunningCommand) => {
+      if (!pending || isQuery(c.argv)) return;
+      const p = pending;
+      pending = undefined;
+      if (at === 'list') process.stderr.write(`crash-child ${p} ${c.argv[0]} ${c.argv[1] ?? ''}\n`);
+      else kill(p, group);
+    });
+  }
   return (point) => {
-    if (at === 'list') process.stderr.write(`crash-point ${point}\n`);
-    if (point === at) process.kill(process.pid, 'SIGKILL');
+    if (at === 'list') {
+      process.stderr.write(`crash-point ${point}\n`);
+      pending = point.endsWith(':command-running') && !runningCommand() ? point : undefined;
+      if (point.endsWith(':command-running') && runningCommand()) {
+        const c = runningCommand()!;
+        process.stderr.write(`crash-child ${point} ${c.argv[0]} ${c.argv[1] ?? ''}\n`);
+      }
+    }
+    if (pending && at !== 'list') {
+      // the step ended without starting a command: the test asked for a child that never ran
+      process.stderr.write(`crash-no-child ${pending}\n`);
+      kill(pending, group);
+    }
+    if (point === at) {
+      if (waitForChild && point.endsWith(':command-running') && !runningCommand()) pending = point;
+      else kill(point, group);
+    }
     if (pause && point === pause[1]) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(pause[2]));
     if (point === halt) haltForever(point, env);
   };

@@ -19,6 +19,32 @@ let inheritedFds: () => number[] = () => [];
 export function setInheritedFds(fn: () => number[]): void {
   inheritedFds = fn;
 }
+
+/** A command that has been started and has not yet been reaped. */
+export interface RunningCommand {
+  pid: number;
+  argv: readonly string[];
+}
+
+let running: RunningCommand | undefined;
+let spawnListeners: ((c: RunningCommand) => void)[] = [];
+
+/** The command running now, if any (flow runs one at a time): for the test-only crash switch. */
+export function runningCommand(): RunningCommand | undefined {
+  return running;
+}
+
+/**
+ * Calls `fn` right after each command is started (its pid known, before flow waits for it):
+ * the real kernel's "command running" point for dm create, and the test-only crash switch.
+ * Returns the function that removes it.
+ */
+export function onCommandStarted(fn: (c: RunningCommand) => void): () => void {
+  spawnListeners.push(fn);
+  return () => {
+    spawnListeners = spawnListeners.filter((f) => f !== fn);
+  };
+}
 import { KernelError, type KernelErrorCode } from '../errors.js';
 import { codeFromStderr } from './parse/error-code.js';
 
@@ -124,7 +150,7 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
   const started = performance.now();
   const record: CommandRecord = { argv: [...argv], exitCode: undefined, durationMs: 0 };
   try {
-    const r = await execa(file, args, {
+    const child = execa(file, args, {
       // fds 3.. are the locks flow holds: see setInheritedFds
       // (execa accepts fd numbers there at run time; its types do not say so)
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...inheritedFds()] as unknown as Options['stdio'],
@@ -137,6 +163,13 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
       // LVM_SUPPRESS_FD_WARNINGS: libdevmapper tools must not complain about the inherited lock fds
       env: { LC_ALL: 'C', PATH: toolPath(), LVM_SUPPRESS_FD_WARNINGS: '1' },
       extendEnv: true,
+    });
+    if (child.pid !== undefined) {
+      running = { pid: child.pid, argv: [...argv] };
+      for (const fn of spawnListeners) fn(running);
+    }
+    const r = await child.finally(() => {
+      running = undefined;
     });
     record.exitCode = r.exitCode;
     const stdout = typeof r.stdout === 'string' ? r.stdout : '';

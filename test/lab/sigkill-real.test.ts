@@ -1,56 +1,198 @@
 /**
- * The real-kernel tier of the crash matrix: the built CLI SIGKILLs itself at named points
- * (FLOW_CRASH_AT, test only) while provisioning snapshot-image on the real kernel; a new
- * process resumes or rolls back, and the host must hold exactly what it held before.
- * Points come from the CLI itself (FLOW_CRASH_AT=list). Per step, the two points where
- * recovery must ask the kernel: the intent is durable but nothing ran (probe: absent) and
- * the command ran but its outcome was not written (probe: applied) — forward and undo.
- * The half-done kernel states a crash inside one command leaves (a dm device holding the
- * name with no table; a zram device added but not sized) are made with dmsetup / sysfs.
- * Lab only: scripts/lab run -q -- npx vitest run --project lab
+ * The real-kernel tier of the crash matrix: the built CLI is SIGKILLed (FLOW_CRASH_AT, test
+ * only) at every named point of every step and every compensation of every workflow
+ * (snapshot-image, delayed-device, loop-mount), as the CLI itself lists them; each point is
+ * followed by `flow resume` and, separately, by `flow rollback`, on the real kernel, with the
+ * invariants I1-I7 of crash-model.md checked against what the kernel holds — including
+ * objects the test made beforehand that no run may touch (a second, read-only loop device on
+ * the same image, a dm device, a zram device, a mount). At the points where a command runs,
+ * once flow alone is killed (the command finishes after flow is gone) and once the command's
+ * process group too (FLOW_CRASH_GROUP). How the invocations are chained to fit the budget:
+ * sigkill-matrix.ts. Then the half-done kernel states a crash inside one command leaves (a
+ * dm device holding the name with no table; a zram device added but not sized; a mount
+ * written to after the crash), made with dmsetup / sysfs.
+ * Lab only: scripts/lab run -q --timeout 2400 -- npx vitest run --project lab test/lab/sigkill-real.test.ts
+ * FLOW_LAB_LANES (default 2): how many runs go side by side.
  */
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dmUuid } from '../../machines/types.js';
 import { requireLab } from './lab-env.js';
-import { hostObjects, Sandbox, sh, sha256, type HostObjects } from './real-host.js';
+import { hostObjects, ROOT, Sandbox, sh, sha256, type HostObjects } from './real-host.js';
+import { globalView, hostRaw, must, type Raw } from './sigkill-host.js';
+import { SigkillMatrix, type Figures, type Lane } from './sigkill-matrix.js';
 
 requireLab();
 
-// one image for every case (built at collection time: the points are enumerated on it)
-const image = new Sandbox();
-const img = image.piImage('pi.img', 128).path;
-let sum = '';
-const args = () => ['run', 'snapshot-image', '--image', img, '--size', '256M', '--cow-size', '32M'];
-const figures: string[] = [];
+const LANES = Number(process.env.FLOW_LAB_LANES ?? 2);
+const WORKFLOWS = [
+  { name: 'snapshot-image', zram: true, zramStep: 'add-cow', inProcess: 129 },
+  { name: 'delayed-device', zram: false, inProcess: 102 },
+  { name: 'loop-mount', zram: false, inProcess: 57 },
+].filter((w) => !process.env.FLOW_LAB_SIGKILL_ONLY || process.env.FLOW_LAB_SIGKILL_ONLY.split(',').includes(w.name));
+
+const root = mkdtempSync(join(tmpdir(), 'flow-lab-sk-'));
+const cleanups: (() => void)[] = [];
+let matrix: SigkillMatrix;
+let imageSums: [string, string][] = [];
+let wallMs = 0;
+const special: string[] = [];
+
+function undoLater(fn: () => void): void {
+  cleanups.push(fn);
+}
+
+/** Objects that belong to somebody else, made before the matrix: they must stay exactly as they are. */
+async function setup(): Promise<{ lanes: Lane[]; baseline: string[] }> {
+  // a zram device and a mount of somebody else
+  const zid = readFileSync('/sys/class/zram-control/hot_add', 'utf8').trim();
+  undoLater(() => {
+    writeFileSync(`/sys/block/zram${zid}/reset`, '1');
+    writeFileSync('/sys/class/zram-control/hot_remove', zid);
+  });
+  writeFileSync(`/sys/block/zram${zid}/disksize`, String(8 << 20));
+  const foreignMnt = join(root, 'foreign-mnt');
+  console.error(`sigkill matrix: ${LANES} lanes under ${root}`);
+  mkdirSync(foreignMnt);
+  sh(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'lab-foreign', foreignMnt]);
+  undoLater(() => sh(['umount', foreignMnt]));
+  const zramBefore = new Set(readdirSync('/sys/block').filter((n) => /^zram\d+$/.test(n)));
+
+  const pi = join(root, 'pi.img');
+  sh([join(ROOT, 'scripts/make-pi-image'), pi, '128']);
+  const lanes: Lane[] = [];
+  for (let i = 0; i < LANES; i++) {
+    const dir = join(root, `lane${i}`);
+    mkdirSync(join(dir, 'run'), { recursive: true });
+    const img = join(dir, 'pi.img');
+    const ext = join(dir, 'rootfs.ext4');
+    sh(['cp', '--sparse=always', pi, img]);
+    sh(['truncate', '-s', '32M', ext]);
+    sh(['mkfs.ext4', '-F', '-q', '-b', '4096', '-L', `lane${i}`, ext]);
+    // a second, read-only loop device on each image, and a dm device over one of them
+    const loopImg = sh(['losetup', '--find', '--show', '--read-only', img]).stdout.trim();
+    undoLater(() => sh(['losetup', '-d', loopImg]));
+    const loopExt = sh(['losetup', '--find', '--show', '--read-only', ext]).stdout.trim();
+    undoLater(() => sh(['losetup', '-d', loopExt]));
+    const dmName = `lab-foreign-${i}`;
+    const majmin = readFileSync(`/sys/block/${loopImg.replace('/dev/', '')}/dev`, 'utf8').trim();
+    await must(['dmsetup', 'create', dmName, '-u', `LAB-FOREIGN-${i}`], `0 8192 linear ${majmin} 0\n`);
+    undoLater(() => sh(['dmsetup', 'remove', dmName]));
+    const foreignDm = `0 8192 linear ${majmin} 0`;
+    lanes.push({
+      index: i,
+      dir,
+      stateDir: join(dir, 'state'),
+      runDir: join(dir, 'run'),
+      foreignLoops: new Set([loopImg.replace('/dev/', ''), loopExt.replace('/dev/', ''), loopImg, loopExt]),
+      zramBefore,
+      ownsZram: false,
+      busy: false,
+      inputs: {
+        'snapshot-image': { args: ['--image', img, '--size', '192M', '--cow-size', '16M'], created: [] },
+        'delayed-device': { args: ['--file', join(dir, 'slow.img'), '--size', '32M', '--delay', '0'], created: [join(dir, 'slow.img')] },
+        // read-only: flow refuses a file already attached read-write, and the foreign loop is there
+        'loop-mount': { args: ['--file', ext, '--read-only'], created: [] },
+      },
+      foreignCheck(r: Raw): string[] {
+        const out: string[] = [];
+        for (const [dev, file] of [
+          [loopImg, img],
+          [loopExt, ext],
+        ] as const) {
+          const l = r.loops.find((x) => x.name === dev);
+          if (!l || l.back !== file || !['1', 'true'].includes(l.ro)) out.push(`foreign loop ${dev} on ${file} changed: ${JSON.stringify(l)}`);
+        }
+        const d = r.dm.find((x) => x.name === dmName);
+        if (!d || d.uuid !== `LAB-FOREIGN-${i}` || d.table.join('|') !== foreignDm) out.push(`foreign dm ${dmName} changed: ${JSON.stringify(d)}`);
+        const z = r.zram.find((x) => x.name === `zram${zid}`);
+        if (!z || z.disksize !== String(8 << 20)) out.push(`foreign zram${zid} changed: ${JSON.stringify(z)}`);
+        if (!r.mounts.some((m) => m.target === foreignMnt && m.fstype === 'tmpfs')) out.push(`foreign mount ${foreignMnt} is gone`);
+        return out;
+      },
+    });
+  }
+  imageSums = await Promise.all(lanes.map(async (l): Promise<[string, string]> => [l.inputs['snapshot-image']!.args[1]!, await sha256(l.inputs['snapshot-image']!.args[1]!)]));
+  return { lanes, baseline: globalView(await hostRaw()) };
+}
 
 beforeAll(async () => {
-  sum = await sha256(img);
-});
+  const started = Date.now();
+  const { lanes, baseline } = await setup();
+  matrix = new SigkillMatrix(lanes, async () => baseline, WORKFLOWS);
+  await matrix.runAll();
+  wallMs = Date.now() - started;
+}, 3_600_000);
 
 afterAll(async () => {
-  expect(await sha256(img)).toBe(sum);
-  rmSync(image.dir, { recursive: true, force: true });
-  console.log(`\nSIGKILL tier (built CLI, real kernel): ${figures.length} kill points recovered exactly\n  ${figures.join('\n  ')}`);
+  for (const fn of cleanups.reverse()) {
+    try {
+      fn();
+    } catch (err) {
+      console.log(`cleanup: ${String(err)}`);
+    }
+  }
+  if (!hostObjects().mounts.some((m) => m.includes(root))) rmSync(root, { recursive: true, force: true });
+  if (!matrix) return;
+  const lines = ['', `SIGKILL tier (built CLI, real kernel): ${LANES} lanes, wall ${(wallMs / 1000).toFixed(0)} s, load average now ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`];
+  for (const f of [...matrix.wfs.values()].map((w) => w.fig)) lines.push(...figureLines(f));
+  lines.push(`  global checks (whole host as before, foreign objects included): ${matrix.globalChecks.count}, violations ${matrix.globalChecks.violations.length}`);
+  lines.push(`  half-done kernel states: ${special.length} recovered exactly (${special.join('; ')})`);
+  console.log(lines.join('\n'));
 });
 
-/** Points the CLI reaches on the real kernel, forward and in rollback. */
-function points(): { forward: string[]; undo: string[] } {
-  const sb = new Sandbox();
-  try {
-    const r = sb.flow(args(), { FLOW_CRASH_AT: 'list' });
-    expect(r.code, r.stderr).toBe(0);
-    const forward = [...r.stderr.matchAll(/^crash-point (\S+)$/gm)].map((m) => m[1]!);
-    const b = sb.flow(['rollback', r.stdout.split('\n')[0]!.trim()], { FLOW_CRASH_AT: 'list' });
-    expect(b.code, b.stderr).toBe(0);
-    return { forward, undo: [...b.stderr.matchAll(/^crash-point (undo:\S+)$/gm)].map((m) => m[1]!) };
-  } finally {
-    rmSync(sb.dir, { recursive: true, force: true });
-  }
+function figureLines(f: Figures): string[] {
+  const both = f.specs;
+  return [
+    `  ${f.workflow}: points ${f.enumerated} enumerated (${f.forwardPoints} forward incl. start, ${f.undoPoints} compensation; in-process matrix: ${WORKFLOWS.find((w) => w.name === f.workflow)!.inProcess}), ${f.triedPoints.size} tried` +
+      `; ${f.childPoints} command-running points with a child → ${both} cases`,
+    `    followed by resume ${f.resumeAfter.size + f.refusedAfter.size}/${both} (compensation points: refused), by rollback ${f.rollbackAfter.size}/${both}` +
+      `; recoveries finished: resumed ${f.resumed}, rolled back ${f.rolledBack}, already clean ${f.alreadyClean}`,
+    `    kills: plain ${f.kills.plain}, flow alone ${f.kills.alone} (child outlived flow ${f.childOutlivedFlow}), process group ${f.kills.group} (child died ${f.childKilledWithGroup})` +
+      `; I5 second recoveries ${f.i5}; invocations ${f.invocations} in ${f.episodes} episodes (${f.misses} predictions missed); lane time ${(f.wallMs / 1000).toFixed(0)} s`,
+    `    violations ${f.violations.length}, leaks ${f.leaks}${f.otherPoints.length ? `; other points listed, not in the matrix: ${[...new Set(f.otherPoints.map((p) => p.replace(/:outcome-\w+$/, '')))].join(' ')}` : ''}`,
+    ...f.violations.slice(0, 8).map((v) => `    ! ${v}`),
+  ];
+}
+
+describe.each(WORKFLOWS.map((w) => [w.name, w] as const))('%s killed at every point on the real kernel', (name, wf) => {
+  it('every point of every step and compensation, then resume and, separately, rollback; I1-I7 hold', () => {
+    const f = matrix.wfs.get(name)!.fig;
+    expect(f.violations.slice(0, 5)).toEqual([]);
+    expect(f.leaks).toBe(0);
+    expect(f.enumerated).toBe(wf.inProcess);
+    expect(f.triedPoints.size).toBe(f.enumerated);
+    const w = matrix.wfs.get(name)!;
+    expect(w.forward.filter((s) => !f.resumeAfter.has(s.key)).map((s) => s.key)).toEqual([]);
+    expect(w.forward.filter((s) => !f.rollbackAfter.has(s.key)).map((s) => s.key)).toEqual([]);
+    expect(w.undo.filter((s) => !f.rollbackAfter.has(s.key) || !f.refusedAfter.has(s.key)).map((s) => s.key)).toEqual([]);
+    expect(f.kills.group).toBeGreaterThan(0);
+    expect(f.kills.alone).toBeGreaterThan(0);
+  });
+});
+
+describe('the host after the matrix', () => {
+  it('equals the host before (foreign objects untouched) at every quiet moment, and the images are unchanged', async () => {
+    expect(matrix.globalChecks.violations).toEqual([]);
+    expect(matrix.globalChecks.count).toBeGreaterThan(0);
+    for (const [img, sum] of imageSums) expect(await sha256(img), img).toBe(sum);
+  });
+});
+
+// ---------------------------------------------------------------- half-done kernel states
+
+const image = () => matrix.lanes[0]!.inputs['snapshot-image']!.args[1]!;
+const args = () => ['run', 'snapshot-image', '--image', image(), '--size', '192M', '--cow-size', '16M'];
+
+function listRuns(sb: Sandbox): string[] {
+  const r = sb.flow(['list', '--json']);
+  return r.code === 0 ? (JSON.parse(r.stdout) as { id: string }[]).map((x) => x.id) : [];
 }
 
 /** Runs `body` in a fresh sandbox; afterwards the host must be as before (best-effort rollback first on failure). */
-async function inSandbox(body: (sb: Sandbox, before: HostObjects) => void): Promise<void> {
+function inSandbox(body: (sb: Sandbox, before: HostObjects) => void): void {
   const sb = new Sandbox();
   const before = hostObjects();
   let ok = false;
@@ -65,113 +207,54 @@ async function inSandbox(body: (sb: Sandbox, before: HostObjects) => void): Prom
   }
 }
 
-function listRuns(sb: Sandbox): string[] {
-  const r = sb.flow(['list', '--json']);
-  return r.code === 0 ? (JSON.parse(r.stdout) as { id: string }[]).map((x) => x.id) : [];
-}
-
-/** The run is gone from the host: nothing of it left, and the run directory empty. */
-function expectClean(sb: Sandbox, before: HostObjects): void {
-  expect(hostObjects()).toEqual(before);
-  expect(readdirSync(sb.runDir)).toEqual([]);
-}
-
 function recover(sb: Sandbox, id: string, how: 'resume' | 'rollback', before: HostObjects): void {
   const rec = sb.flow([how, id]);
   expect(rec.code, `${rec.stdout}\n${rec.stderr}`).toBe(0);
   if (how === 'resume') {
     expect(rec.stdout).toContain(`run ${id}: done`);
     expect(hostObjects().mounts.filter((m) => m.includes(sb.runDir))).toHaveLength(1);
-    if (FULL) {
-      const again = sb.flow(['resume', id]);
-      expect(again.code, again.stderr).toBe(0);
-    }
     const back = sb.flow(['rollback', id]);
     expect(back.code, back.stderr).toBe(0);
   } else {
     expect(rec.stdout).toContain(`run ${id}: rolled-back`);
   }
-  expectClean(sb, before);
+  expect(hostObjects()).toEqual(before);
+  expect(readdirSync(sb.runDir)).toEqual([]);
 }
 
-const { forward, undo } = points();
-const inDoubt = (p: string) => /:(intent-synced|command-done)$/.test(p);
-/**
- * Every in-doubt point in both directions takes ~11 min under emulation (more than the
- * lab's default 15 min budget shared with the other lab files); by default each
- * command-done point is recovered once (resume and rollback alternating), each
- * intent-synced point of an allocating step once, and each undo command-done point.
- * FLOW_LAB_FULL=1 (scripts/lab run --env FLOW_LAB_FULL=1 --timeout 2400 ...) runs all.
- */
-const FULL = process.env.FLOW_LAB_FULL === '1';
-const ALLOCATING = /^apply:(attach-image|create-base|add-cow|create-snapshot):/;
-function forwardCases(): [string, string][] {
-  const done = forward.filter((p) => p.endsWith(':command-done'));
-  const synced = forward.filter((p) => p.endsWith(':intent-synced'));
-  if (FULL) return [...done.flatMap((p): [string, string][] => [[p, 'resume'], [p, 'rollback']]), ...synced.map((p, i): [string, string] => [p, i % 2 ? 'rollback' : 'resume'])];
-  return [...done.map((p, i): [string, string] => [p, i % 2 ? 'rollback' : 'resume']), ...synced.filter((p) => ALLOCATING.test(p)).map((p, i): [string, string] => [p, i % 2 ? 'resume' : 'rollback'])];
-}
-const undoCases = undo.filter((p) => (FULL ? inDoubt(p) : p.endsWith(':command-done'))).map((p) => [p]);
-
-describe('snapshot-image killed on the real kernel', () => {
-  it('enumerates the points of every step from the CLI', () => {
-    expect(forward.filter(inDoubt).length).toBeGreaterThanOrEqual(16);
-    expect(undo.filter(inDoubt).length).toBeGreaterThanOrEqual(12);
-  });
-
-  it.each(forwardCases())('killed at %s, then %s', async (point, how) => {
-    await inSandbox((sb, before) => {
-      const r = sb.flow(args(), { FLOW_CRASH_AT: point! });
-      expect(r.signal, r.stderr).toBe('SIGKILL');
-      const [id] = listRuns(sb);
-      recover(sb, id!, how as 'resume' | 'rollback', before);
-      figures.push(`${point} → ${how}`);
-    });
-  });
-
-  it.each(undoCases)('rollback killed at %s, then rollback again', async (point) => {
-    await inSandbox((sb, before) => {
-      const id = sb.flow(args()).stdout.split('\n')[0]!.trim();
-      const r = sb.flow(['rollback', id], { FLOW_CRASH_AT: point! });
-      expect(r.signal, r.stderr).toBe('SIGKILL');
-      recover(sb, id, 'rollback', before);
-      figures.push(`${point} → rollback`);
-    });
-  });
-
-  it.each([['resume'], ['rollback']])('crash inside dmsetup create (name held, no table) at create-base, then %s', async (how) => {
-    await inSandbox((sb, before) => {
+describe('half-done kernel states a crash inside one command leaves', () => {
+  it.each([['resume'], ['rollback']])('dmsetup create killed between create and load (name held, no table) at create-base, then %s', (how) => {
+    inSandbox((sb, before) => {
       const r = sb.flow(args(), { FLOW_CRASH_AT: 'apply:create-base:intent-synced' });
       expect(r.signal).toBe('SIGKILL');
       const [id] = listRuns(sb);
-      // what `dmsetup create` leaves when killed between its create and load ioctls
       sh(['dmsetup', 'create', `flow-${id}-base`, '-u', dmUuid(id!, 'create-base'), '--notable']);
       expect(sh(['dmsetup', 'info', '-c', '--noheadings', '-o', 'attr', `flow-${id}-base`]).stdout.trim()).toBe('---w');
       recover(sb, id!, how as 'resume' | 'rollback', before);
-      figures.push(`dm create half done → ${how}`);
+      special.push(`dm create half done → ${how}`);
     });
   });
 
-  it.each([['resume'], ['rollback']])('crash between zram hot_add and disksize at add-cow, then %s', async (how) => {
-    await inSandbox((sb, before) => {
+  it.each([['resume'], ['rollback']])('zram hot_add done, disksize not written, at add-cow, then %s', (how) => {
+    inSandbox((sb, before) => {
       const r = sb.flow(args(), { FLOW_CRASH_AT: 'apply:add-cow:intent-synced' });
       expect(r.signal).toBe('SIGKILL');
       const [id] = listRuns(sb);
       const zid = sh(['cat', '/sys/class/zram-control/hot_add']).stdout.trim();
       expect(sh(['cat', `/sys/block/zram${zid}/initstate`]).stdout.trim()).toBe('0');
       recover(sb, id!, how as 'resume' | 'rollback', before);
-      figures.push(`zram added, not sized → ${how}`);
+      special.push(`zram added, not sized → ${how}`);
     });
   });
 
-  it('crash after mount(2) before the outcome, with a file written meanwhile: rollback unmounts (the writes go with the COW)', async () => {
-    await inSandbox((sb, before) => {
+  it('mount(2) done, outcome lost, a file written meanwhile: rollback unmounts (the writes go with the COW)', () => {
+    inSandbox((sb, before) => {
       const r = sb.flow(args(), { FLOW_CRASH_AT: 'apply:mount:command-done' });
       expect(r.signal).toBe('SIGKILL');
       const [id] = listRuns(sb);
       writeFileSync(`${sb.runDir}/${id}/mnt/after-crash.txt`, 'x');
       recover(sb, id!, 'rollback', before);
-      figures.push('mounted and written, outcome lost → rollback');
+      special.push('mounted and written, outcome lost → rollback');
     });
   });
 });

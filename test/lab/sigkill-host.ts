@@ -1,0 +1,243 @@
+/**
+ * Host helpers for the real-kernel SIGKILL matrix (lab only): async processes (so two or
+ * three lanes run side by side), one snapshot of what the kernel holds (loops, dm with
+ * tables, zram, mounts), and that snapshot scoped to one lane and normalised (run id,
+ * lane folder and device numbers replaced by names) so a run's state can be compared with
+ * the state an uninterrupted run left.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { MAIN } from './real-host.js';
+
+export interface Proc {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a program (no shell), never throws; resolves when it has exited and its pipes closed. */
+export function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<Proc> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? { ...process.env, LC_ALL: 'C' }, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: null, signal: null, stdout, stderr: stderr + String(err), ms: Date.now() - started });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+  });
+}
+
+/** Like run, but throws unless the program exits 0. */
+export async function must(argv: string[], input?: string): Promise<string> {
+  const r = await run(argv, { input });
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code ?? r.signal}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** The built CLI on the real kernel, with a lane's state and run folders. */
+export function flowCli(lane: { stateDir: string; runDir: string; dir: string }, args: string[], extra: Record<string, string> = {}): Promise<Proc> {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', FLOW_STATE_DIR: lane.stateDir, FLOW_RUN_DIR: lane.runDir, ...extra };
+  return run([process.execPath, MAIN, ...args], { env, cwd: lane.dir });
+}
+
+export interface Loop {
+  name: string;
+  back: string;
+  ro: string;
+  offset: string;
+  sizelimit: string;
+  majmin: string;
+}
+export interface Dm {
+  name: string;
+  uuid: string;
+  majmin: string;
+  attr: string;
+  table: string[];
+}
+export interface Zram {
+  name: string;
+  disksize: string;
+  initstate: string;
+  majmin: string;
+}
+export interface Mount {
+  majmin: string;
+  target: string;
+  options: string;
+  fstype: string;
+}
+export interface Raw {
+  loops: Loop[];
+  dm: Dm[];
+  zram: Zram[];
+  mounts: Mount[];
+}
+
+/** Everything a run could have made, read from losetup, dmsetup, sysfs and mountinfo. */
+export async function hostRaw(): Promise<Raw> {
+  const [lo, info, tables] = await Promise.all([
+    must(['losetup', '-J', '-l', '-O', 'NAME,BACK-FILE,RO,OFFSET,SIZELIMIT,MAJ:MIN']),
+    must(['dmsetup', 'info', '-c', '--noheadings', '--separator', ';', '-o', 'name,uuid,major,minor,attr']),
+    must(['dmsetup', 'table']),
+  ]);
+  const loops = ((JSON.parse(lo || '{"loopdevices":[]}') as { loopdevices: Record<string, unknown>[] }).loopdevices ?? []).map((l) => ({
+    name: String(l.name),
+    back: String(l['back-file'] ?? ''),
+    ro: String(l.ro),
+    offset: String(l.offset),
+    sizelimit: String(l.sizelimit),
+    majmin: (() => {
+      const dev = `/sys/block/${String(l.name).replace('/dev/', '')}/dev`;
+      return existsSync(dev) ? readFileSync(dev, 'utf8').trim() : String(l['maj:min']);
+    })(),
+  }));
+  const tableOf = new Map<string, string[]>();
+  for (const l of tables.split('\n')) {
+    const m = /^(\S+): (.*)$/.exec(l);
+    if (m) tableOf.set(m[1]!, [...(tableOf.get(m[1]!) ?? []), m[2]!.trim()]);
+  }
+  const dm = info
+    .split('\n')
+    .filter((l) => l.includes(';'))
+    .map((l) => {
+      const [name, uuid, major, minor, attr] = l.split(';');
+      return { name: name!, uuid: uuid!, majmin: `${major}:${minor}`, attr: attr!, table: tableOf.get(name!) ?? [] };
+    });
+  const zram = readdirSync('/sys/block')
+    .filter((n) => /^zram\d+$/.test(n))
+    .map((n) => {
+      const rd = (f: string) => (existsSync(`/sys/block/${n}/${f}`) ? readFileSync(`/sys/block/${n}/${f}`, 'utf8').trim() : '');
+      return { name: n, disksize: rd('disksize'), initstate: rd('initstate'), majmin: rd('dev') };
+    });
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const f = l.split(' ');
+      const sep = f.indexOf('-');
+      return { majmin: f[2]!, target: unescapeMount(f[4]!), options: `${f[5]} ${f[sep + 3] ?? ''}`, fstype: f[sep + 1]! };
+    });
+  return { loops, dm, zram, mounts };
+}
+
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** The same host in a comparable form (foreign objects included): for before/after equality. */
+export function globalView(r: Raw): string[] {
+  return [
+    ...r.loops.map((l) => `loop ${l.name} ${l.back} ro=${l.ro} off=${l.offset}`),
+    ...r.dm.map((d) => `dm ${d.name} ${d.uuid} ${d.attr} ${d.table.join(' | ')}`),
+    ...r.zram.map((z) => `zram ${z.name} ${z.disksize} ${z.initstate}`),
+    ...r.mounts.map((m) => `mount ${m.target} ${m.majmin} ${m.fstype}`),
+  ].sort();
+}
+
+/** A lane: its folder (sandbox), state and run folders, and the foreign objects it made. */
+export interface LaneScope {
+  dir: string;
+  stateDir: string;
+  runDir: string;
+  /** loop devices made by the test (foreign to every run) */
+  foreignLoops: Set<string>;
+  /** zram devices that existed before the matrix (foreign) */
+  zramBefore: Set<string>;
+  /** whether zram devices not in zramBefore are this lane's (one zram lane at a time) */
+  ownsZram: boolean;
+}
+
+/** Run ids with a document (or a temp file of one) in a lane's state folder. */
+export function laneRunIds(l: LaneScope): Set<string> {
+  const dir = join(l.stateDir, 'runs');
+  const ids = new Set<string>();
+  if (!existsSync(dir)) return ids;
+  for (const n of readdirSync(dir)) {
+    const m = /^\.?([a-z2-9]{8})\.json/.exec(n);
+    if (m) ids.add(m[1]!);
+  }
+  return ids;
+}
+
+export interface Scoped {
+  loops: Loop[];
+  dm: Dm[];
+  zram: Zram[];
+  mounts: Mount[];
+  /** entries under the run folder (not crossing mounts), relative */
+  files: string[];
+}
+
+/** What of the host belongs to runs of this lane. */
+export function scoped(r: Raw, l: LaneScope, ids: Set<string>): Scoped {
+  const mine = (p: string) => p.startsWith(l.dir + '/');
+  const dmId = (d: Dm) => /^FLOW-([a-z2-9]{8})-/.exec(d.uuid)?.[1] ?? /^flow-([a-z2-9]{8})/.exec(d.name)?.[1];
+  return {
+    loops: r.loops.filter((x) => mine(x.back.replace(/ \(deleted\)$/, '')) && !l.foreignLoops.has(x.name)),
+    dm: r.dm.filter((d) => ids.has(dmId(d) ?? '')),
+    zram: l.ownsZram ? r.zram.filter((z) => !l.zramBefore.has(z.name)) : [],
+    mounts: r.mounts.filter((m) => mine(m.target)),
+    files: tree(l.runDir, r.mounts),
+  };
+}
+
+function tree(root: string, mounts: Mount[]): string[] {
+  const out: string[] = [];
+  const mountpoints = new Set(mounts.map((m) => m.target));
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const n of readdirSync(dir).sort()) {
+      const p = join(dir, n);
+      const st = statSync(p, { throwIfNoEntry: false });
+      out.push(relative(root, p) + (st?.isDirectory() ? '/' : ''));
+      if (st?.isDirectory() && !mountpoints.has(p)) walk(p);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** A scoped state with the run id, the lane folder and device numbers replaced by names. */
+export function normalised(s: Scoped, r: Raw, l: LaneScope, id: string): string[] {
+  const n = (x: string) => x.split(id).join('<id>').split(l.dir).join('<lane>');
+  const sym = new Map<string, string>();
+  for (const x of r.loops) sym.set(x.majmin, l.foreignLoops.has(x.name) ? 'foreign-loop' : `loop:${n(x.back)}`);
+  for (const x of r.dm) sym.set(x.majmin, `dm:${n(x.name)}`);
+  for (const x of r.zram) sym.set(x.majmin, l.zramBefore.has(x.name) ? 'foreign-zram' : 'zram');
+  const dev = (t: string) => t.replace(/\b(\d+):(\d+)\b/g, (m) => sym.get(m) ?? `?${m}`);
+  return [
+    ...s.loops.map((x) => `loop ${n(x.back)} ro=${x.ro} off=${x.offset} lim=${x.sizelimit}`),
+    ...s.dm.map((d) => `dm ${n(d.name)} ${n(d.uuid)} ${d.attr} ${d.table.map(dev).join(' | ')}`),
+    ...s.zram.map((z) => `zram ${z.disksize} ${z.initstate}`),
+    ...s.mounts.map((m) => `mount ${n(m.target)} ${dev(m.majmin)} ${m.fstype} ${m.options}`),
+    ...s.files.map((f) => `file ${n(f)}`),
+  ].sort();
+}
+
+export const isEmpty = (s: Scoped) => s.loops.length + s.dm.length + s.zram.length + s.mounts.length + s.files.length === 0;
+
+/** True once the process is gone (reaped, or a zombie waiting to be). */
+export function gone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return / Z /.test(stat.slice(stat.lastIndexOf(')')));
+  } catch {
+    return true;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

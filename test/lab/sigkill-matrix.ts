@@ -1,0 +1,699 @@
+/**
+ * The real-kernel SIGKILL matrix (lab only). For every workflow, every named point of every
+ * step and every compensation, as the CLI lists them (FLOW_CRASH_AT=list), is tried with a
+ * real SIGKILL, followed by `flow resume` and, separately, by `flow rollback` (for a point of
+ * a compensation: `flow resume` must refuse, `flow rollback` must finish). At the points
+ * where a command runs, once killing flow alone (the command finishes on its own) and once
+ * killing the command's process group too.
+ *
+ * Economy (a CLI start costs 1-2.5 s in the lab): invocations are chained. A recovery is
+ * itself killed at the next point it will reach (`resume` killed at p2 recovers p1 and tries
+ * p2; `rollback` killed at u2 recovers u1 and tries u2), so one invocation both recovers a
+ * point and tries the next (I6: a crash during recovery converges). Which point a recovery
+ * will reach is predicted from the journal (the step protocol); a recovery that finishes
+ * instead is checked like any finished one and the point goes back to the pool. Each point
+ * needs two producers (a run or resume killed there) since one crashed state feeds one
+ * recovery. Lanes (own folder, image, state dir) run side by side; zram has no owner mark
+ * (flow adopts a new zram device by "appeared since the intent"), so at most one lane at a
+ * time may run a snapshot-image episode that can reach its zram step.
+ *
+ * Checked after every kill: I1 (the journal reads back and folds), I2 (every line the CLI
+ * printed about a step is an event in the journal), I3 (every loop, dm device, zram device,
+ * mount and file of the lane has a durable intent), I7 (the lane's foreign objects are
+ * there, unchanged). After every finished recovery: I4 (resume: the state an uninterrupted
+ * run left, normalised; rollback: nothing of the run left). At episode ends, in turn, I5 (a
+ * second recovery runs no command that changes anything). At quiet moments and at the end:
+ * the whole host equals what it was before (foreign objects included).
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkDocument } from '../../journal/run-journal.js';
+import type { FlowEvent } from '../../journal/events.js';
+import { STEP_POINTS } from '../../src/engine/crash-points.js';
+import { fold } from '../../src/engine/fold.js';
+import type { StepStatus } from '../../src/engine/state.js';
+import { flowCli, globalView, gone, hostRaw, isEmpty, laneRunIds, normalised, scoped, sleep, type LaneScope, type Proc, type Raw } from './sigkill-host.js';
+
+export type Variant = 'plain' | 'alone' | 'group';
+export type Dir = 'forward' | 'undo';
+
+export interface Spec {
+  key: string;
+  point: string;
+  variant: Variant;
+  dir: Dir;
+  step?: string;
+  /** index in STEP_POINTS; -1 for the start points */
+  pos: number;
+  /** order in which a run (forward) or a rollback (undo) reaches it */
+  idx: number;
+}
+
+const POS = Object.fromEntries(STEP_POINTS.map((p, i) => [p, i])) as Record<(typeof STEP_POINTS)[number], number>;
+/** Kinds recovery always runs again (their probe says "absent": read-only or idempotent). */
+const ALWAYS_AGAIN = new Set(['partitions.check', 'fs.grow']);
+
+export interface Lane extends LaneScope {
+  index: number;
+  /** per workflow: the run arguments and the files a run creates (gone after rollback) */
+  inputs: Record<string, { args: string[]; created: string[] }>;
+  foreignCheck(r: Raw): string[];
+  busy: boolean;
+}
+
+export interface Figures {
+  workflow: string;
+  enumerated: number;
+  forwardPoints: number;
+  undoPoints: number;
+  otherPoints: string[];
+  specs: number;
+  childPoints: number;
+  triedPoints: Set<string>;
+  resumeAfter: Set<string>;
+  rollbackAfter: Set<string>;
+  refusedAfter: Set<string>;
+  invocations: number;
+  episodes: number;
+  resumed: number;
+  rolledBack: number;
+  alreadyClean: number;
+  kills: { plain: number; alone: number; group: number };
+  childOutlivedFlow: number;
+  childKilledWithGroup: number;
+  i5: number;
+  violations: string[];
+  leaks: number;
+  wallMs: number;
+  misses: number;
+}
+
+interface Wf {
+  name: string;
+  zram: boolean;
+  /** for zram workflows: the step from which a run can touch zram */
+  zramStep?: string;
+  forward: Spec[];
+  undo: Spec[];
+  kinds: Map<string, string>;
+  reference: string[];
+  needA: Set<string>;
+  needB: Set<string>;
+  needC: Set<string>;
+  claimed: Set<string>;
+  fig: Figures;
+  firstStart: number;
+  lastEnd: number;
+  ready: boolean;
+  stall: number;
+}
+
+function specsOf(points: string[], children: Set<string>, dir: Dir): Spec[] {
+  const out: Spec[] = [];
+  for (const point of points) {
+    const m = /^(?:apply|undo):(.+):([a-z-]+)$/.exec(point);
+    const step = m?.[1];
+    const pos = m ? POS[m[2] as keyof typeof POS] : -1;
+    const variants: Variant[] = children.has(point) ? ['alone', 'group'] : ['plain'];
+    for (const variant of variants) out.push({ key: `${point}#${variant}`, point, variant, dir, step, pos, idx: out.length });
+  }
+  return out;
+}
+
+/** After a kill at k, does k's step still (forward: already) have its effect? */
+function effectPresent(k: Spec): boolean {
+  if (!k.step) return false;
+  if (k.dir === 'forward') return k.pos >= POS['command-done'] || (k.pos === POS['command-running'] && k.variant === 'alone');
+  return k.pos <= POS['intent-synced'] || (k.pos === POS['command-running'] && k.variant !== 'alone');
+}
+
+const envOf = (s: Spec): Record<string, string> => ({
+  FLOW_CRASH_AT: s.point,
+  ...(s.variant === 'plain' ? {} : { FLOW_CRASH_CHILD: '1' }),
+  ...(s.variant === 'group' ? { FLOW_CRASH_GROUP: '1' } : {}),
+});
+
+interface Journal {
+  events: FlowEvent[];
+  phase: string;
+  status: Map<string, StepStatus>;
+}
+
+export class SigkillMatrix {
+  readonly wfs = new Map<string, Wf>();
+  private zramHeld = false;
+  readonly globalChecks = { count: 0, violations: [] as string[] };
+  private episodeCount = 0;
+
+  constructor(
+    readonly lanes: Lane[],
+    readonly baseline: () => Promise<string[]>,
+    workflows: { name: string; zram: boolean; zramStep?: string }[],
+    readonly enumerateOnly = false,
+  ) {
+    for (const w of workflows) {
+      this.wfs.set(w.name, {
+        ...w,
+        forward: [],
+        undo: [],
+        kinds: new Map(),
+        reference: [],
+        needA: new Set(),
+        needB: new Set(),
+        needC: new Set(),
+        claimed: new Set(),
+        ready: false,
+        stall: 0,
+        firstStart: 0,
+        lastEnd: 0,
+        fig: {
+          workflow: w.name,
+          enumerated: 0,
+          forwardPoints: 0,
+          undoPoints: 0,
+          otherPoints: [],
+          specs: 0,
+          childPoints: 0,
+          triedPoints: new Set(),
+          resumeAfter: new Set(),
+          rollbackAfter: new Set(),
+          refusedAfter: new Set(),
+          invocations: 0,
+          episodes: 0,
+          resumed: 0,
+          rolledBack: 0,
+          alreadyClean: 0,
+          kills: { plain: 0, alone: 0, group: 0 },
+          childOutlivedFlow: 0,
+          childKilledWithGroup: 0,
+          i5: 0,
+          violations: [],
+          leaks: 0,
+          wallMs: 0,
+          misses: 0,
+        },
+      });
+    }
+  }
+
+  /** Runs everything on every lane; resolves when every point was tried both ways (or nothing can be done). */
+  async runAll(): Promise<void> {
+    await Promise.all(this.lanes.map((l) => this.laneLoop(l)));
+    // quiet: the whole host as before
+    await this.globalCheck('end');
+  }
+
+  private async laneLoop(lane: Lane): Promise<void> {
+    for (;;) {
+      const job = this.nextJob(lane);
+      if (job === 'wait') {
+        await sleep(250);
+        continue;
+      }
+      if (!job) return;
+      lane.busy = true;
+      const w = job.wf;
+      if (!w.firstStart) w.firstStart = Date.now();
+      const started = Date.now();
+      const before = this.remaining(w);
+      try {
+        if (job.kind === 'enumerate') await this.enumerate(lane, w);
+        else await this.episode(lane, w, job.kind === 'zram-free');
+      } catch (err) {
+        w.fig.violations.push(`lane ${lane.index} ${w.name}: ${String((err as Error).stack ?? err)}`);
+        w.ready = true; // an enumeration that failed leaves nothing to do (the failure is the report)
+        await this.cleanupLane(lane, w);
+      } finally {
+        if (job.zram) this.zramHeld = false;
+        lane.ownsZram = false;
+        lane.busy = false;
+        w.fig.wallMs += Date.now() - started;
+        w.lastEnd = Date.now();
+      }
+      if (job.kind !== 'enumerate') this.stalled(w, before);
+      if (!this.lanes.some((l) => l.busy)) await this.globalCheck(`after an episode of ${w.name}`);
+    }
+  }
+
+  /** Episodes that try nothing new (a point the predictions never reach): give up on the rest after a few, reported. */
+  private stalled(w: Wf, before: number): void {
+    if (this.remaining(w) < before) {
+      w.stall = 0;
+      return;
+    }
+    if (++w.stall < 4) return;
+    const left = [...w.needA].map((k) => `${k} (resume)`).concat([...w.needB].map((k) => `${k} (rollback)`), [...w.needC].map((k) => `${k} (rollback)`));
+    w.fig.violations.push(`${w.name}: never reached, given up: ${left.join(', ')}`);
+    w.needA.clear();
+    w.needB.clear();
+    w.needC.clear();
+  }
+
+  private remaining(w: Wf): number {
+    return w.needA.size + w.needB.size + w.needC.size;
+  }
+
+  private nextJob(lane: Lane): { wf: Wf; kind: 'enumerate' | 'episode' | 'zram-free'; zram: boolean } | 'wait' | undefined {
+    let waiting = false;
+    const order = [...this.wfs.values()].sort((a, b) => Number(a.ready) - Number(b.ready) || this.remaining(b) - this.remaining(a));
+    for (const w of order) {
+      if (!w.ready) {
+        if (w.claimed.has('enumerate')) {
+          waiting = true;
+          continue;
+        }
+        if (w.zram && this.zramHeld) {
+          waiting = true;
+          continue;
+        }
+        w.claimed.add('enumerate');
+        if (w.zram) this.zramHeld = lane.ownsZram = true;
+        return { wf: w, kind: 'enumerate', zram: w.zram };
+      }
+      if (this.enumerateOnly) continue;
+      if (this.remaining(w) === 0) continue;
+      const free = [...w.needA, ...w.needB, ...w.needC].some((k) => !w.claimed.has(k));
+      if (!free) {
+        waiting = true;
+        continue;
+      }
+      if (w.zram && this.zramHeld) {
+        if (this.zramFreeStart(w)) return { wf: w, kind: 'zram-free', zram: false };
+        waiting = true;
+        continue;
+      }
+      if (w.zram) this.zramHeld = lane.ownsZram = true;
+      return { wf: w, kind: 'episode', zram: w.zram };
+    }
+    return waiting ? 'wait' : undefined;
+  }
+
+  private beforeZram(w: Wf, s: Spec): boolean {
+    if (!w.zramStep) return true;
+    const z = w.forward.find((f) => f.step === w.zramStep)!;
+    return s.idx < z.idx;
+  }
+
+  private zramFreeStart(w: Wf): Spec | undefined {
+    return w.forward.find((s) => w.needB.has(s.key) && !w.claimed.has(s.key) && this.beforeZram(w, s));
+  }
+
+  // ---------------------------------------------------------------- enumeration
+
+  private async enumerate(lane: Lane, w: Wf): Promise<void> {
+    const inp = lane.inputs[w.name]!;
+    const ids = laneRunIds(lane);
+    const r = await this.cli(lane, w, ['run', w.name, ...inp.args], { FLOW_CRASH_AT: 'list' });
+    if (r.code !== 0) throw new Error(`flow run ${w.name} (list) exited ${r.code}: ${r.stderr}`);
+    const id = [...laneRunIds(lane)].find((x) => !ids.has(x))!;
+    const raw = await hostRaw();
+    w.reference = normalised(scoped(raw, lane, new Set([id])), raw, lane, id);
+    const b = await this.cli(lane, w, ['rollback', id], { FLOW_CRASH_AT: 'list' });
+    if (b.code !== 0) throw new Error(`flow rollback ${id} (list) exited ${b.code}: ${b.stderr}`);
+    await this.expectClean(lane, w, id, 'enumeration rollback');
+    const points = (p: Proc) => [...p.stderr.matchAll(/^crash-point (\S+)$/gm)].map((m) => m[1]!);
+    const children = new Set([...r.stderr.matchAll(/^crash-child (\S+) /gm), ...b.stderr.matchAll(/^crash-child (\S+) /gm)].map((m) => m[1]!));
+    const fwd = points(r).filter((p) => /^(start-|apply:)/.test(p));
+    const und = points(b).filter((p) => p.startsWith('undo:'));
+    w.fig.otherPoints = [...points(r), ...points(b)].filter((p) => !/^(start-|apply:|undo:)/.test(p));
+    const only = process.env.FLOW_LAB_SIGKILL_POINTS ? new RegExp(process.env.FLOW_LAB_SIGKILL_POINTS) : undefined;
+    w.forward = specsOf(fwd.filter((p) => !only || only.test(p)), children, 'forward');
+    w.undo = specsOf(und.filter((p) => !only || only.test(p)), children, 'undo');
+    const doc = this.journal(lane, id);
+    for (const d of fold(id, doc.events).defs) w.kinds.set(d.name, d.kind);
+    w.fig.forwardPoints = fwd.length;
+    w.fig.undoPoints = und.length;
+    w.fig.enumerated = fwd.length + und.length;
+    w.fig.specs = w.forward.length + w.undo.length;
+    w.fig.childPoints = children.size;
+    for (const s of w.forward) {
+      w.needA.add(s.key);
+      w.needB.add(s.key);
+    }
+    for (const s of w.undo) w.needC.add(s.key);
+    w.claimed.clear();
+    w.ready = true;
+  }
+
+  // ---------------------------------------------------------------- episodes
+
+  private async episode(lane: Lane, w: Wf, zramFree: boolean): Promise<void> {
+    w.fig.episodes++;
+    this.episodeCount++;
+    const inp = lane.inputs[w.name]!;
+    // the first point: one still needing a resume, else one needing a rollback
+    let f0 = zramFree ? this.zramFreeStart(w) : w.forward.find((s) => w.needA.has(s.key) && !w.claimed.has(s.key));
+    f0 ??= w.forward.find((s) => w.needB.has(s.key) && !w.claimed.has(s.key));
+    if (!f0) {
+      // only compensation points left: a finished run, rolled back
+      return this.undoEpisode(lane, w);
+    }
+    w.claimed.add(f0.key);
+    const ctx = new RunCtx();
+    const known = laneRunIds(lane);
+    const r = await this.cli(lane, w, ['run', w.name, ...inp.args], envOf(f0));
+    ctx.id = [...laneRunIds(lane)].find((x) => !known.has(x));
+    const k = await this.afterKill(lane, w, ctx, r, f0, 'run');
+    if (k !== 'killed') {
+      w.claimed.delete(f0.key);
+      w.fig.violations.push(`${w.name} ${f0.key}: a fresh run did not die there (${k})`);
+      return this.cleanupLane(lane, w);
+    }
+    let last = f0;
+    ctx.lastKill = f0;
+    if (!existsSync(join(lane.stateDir, 'runs', `${ctx.id}.json`))) return this.notRecorded(lane, w, ctx, f0);
+    // forward: resume while the point still needs one (chained), else roll back
+    for (;;) {
+      const wantResume = !zramFree && w.needA.has(last.key);
+      if (!wantResume) break;
+      w.needA.delete(last.key);
+      w.fig.resumeAfter.add(last.key);
+      const next = this.nextForward(w, last);
+      if (next) w.claimed.add(next.key);
+      const p = await this.cli(lane, w, ['resume', ctx.id!], next ? envOf(next) : {});
+      const res = next ? await this.afterKill(lane, w, ctx, p, next, 'resume') : p.code === 0 ? 'completed' : 'failed';
+      if (res === 'killed') {
+        last = next!;
+        ctx.lastKill = last;
+        continue;
+      }
+      if (next) {
+        w.claimed.delete(next.key);
+        w.fig.misses++;
+      }
+      if (res !== 'completed') {
+        w.fig.violations.push(`${w.name} resume after ${last.key} failed (exit ${p.code}): ${p.stderr.slice(0, 400)}`);
+        return this.cleanupLane(lane, w);
+      }
+      ctx.ingest(p.stdout);
+      await this.expectDone(lane, w, ctx, p, `resume after ${last.key}`);
+      w.fig.resumed++;
+      ctx.lastKill = undefined;
+      if (this.episodeCount % 5 === 0) await this.checkI5(lane, w, ctx, 'resume');
+      return this.rollbackChain(lane, w, ctx, undefined);
+    }
+    w.claimed.delete(last.key);
+    return this.rollbackChain(lane, w, ctx, last);
+  }
+
+  /** A finished run rolled back with kills at compensation points. */
+  private async undoEpisode(lane: Lane, w: Wf): Promise<void> {
+    const inp = lane.inputs[w.name]!;
+    const ctx = new RunCtx();
+    const known = laneRunIds(lane);
+    const r = await this.cli(lane, w, ['run', w.name, ...inp.args]);
+    ctx.id = [...laneRunIds(lane)].find((x) => !known.has(x));
+    if (r.code !== 0 || !ctx.id) {
+      w.fig.violations.push(`${w.name}: run exited ${r.code}: ${r.stderr.slice(0, 400)}`);
+      return this.cleanupLane(lane, w);
+    }
+    ctx.ingest(r.stdout);
+    await this.expectDone(lane, w, ctx, r, 'uninterrupted run');
+    return this.rollbackChain(lane, w, ctx, undefined);
+  }
+
+  /**
+   * Rolls back (after a kill at forward point `from`, or a finished run), each rollback
+   * killed at the next compensation point it will reach; after each such kill `resume` must refuse.
+   */
+  private async rollbackChain(lane: Lane, w: Wf, ctx: RunCtx, from: Spec | undefined): Promise<void> {
+    if (from) {
+      w.needB.delete(from.key);
+      w.fig.rollbackAfter.add(from.key);
+    }
+    let last: Spec | undefined;
+    for (;;) {
+      const next = this.nextUndo(lane, w, ctx);
+      if (next) w.claimed.add(next.key);
+      const p = await this.cli(lane, w, ['rollback', ctx.id!], next ? envOf(next) : {});
+      const res = next ? await this.afterKill(lane, w, ctx, p, next, 'rollback') : p.code === 0 ? 'completed' : 'failed';
+      if (res === 'killed') {
+        if (last) {
+          w.needC.delete(last.key);
+          w.fig.rollbackAfter.add(last.key);
+        }
+        last = next!;
+        ctx.lastKill = last;
+        await this.expectRefusal(lane, w, ctx, last);
+        continue;
+      }
+      if (next) {
+        w.claimed.delete(next.key);
+        w.fig.misses++;
+      }
+      if (res !== 'completed') {
+        w.fig.violations.push(`${w.name} rollback after ${last?.key ?? from?.key ?? 'done'} failed (exit ${p.code}): ${p.stderr.slice(0, 400)}`);
+        return this.cleanupLane(lane, w);
+      }
+      if (last) {
+        w.needC.delete(last.key);
+        w.fig.rollbackAfter.add(last.key);
+      }
+      ctx.ingest(p.stdout);
+      await this.expectRolledBack(lane, w, ctx, p, `rollback after ${last?.key ?? from?.key ?? 'a finished run'}`);
+      w.fig.rolledBack++;
+      if (this.episodeCount % 5 === 0) await this.checkI5(lane, w, ctx, 'rollback');
+      return;
+    }
+  }
+
+  /** Killed before the run was recorded: resume and rollback both find no run, and the host holds nothing of it. */
+  private async notRecorded(lane: Lane, w: Wf, ctx: RunCtx, f0: Spec): Promise<void> {
+    const how = w.needA.has(f0.key) ? 'resume' : 'rollback';
+    const temp = readdirSync(join(lane.stateDir, 'runs')).find((n) => n.endsWith('.tmp'));
+    const id = ctx.id ?? /^\.([a-z2-9]{8})\.json/.exec(temp ?? '')?.[1];
+    if (!id) {
+      w.fig.violations.push(`${w.name} ${f0.key}: no run id and no temp file`);
+      return;
+    }
+    const p = await this.cli(lane, w, [how, id]);
+    if (p.code === 0 || !/no run/.test(p.stderr)) w.fig.violations.push(`${w.name} ${f0.key}: ${how} of an unrecorded run: exit ${p.code} ${p.stderr.slice(0, 200)}`);
+    (how === 'resume' ? w.needA : w.needB).delete(f0.key);
+    (how === 'resume' ? w.fig.resumeAfter : w.fig.rollbackAfter).add(f0.key);
+    w.claimed.delete(f0.key);
+    w.fig.alreadyClean++;
+    const raw = await hostRaw();
+    const s = scoped(raw, lane, new Set([id]));
+    if (!isEmpty(s) || lane.inputs[w.name]!.created.some((f) => existsSync(f))) {
+      w.fig.violations.push(`${w.name} ${f0.key}: not recorded but the host holds ${JSON.stringify(s)}`);
+      w.fig.leaks++;
+    }
+    // the temp file a torn first write left is the only thing in the state folder (I1)
+    rmSync(join(lane.stateDir, 'runs', temp ?? '-'), { force: true });
+  }
+
+  private nextForward(w: Wf, k: Spec): Spec | undefined {
+    const same = !effectPresent(k) || ALWAYS_AGAIN.has(w.kinds.get(k.step ?? '') ?? '');
+    const ok = (c: Spec) => c.idx > k.idx && !w.claimed.has(c.key) && (c.step !== k.step || !k.step || same);
+    return w.forward.find((c) => ok(c) && w.needA.has(c.key)) ?? w.forward.find((c) => ok(c) && w.needB.has(c.key));
+  }
+
+  private nextUndo(lane: Lane, w: Wf, ctx: RunCtx): Spec | undefined {
+    const j = this.journal(lane, ctx.id!);
+    const present = (step: string) => (ctx.lastKill?.step === step ? effectPresent(ctx.lastKill) : j.status.get(step) === 'applied');
+    return w.undo.find((u) => w.needC.has(u.key) && !w.claimed.has(u.key) && present(u.step!));
+  }
+
+  // ---------------------------------------------------------------- one invocation
+
+  private async cli(lane: Lane, w: Wf, args: string[], env: Record<string, string> = {}): Promise<Proc> {
+    w.fig.invocations++;
+    const p = await flowCli(lane, args, env);
+    if (process.env.FLOW_LAB_SIGKILL_LOG) {
+      const kill = /^crash-kill (.*)$/m.exec(p.stderr)?.[1];
+      process.stderr.write(`[lane ${lane.index} ${w.name} ${(p.ms / 1000).toFixed(1)}s] ${args[0]} ${env.FLOW_CRASH_AT ?? ''}${env.FLOW_CRASH_GROUP ? ' group' : env.FLOW_CRASH_CHILD ? ' alone' : ''} -> ${kill ? `killed ${kill}` : `exit ${p.code}`}\n`);
+    }
+    return p;
+  }
+
+  /** Checks a process that should have died at `s`; on a kill, the invariants of the crashed state. */
+  private async afterKill(lane: Lane, w: Wf, ctx: RunCtx, p: Proc, s: Spec, what: string): Promise<'killed' | 'completed' | 'failed'> {
+    if (p.signal !== 'SIGKILL') return p.code === 0 ? 'completed' : 'failed';
+    const v = w.fig.violations;
+    const where = `${w.name} ${what} killed at ${s.key}`;
+    const m = /^crash-kill (\S+) (group|flow-alone) (?:child (\d+) (\S+)|no-child)/m.exec(p.stderr);
+    if (/^crash-no-child/m.test(p.stderr) || !m || m[1] !== s.point) {
+      v.push(`${where}: not killed there: ${p.stderr.slice(-300)}`);
+    } else if (s.variant === 'group' && m[2] !== 'group') v.push(`${where}: the group kill found no child`);
+    else if (s.variant === 'alone' && !m[3]) v.push(`${where}: no child was running`);
+    w.fig.triedPoints.add(s.point);
+    w.fig.kills[s.variant]++;
+    w.claimed.delete(s.key);
+    if (m?.[3]) {
+      const pid = Number(m[3]);
+      if (s.variant === 'group') {
+        for (let i = 0; i < 100 && !gone(pid); i++) await sleep(50);
+        if (gone(pid)) w.fig.childKilledWithGroup++;
+        else v.push(`${where}: the child ${pid} survived the group kill`);
+      } else {
+        // flow is gone; its command finishes on its own (and holds the run's lock until then)
+        if (!gone(pid)) w.fig.childOutlivedFlow++;
+        for (let i = 0; i < 1200 && !gone(pid); i++) await sleep(50);
+        if (!gone(pid)) {
+          v.push(`${where}: the orphaned child ${pid} (${m[4]}) did not finish in 60 s; killed`);
+          process.kill(pid, 'SIGKILL');
+          for (let i = 0; i < 100 && !gone(pid); i++) await sleep(50);
+        }
+      }
+    }
+    ctx.ingest(p.stdout);
+    if (!ctx.id) return 'killed';
+    await this.crashedChecks(lane, w, ctx, where);
+    return 'killed';
+  }
+
+  private journal(lane: Lane, id: string): Journal {
+    const raw = JSON.parse(readFileSync(join(lane.stateDir, 'runs', `${id}.json`), 'utf8')) as unknown;
+    const doc = checkDocument(raw, id);
+    const f = fold(id, doc.events);
+    return { events: [...doc.events], phase: f.phase, status: new Map(f.state.steps.map((s) => [s.name, s.status])) };
+  }
+
+  /** I1, I2, I3, I7 in a crashed state. */
+  private async crashedChecks(lane: Lane, w: Wf, ctx: RunCtx, where: string): Promise<void> {
+    const v = w.fig.violations;
+    const file = join(lane.stateDir, 'runs', `${ctx.id}.json`);
+    if (!existsSync(file)) return; // not recorded (start-written): checked by notRecorded
+    let j: Journal;
+    try {
+      j = this.journal(lane, ctx.id!);
+    } catch (err) {
+      v.push(`${where}: I1 the journal does not read back: ${String(err)}`);
+      return;
+    }
+    v.push(...ctx.checkReported(j.events).map((x) => `${where}: I2 ${x}`));
+    const intended = new Set(j.events.filter((e) => e.type === 'StepIntended').map((e) => (e as { step: string }).step));
+    const raw = await hostRaw();
+    const s = scoped(raw, lane, new Set([ctx.id!]));
+    const need = (step: string, what: string) => {
+      if (!intended.has(step)) v.push(`${where}: I3 ${what} exists without a durable intent for ${step}`);
+    };
+    for (const l of s.loops) need(w.name === 'snapshot-image' ? 'attach-image' : 'attach-file', `loop ${l.name}`);
+    for (const d of s.dm) need(/^FLOW-[a-z2-9]{8}-(.+)$/.exec(d.uuid)?.[1] ?? '?', `dm ${d.name}`);
+    for (const z of s.zram) need('add-cow', `zram ${z.name}`);
+    for (const m of s.mounts) need('mount', `mount ${m.target}`);
+    if (s.files.length) need('make-mountpoint', `${s.files.join(', ')}`);
+    if (w.name === 'delayed-device' && existsSync(lane.inputs[w.name]!.created[0]!)) need('create-file', 'the backing file');
+    v.push(...lane.foreignCheck(raw).map((x) => `${where}: I7 ${x}`));
+  }
+
+  private async expectDone(lane: Lane, w: Wf, ctx: RunCtx, p: Proc, where: string): Promise<void> {
+    const v = w.fig.violations;
+    if (!p.stdout.includes(`run ${ctx.id}: done`)) v.push(`${w.name} ${where}: no "done" line: ${p.stdout.slice(-200)}`);
+    const j = this.journal(lane, ctx.id!);
+    if (j.phase !== 'done') v.push(`${w.name} ${where}: journal phase ${j.phase}`);
+    v.push(...ctx.checkReported(j.events).map((x) => `${w.name} ${where}: I2 ${x}`));
+    const raw = await hostRaw();
+    const got = normalised(scoped(raw, lane, new Set([ctx.id!])), raw, lane, ctx.id!);
+    if (got.join('\n') !== w.reference.join('\n')) {
+      v.push(`${w.name} ${where}: I4 the finished run differs from an uninterrupted one:\n  got  ${got.join('\n       ')}\n  want ${w.reference.join('\n       ')}`);
+    }
+    v.push(...lane.foreignCheck(raw).map((x) => `${w.name} ${where}: I7 ${x}`));
+  }
+
+  private async expectRolledBack(lane: Lane, w: Wf, ctx: RunCtx, p: Proc, where: string): Promise<void> {
+    const v = w.fig.violations;
+    if (!p.stdout.includes(`run ${ctx.id}: rolled-back`)) v.push(`${w.name} ${where}: no "rolled-back" line: ${p.stdout.slice(-200)}`);
+    const j = this.journal(lane, ctx.id!);
+    if (j.phase !== 'rolled-back') v.push(`${w.name} ${where}: journal phase ${j.phase}`);
+    v.push(...ctx.checkReported(j.events).map((x) => `${w.name} ${where}: I2 ${x}`));
+    await this.expectClean(lane, w, ctx.id!, where);
+  }
+
+  private async expectClean(lane: Lane, w: Wf, id: string, where: string): Promise<void> {
+    const raw = await hostRaw();
+    const s = scoped(raw, lane, new Set([id]));
+    const left = [...normalised(s, raw, lane, id), ...lane.inputs[w.name]!.created.filter((f) => existsSync(f)).map((f) => `file ${f}`)];
+    if (left.length) {
+      w.fig.violations.push(`${w.name} ${where}: I4 left behind: ${left.join('; ')}`);
+      w.fig.leaks += left.length;
+    }
+    w.fig.violations.push(...lane.foreignCheck(raw).map((x) => `${w.name} ${where}: I7 ${x}`));
+  }
+
+  private async view(lane: Lane, id: string): Promise<string> {
+    const raw = await hostRaw();
+    return normalised(scoped(raw, lane, new Set([id])), raw, lane, id).join('\n');
+  }
+
+  private async expectRefusal(lane: Lane, w: Wf, ctx: RunCtx, u: Spec): Promise<void> {
+    const before = await this.view(lane, ctx.id!);
+    const p = await this.cli(lane, w, ['resume', ctx.id!]);
+    if (p.code !== 2 || !p.stderr.includes('is being rolled back')) w.fig.violations.push(`${w.name} resume after ${u.key}: expected a refusal (exit 2), got ${p.code}: ${p.stderr.slice(0, 300)}`);
+    if (before !== (await this.view(lane, ctx.id!))) w.fig.violations.push(`${w.name} resume after ${u.key}: the refused resume changed the host`);
+    w.fig.refusedAfter.add(u.key);
+  }
+
+  /** I5: recovering a finished recovery again runs no command that changes anything. */
+  private async checkI5(lane: Lane, w: Wf, ctx: RunCtx, how: 'resume' | 'rollback'): Promise<void> {
+    const before = await this.view(lane, ctx.id!);
+    const p = await this.cli(lane, w, [how, ctx.id!, '--verbose']);
+    const cmds = [...p.stderr.matchAll(/^flow: \$ (\S+) ?(\S*)/gm)].map((m) => `${m[1]} ${m[2]}`);
+    const changing = cmds.filter((c) => !/^(dmsetup (info|table|status|targets|version)|losetup -J|blkid|blockdev) ?/.test(c));
+    if (p.code !== 0 || changing.length || before !== (await this.view(lane, ctx.id!))) {
+      w.fig.violations.push(`${w.name} I5 a second ${how} of ${ctx.id}: exit ${p.code}, commands ${changing.join(', ') || '-'}`);
+    }
+    w.fig.i5++;
+  }
+
+  /** After a failure: rolls back every run of the lane that is not rolled back, and counts what stays. */
+  private async cleanupLane(lane: Lane, w: Wf): Promise<void> {
+    for (const id of laneRunIds(lane)) {
+      let phase = '';
+      try {
+        phase = this.journal(lane, id).phase;
+      } catch {
+        continue;
+      }
+      if (phase === 'rolled-back') continue;
+      for (let i = 0; i < 100; i++) {
+        const p = await flowCli(lane, ['rollback', id]);
+        if (p.code !== 4) break;
+        await sleep(500);
+      }
+      await this.expectClean(lane, w, id, `cleanup of ${id}`);
+    }
+  }
+
+  private async globalCheck(when: string): Promise<void> {
+    this.globalChecks.count++;
+    const now = globalView(await hostRaw());
+    const want = await this.baseline();
+    if (now.join('\n') !== want.join('\n')) {
+      const extra = now.filter((x) => !want.includes(x));
+      const missing = want.filter((x) => !now.includes(x));
+      this.globalChecks.violations.push(`${when}: the host differs from before: extra ${extra.join('; ') || '-'}; missing ${missing.join('; ') || '-'}`);
+    }
+  }
+}
+
+/** One run across its invocations: its id, the last kill, and what the CLI printed about it. */
+class RunCtx {
+  id?: string;
+  lastKill?: Spec;
+  private reported = new Map<string, number>();
+
+  /** Records the step lines a CLI invocation printed. */
+  ingest(stdout: string): void {
+    for (const l of stdout.split('\n')) {
+      const m = /^ {2}(done|FAILED|probed|cleaned|undone|skipped) +(\S+)(?: +(\S+))?/.exec(l);
+      if (!m) continue;
+      const key = m[1] === 'probed' ? `probed ${m[2]} ${m[3]}` : `${m[1]} ${m[2]}`;
+      this.reported.set(key, (this.reported.get(key) ?? 0) + 1);
+    }
+  }
+
+  /** I2: each printed line is backed by as many events in the journal. */
+  checkReported(events: readonly FlowEvent[]): string[] {
+    const have = new Map<string, number>();
+    for (const e of events) {
+      const step = (e as { step?: string }).step;
+      const key =
+        e.type === 'StepSucceeded' ? `done ${step}` : e.type === 'StepProbed' ? `probed ${step} ${(e as { found: string }).found}` : e.type === 'StepCleaned' ? `cleaned ${step}` : e.type === 'UndoSucceeded' ? `undone ${step}` : e.type === 'UndoSkipped' ? `skipped ${step}` : e.type === 'StepFailed' || e.type === 'UndoFailed' ? `FAILED ${step}` : undefined;
+      if (key) have.set(key, (have.get(key) ?? 0) + 1);
+    }
+    const out: string[] = [];
+    for (const [k, n] of this.reported) if ((have.get(k) ?? 0) < n) out.push(`printed "${k}" ${n}x, the journal has ${have.get(k) ?? 0}`);
+    return out;
+  }
+}
