@@ -12,44 +12,26 @@
  * runs the CLI as uid 65534 (nobody) with a state directory and fake kernel it owns.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { realFs } from '../../src/fs/real.js';
 import { encodeSuperblock } from '../../src/kernel/fake/ext.js';
 import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
 import { buildTestImage } from '../../src/kernel/fake/test-image.js';
 import { mbr } from '../support/scenarios.js';
-import { MAIN, type Result, Sandbox } from './harness.js';
+import { listing as listingOf, MAIN, preparedSandbox, type Result, type Sandbox } from './harness.js';
 
 const MiB = 1024 * 1024;
 
 let sb: Sandbox;
 beforeEach(async () => {
-  sb = new Sandbox();
-  // the state directory and the fake kernel exist before each case, so a failing command
-  // has nothing legitimate to create and any change is a finding
-  for (const d of [sb.stateDir, join(sb.stateDir, 'runs'), join(sb.stateDir, 'locks')]) mkdirSync(d, { mode: 0o700 });
-  await openPersistedFakeKernel(sb.kernelFile, realFs);
+  sb = await preparedSandbox();
 });
 afterEach(() => sb.cleanup());
 
-/** Every entry under the sandbox (state directory included) with its kind, mode, size and mtime; not the fake kernel's state file. */
-function listing(root = sb.dir): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const p = join(dir, name);
-      if (p === sb.kernelFile) continue;
-      const st = lstatSync(p);
-      const kind = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : 'other';
-      out.push(`${relative(sb.dir, p)} ${kind} ${(st.mode & 0o7777).toString(8)} ${st.isDirectory() ? '' : st.size} ${st.mtimeMs}`);
-      if (kind === 'dir') walk(p);
-    }
-  };
-  walk(root);
-  return out;
-}
+/** Every entry under the sandbox (state directory included); not the fake kernel's state file. */
+const listing = (root = sb.dir): string[] => listingOf(sb, root);
 
 function kernelText(): string {
   return readFileSync(sb.kernelFile, 'utf8');

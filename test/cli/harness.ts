@@ -3,12 +3,14 @@
  * (FLOW_FAKE_KERNEL), a temp state directory and temp files.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, writeSync, ftruncateSync, readFileSync, existsSync, rmSync, readdirSync, lstatSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, writeSync, ftruncateSync, readFileSync, existsSync, rmSync, readdirSync, lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { encodeSuperblock } from '../../src/kernel/fake/ext.js';
+import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
+import { realFs } from '../../src/fs/real.js';
 import { mbr } from '../support/scenarios.js';
 
 export const MAIN = fileURLToPath(new URL('../../dist/bin/flow.js', import.meta.url));
@@ -101,6 +103,17 @@ export class Sandbox {
 /** The run id: the first line `flow run` prints. */
 export function runId(r: Result): string {
   return r.stdout.split('\n')[0]!.trim();
+}
+
+/**
+ * A sandbox whose state directory (runs/, locks/) and fake kernel exist already, so a
+ * command that fails has nothing legitimate to create and any change is a finding.
+ */
+export async function preparedSandbox(): Promise<Sandbox> {
+  const sb = new Sandbox();
+  for (const d of [sb.stateDir, join(sb.stateDir, 'runs'), join(sb.stateDir, 'locks')]) mkdirSync(d, { mode: 0o700 });
+  await openPersistedFakeKernel(sb.kernelFile, realFs);
+  return sb;
 }
 
 /**

@@ -14,17 +14,13 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { realFs } from '../../src/fs/real.js';
-import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
 import { createRealDm } from '../../src/kernel/real/dm.js';
 import { createRealFilesystems, createRealLoop, createRealMounts, createRealPartitions } from '../../src/kernel/real/index.js';
-import { expectRefused, kernelText, listing, MAIN, runId, Sandbox, type Result } from './harness.js';
+import { expectRefused, kernelText, listing, MAIN, preparedSandbox, runId, type Sandbox, type Result } from './harness.js';
 
 let sb: Sandbox;
 beforeEach(async () => {
-  sb = new Sandbox();
-  for (const d of [sb.stateDir, join(sb.stateDir, 'runs'), join(sb.stateDir, 'locks')]) mkdirSync(d, { mode: 0o700 });
-  await openPersistedFakeKernel(sb.kernelFile, realFs);
+  sb = await preparedSandbox();
 });
 afterEach(() => sb.cleanup());
 
