@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { realFs } from '../../src/fs/real.js';
 import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
-import { MAIN, runId, Sandbox } from './harness.js';
+import { MAIN, runId, Sandbox, type Result } from './harness.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -31,10 +31,26 @@ const doctorJson = z.object({
 });
 type Report = z.infer<typeof doctorJson>;
 
-function doctor(extra: Record<string, string> = {}) {
-  const r = sb.flow(['doctor', '--json'], extra);
+/** `flow doctor --json` with the stand-in tools on PATH (`run`: how flow is started). */
+function doctor(extra: Record<string, string> = {}, run: (args: string[], extra: Record<string, string>) => Result = (a, e) => sb.flow(a, e)) {
+  const r = run(['doctor', '--json'], { PATH: standInPath(), ...extra });
+  if (r.stdout === '') throw new Error(`doctor printed nothing (exit ${r.code}): ${r.stderr}`);
   const report = doctorJson.parse(JSON.parse(r.stdout));
   return { ...r, report, check: (name: string) => report.checks.find((c) => c.check === name) };
+}
+/** `flow doctor` (text) with the stand-in tools on PATH. */
+const doctorText = (extra: Record<string, string> = {}) => sb.flow(['doctor'], { PATH: standInPath(), ...extra });
+
+/**
+ * Runs flow in a private mount namespace after `setup` (sh; mount and mknod by their
+ * system path): what it mounts there is gone when flow exits, the host's own is untouched.
+ */
+function inNamespace(setup: string) {
+  return (args: string[], extra: Record<string, string>): Result => {
+    const script = `${setup} || exit 97; exec "$@"`;
+    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, MAIN, ...args], { cwd: sb.dir, env: sb.env(extra), encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  };
 }
 
 /** The exit code follows the checks: 1 exactly when one failed; every warn and fail has a fix. */
@@ -64,11 +80,17 @@ const TOOL_CHECKS: [tool: string, detail: string, version: string][] = [
   ['umount', 'umount from util-linux 2.99.7', '2.99.7'],
   ['flock', 'flock from util-linux 2.99.7', '2.99.7'],
 ];
-/** PATH with a stand-in for every tool but `missing` first. */
+/**
+ * PATH with a stand-in for every tool but `missing` first. Every doctor here runs them,
+ * never the host's own dmsetup, which would mknod a /dev/mapper/control on a host without
+ * device-mapper (and change what test/unit/kernel/real-dm.test.ts sees).
+ */
 function standInPath(missing: string[] = []): string {
-  const dir = join(sb.dir, 'tools');
-  mkdirSync(dir);
-  for (const [tool] of TOOL_CHECKS) if (!missing.includes(tool)) symlinkSync(STAND_IN, join(dir, tool));
+  const dir = join(sb.dir, ['tools', ...missing].join('-without-'));
+  if (!existsSync(dir)) {
+    mkdirSync(dir);
+    for (const [tool] of TOOL_CHECKS) if (!missing.includes(tool)) symlinkSync(STAND_IN, join(dir, tool));
+  }
   return `${dir}:${process.env.PATH ?? ''}`;
 }
 const toolChecks = (report: Report) => report.checks.filter((c) => c.check.startsWith('tool:'));
@@ -114,21 +136,19 @@ describe('flow doctor', () => {
   it('a tool that is not installed: fail with the package to install, exit 1', () => {
     // dmsetup lives in /usr/sbin, a directory flow always searches: hide that directory in
     // a private mount namespace (every other tool doctor runs is a stand-in on PATH)
-    const PATH = standInPath(['dmsetup']);
-    const hide = 'command -p mount -t tmpfs -o size=64k,mode=0755 flow-test-hide /usr/sbin || exit 97; ' +
-      'if PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin" command -v dmsetup >/dev/null; then echo "dmsetup still found" >&2; exit 98; fi; exec "$@"';
-    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', hide, 'sh', process.execPath, MAIN, 'doctor', '--json'], { cwd: sb.dir, env: sb.env({ PATH }), encoding: 'utf8', timeout: 60_000 });
-    expect(r.stderr).toBe('');
-    const report = doctorJson.parse(JSON.parse(r.stdout));
-    expect(toolChecks(report)).toEqual(
+    const hide = 'command -p mount -t tmpfs -o size=64k,mode=0755 flow-test-hide /usr/sbin && ' +
+      '! PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin" command -v dmsetup';
+    const d = doctor({ PATH: standInPath(['dmsetup']) }, inNamespace(hide));
+    expect(d.stderr).toBe('');
+    expect(toolChecks(d.report)).toEqual(
       TOOL_CHECKS.map(([tool, detail, version]) =>
         tool === 'dmsetup'
           ? { check: 'tool:dmsetup', status: 'fail', detail: 'dmsetup is not installed or not on PATH', fix: 'apt-get install dmsetup' }
           : { check: `tool:${tool}`, status: 'ok', detail, version },
       ),
     );
-    expect(r.status).toBe(1);
-    expect(report.ok).toBe(false);
+    expect(d.code).toBe(1);
+    expect(d.report.ok).toBe(false);
   });
 
   it('no device-mapper (injected in the fake kernel): fail with the fix, exit 1', async () => {
@@ -136,33 +156,32 @@ describe('flow doctor', () => {
     const d = doctor();
     expect(d.code).toBe(1);
     expect(d.report.ok).toBe(false);
-    expect(d.check('dm:driver')).toEqual({ check: 'dm:driver', status: 'fail', detail: expect.stringContaining('device-mapper is not usable'), fix: NO_DM });
+    expect(d.check('dm:driver')).toEqual({ check: 'dm:driver', status: 'fail', detail: 'device-mapper is not usable: Failure to communicate with kernel device-mapper driver.', fix: NO_DM });
     // the one-shot fault is spent: the next doctor finds the driver
-    expect(sb.flow(['doctor']).stdout).toMatch(/^ok {4}dm:driver/m);
+    expect(doctorText().stdout).toMatch(/^ok {4}dm:driver/m);
   });
 
-  // against this host's kernel and tools: one named outcome per kernel, decided up front
+  // against this host's kernel and its real dmsetup, with /dev/mapper holding only a control
+  // node (10:236) in a private mount namespace: as dmsetup leaves it, whatever the host's
+  // /dev/mapper holds. One named outcome per kernel, decided up front; this host has none.
+  const real = { PATH: process.env.PATH ?? '', FLOW_FAKE_KERNEL: '' };
+  const mapper = inNamespace('command -p mount -t tmpfs -o size=64k,mode=0755 flow-test-mapper /dev/mapper && command -p mknod -m 600 /dev/mapper/control c 10 236');
   if (!kernelHasDeviceMapper()) {
-    // /dev/mapper/control missing: flow refuses before running dmsetup; a stale node
-    // (dmsetup mknods one when run, even without device-mapper): dmsetup's own refusal
-    const detail = existsSync('/dev/mapper/control')
-      ? 'device-mapper is not usable: dmsetup targets failed (exit 1): /dev/mapper/control: open failed: No such device'
-      : 'device-mapper is not usable: device-mapper is not available: /dev/mapper/control is missing and this kernel has no dm-mod module';
-    it("against this host's kernel (no device-mapper): dm:driver fails with the fix, exit 1", () => {
-      const d = doctor({ FLOW_FAKE_KERNEL: '' });
+    const detail = 'device-mapper is not usable: dmsetup targets failed (exit 1): /dev/mapper/control: open failed: No such device';
+    it("against this host's kernel (no device-mapper): dm:driver fails with dmsetup's refusal and the fix, exit 1", () => {
+      const d = doctor(real, mapper);
       expect(d.check('dm:driver')).toEqual({ check: 'dm:driver', status: 'fail', detail, fix: NO_DM });
       expect(d.check('dm:targets')).toEqual({ check: 'dm:targets', status: 'fail', detail: 'not checked: no device-mapper driver', fix: NO_DM });
       expect(d.code).toBe(1);
       consistent(d.code, d.report);
-      const text = sb.flow(['doctor'], { FLOW_FAKE_KERNEL: '' });
+      const text = mapper(['doctor'], real);
       expect(text.code).toBe(1);
-      expect(text.stdout).toMatch(new RegExp(`^FAIL {2}dm:driver +${detail.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
-      expect(text.stdout).toContain(`fix: ${NO_DM}`);
+      expect(text.stdout).toContain(`FAIL  dm:driver            ${detail}\n                           fix: ${NO_DM}\n`);
       expect(text.stdout).toMatch(/flow cannot work here until the failed checks are fixed/);
     });
   } else {
     it("against this host's kernel (device-mapper): the dm driver check passes", () => {
-      const d = doctor({ FLOW_FAKE_KERNEL: '' });
+      const d = doctor(real, mapper);
       expect(d.check('dm:driver')).toEqual({ check: 'dm:driver', status: 'ok', detail: expect.stringMatching(/^device-mapper driver present \(\d+ targets loaded\)$/) });
       consistent(d.code, d.report);
     });
@@ -194,7 +213,7 @@ describe('flow doctor', () => {
     const d = doctor();
     expect(d.check('temp-files')).toEqual({ check: 'temp-files', status: 'warn', detail: expect.stringContaining(stale), fix: `they never became a journal; remove them: rm -- ${stale}` });
     expect(d.check('temp-files')!.detail).not.toContain(live);
-    expect(sb.flow(['doctor']).stdout).toMatch(/^warn {2}temp-files +1 temp file left by a flow process that died/m);
+    expect(doctorText().stdout).toMatch(/^warn {2}temp-files +1 temp file left by a flow process that died/m);
   });
 
   it('lock files without a run, unfinished runs nobody holds, corrupt journals', async () => {
