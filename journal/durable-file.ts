@@ -20,6 +20,12 @@ let tempCounter = 0;
 export class DurableJsonFile<T> implements Adapter<T> {
   /** Prefix of the crash points hit by the next write ("<prefix>-written", "<prefix>-renamed"). */
   nextPoint: string | undefined;
+  /**
+   * Set when a write failed after its rename: the document on disk (at least in the page
+   * cache) is the new one, but it may not be durable (fsyncgate: the error is reported once,
+   * a retry would not make it durable). The caller must stop writing.
+   */
+  replacedUnsynced = false;
 
   constructor(
     private readonly ctx: JournalContext,
@@ -57,6 +63,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
     const dir = path.dirname(this.path);
     const point = this.nextPoint;
     this.nextPoint = undefined;
+    this.replacedUnsynced = false;
     const tmp = path.join(dir, `.${path.basename(this.path)}.${process.pid}.${++tempCounter}.tmp`);
     const bytes = Buffer.from(JSON.stringify(data) + '\n', 'utf8');
     let stage = 'create temp file';
@@ -76,9 +83,11 @@ export class DurableJsonFile<T> implements Adapter<T> {
       stage = 'rename';
       await fs.rename(tmp, this.path);
       created = false;
+      this.replacedUnsynced = true;
       if (point) this.ctx.crash?.(`${point}-renamed`);
       stage = 'fsync directory';
       await maybeSync(this.ctx, 'doc-dir', () => fs.syncDir(dir));
+      this.replacedUnsynced = false;
     } catch (err) {
       if (err instanceof CrashSignal) throw err;
       // the temp file never became the document: remove it, or each failed write would leave one more

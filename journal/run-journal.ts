@@ -4,12 +4,15 @@
  * serialised by the run lock the caller holds.
  */
 import { Low } from 'lowdb';
-import { CorruptJournalError } from '../src/errors.js';
+import { CorruptJournalError, JournalWriteError } from '../src/errors.js';
 import { DurableJsonFile } from './durable-file.js';
 import type { JournalContext } from './durability.js';
 import { JOURNAL_FORMAT, eventSchema, runDocumentSchema, type EventBody, type FlowEvent, type RunDocument } from './events.js';
 
 export class RunJournal {
+  /** The write that failed after its rename (fsyncgate): no further write from this process. */
+  private broken: JournalWriteError | undefined;
+
   private constructor(
     private readonly db: Low<RunDocument>,
     private readonly adapter: DurableJsonFile<RunDocument>,
@@ -48,17 +51,37 @@ export class RunJournal {
     return j;
   }
 
+  /** The write error after which this journal refuses to write (see `append`); undefined while healthy. */
+  get failure(): JournalWriteError | undefined {
+    return this.broken;
+  }
+
   /**
-   * Numbers, stamps, validates and durably appends one event. With `point`, the crash
-   * hook is called at `<point>-written`, `<point>-renamed` and `<point>-synced`.
+   * Numbers, stamps, validates and durably appends one event. `check` sees the event
+   * first (the run's machine): an event it refuses is never written. With `point`, the
+   * crash hook is called at `<point>-written`, `<point>-renamed` and `<point>-synced`.
+   *
+   * A write that failed before its rename changed nothing on disk: the event is dropped.
+   * One that failed after it (the directory fsync: fsyncgate) left the new document in
+   * place but maybe not durable: the event stays in memory, as on disk, and every later
+   * append fails without writing, so this process never writes a document over one whose
+   * durability it does not know. The next open reads what the disk holds.
    */
-  async append(body: EventBody, point?: string): Promise<FlowEvent> {
+  async append(body: EventBody, point?: string, check?: (e: FlowEvent) => void): Promise<FlowEvent> {
+    if (this.broken) {
+      throw new JournalWriteError(this.path, this.broken.code, `an earlier write of this journal failed after replacing it (${this.broken.detail}); flow stopped writing it`);
+    }
     const event = eventSchema.parse({ ...body, seq: this.db.data.events.length, at: this.now() });
+    check?.(event);
     this.db.data.events.push(event);
     this.adapter.nextPoint = point;
     try {
       await this.db.write();
     } catch (err) {
+      if (this.adapter.replacedUnsynced && err instanceof JournalWriteError) {
+        this.broken = err;
+        throw err;
+      }
       this.db.data.events.pop();
       throw err;
     }

@@ -3,7 +3,7 @@
  * loop → dm delay → mount (-o sync unless --no-sync).
  */
 import { z } from 'zod';
-import { dmUuid, mountSteps, output, pick, type StepDef, fileIdentitySchema, type WorkflowDef } from './types.js';
+import { createdIdentity, dmUuid, mountSteps, output, pick, type StepDef, fileIdentitySchema, type WorkflowDef } from './types.js';
 
 export const delayedDeviceParams = z.object({
   file: z.string(),
@@ -68,7 +68,7 @@ export const delayedDevice: WorkflowDef<DelayedDeviceParams> = {
         durable: false,
         args: (o) => ({
           file: p.file,
-          identity: p.createFile ? { dev: output(o, 'create-file', 'dev'), ino: Number(output(o, 'create-file', 'ino')) } : p.fileIdentity,
+          identity: p.createFile ? createdIdentity(o, 'create-file') : p.fileIdentity,
           readOnly: false,
           offset: 0,
           sizeLimit: 0,

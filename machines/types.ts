@@ -20,8 +20,18 @@ export type StepKind =
 
 export type Json = Record<string, unknown>;
 
-/** A file's identity: the device holding it ("major:minor") and its inode. */
-export const fileIdentitySchema = z.object({ dev: z.string(), ino: z.number().int() });
+/**
+ * A file's identity: its inode and birth time (ns, decimal; absent where the filesystem has
+ * none), and the device that held it when recorded ("major:minor": it may change at boot).
+ * Journals of older flows hold {dev, ino} only: still read (see src/kernel/files.ts, sameFile).
+ */
+export const fileIdentitySchema = z.object({ dev: z.string(), ino: z.number().int(), birth: z.string().regex(/^[0-9]+$/).optional() });
+
+/** The identity a file.create step recorded in its outputs (`birth` absent in older journals). */
+export function createdIdentity(outputs: Outputs, step: string): z.infer<typeof fileIdentitySchema> {
+  const birth = outputs[step]?.birth;
+  return { dev: output(outputs, step, 'dev'), ino: Number(output(outputs, step, 'ino')), ...(typeof birth === 'string' ? { birth } : {}) };
+}
 
 /** Outputs of the steps done so far, by step name. */
 export type Outputs = Readonly<Record<string, Json | undefined>>;

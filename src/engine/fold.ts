@@ -61,11 +61,23 @@ export class RunCursor implements Folded {
 
   /** Feeds one event; throws JournalMismatch when the machine does not accept it. */
   feed(e: FlowEvent): void {
+    this.accept(e)();
+  }
+
+  /**
+   * Checks `e` against the machine without changing the cursor; returns what commits it.
+   * Throws JournalMismatch when the machine does not accept it.
+   */
+  accept(e: FlowEvent): () => void {
     const [next] = transition(this.machine, this.snap, e);
     if (next === this.snap) {
       throw new JournalMismatch(`event ${e.seq} (${e.type}${'step' in e ? ` ${e.step}` : ''}) does not fit the run at this point (phase ${this.phase})`);
     }
-    this.snap = next;
+    const from = this.snap;
+    return () => {
+      if (this.snap !== from) throw new Error('RunCursor: another event was fed between accept and commit');
+      this.snap = next;
+    };
   }
 }
 

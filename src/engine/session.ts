@@ -1,8 +1,10 @@
 /**
- * An open run: its journal and the machine folded over it. `append` makes an event
- * durable, then feeds it to the machine (an event the machine refuses is a bug in the
- * runner, never written twice), then tells the observer, so anything shown to the user
- * is already in the journal.
+ * An open run: its journal and the machine folded over it. `append` checks an event
+ * against the machine first (one it refuses is a bug in the runner: it is never written,
+ * so a bug cannot make a journal corrupt), makes it durable, moves the machine on, then
+ * tells the observer, so anything shown to the user is already in the journal.
+ * A write that failed after replacing the document (the directory fsync) leaves memory
+ * as the disk: the event is in both, and the journal refuses any further write.
  */
 import path from 'node:path';
 import { CorruptJournalError, JournalWriteError } from '../errors.js';
@@ -56,12 +58,24 @@ export class Session {
 
   async append(body: EventBody, point?: string): Promise<FlowEvent> {
     let e: FlowEvent;
+    let commit: (() => void) | undefined;
+    const before = this.journal.events.length;
     try {
-      e = await this.journal.append(body, point);
+      e = await this.journal.append(body, point, (ev) => {
+        try {
+          commit = this.cursor.accept(ev);
+        } catch (err) {
+          // a bug in flow (the runner asked for an event its own machine refuses): nothing is written
+          if (err instanceof JournalMismatch) throw new Error(`internal error in run ${this.id}: ${err.message}; nothing was written, the journal is intact`);
+          throw err;
+        }
+      });
     } catch (err) {
-      throw err instanceof JournalWriteError ? explained(err, this.id, body) : err;
+      // the document was replaced but may not be durable: memory follows the disk, then stop
+      if (commit && this.journal.events.length > before) commit();
+      throw err instanceof JournalWriteError ? explained(err, this.id, body, this.journal.failure === err) : err;
     }
-    this.cursor.feed(e);
+    commit!();
     this.observe?.(e, this.state, this.phase);
     return e;
   }
@@ -72,9 +86,19 @@ const OUTCOMES = new Set<EventBody['type']>(['StepSucceeded', 'StepFailed', 'Und
 const INTENTS = new Set<EventBody['type']>(['StepIntended', 'UndoIntended']);
 
 /** A failed journal write, saying what it means for the run: which step did not start, or which is in doubt. */
-function explained(err: JournalWriteError, id: string, body: EventBody): JournalWriteError {
+function explained(err: JournalWriteError, id: string, body: EventBody, unsynced = false): JournalWriteError {
   const stateDir = path.dirname(path.dirname(err.path));
   const fix = `free space on (or repair) the filesystem of the state directory ${stateDir}, then`;
+  if (unsynced) {
+    // fsyncgate: the event is in the document, maybe not on the disk; flow stops here
+    const what = 'step' in body ? ` (${body.type} ${body.step})` : ` (${body.type})`;
+    return new JournalWriteError(
+      err.path,
+      err.code,
+      err.detail,
+      `the journal's last event${what} was written but the filesystem failed to make it durable; flow stopped and started nothing more. ${fix} \`flow resume ${id}\` or \`flow rollback ${id}\`: flow reads the journal as the disk holds it and asks the kernel about any step in doubt`,
+    );
+  }
   const step = 'step' in body ? body.step : undefined;
   let hint = `${fix} \`flow resume ${id}\` or \`flow rollback ${id}\``;
   if (step && INTENTS.has(body.type)) {

@@ -88,7 +88,7 @@ export class StepActions {
   async clean(s: Session, name: string): Promise<void> {
     const st = s.step(name);
     try {
-      await executors[st.def.kind].clean(st.args ?? {}, st.marker ?? {}, this.env(`clean:${name}`));
+      await executors[st.def.kind].clean(st.args ?? {}, st.marker ?? {}, this.env(`clean:${name}`), st.outputs);
     } catch (err) {
       if (err instanceof CrashSignal) throw err;
       return this.needsOperator(s, name, `cannot clean up a partial effect: ${errorInfo(err).message}`);

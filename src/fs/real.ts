@@ -27,6 +27,8 @@ export function toFsStat(st: BigIntStats): FsStat {
     mode: Number(st.mode & 0o7777n),
     uid: Number(st.uid),
     mtimeMs: Number(st.mtimeMs),
+    // libuv reports 0 when statx has no birth time for this filesystem
+    ...(st.birthtimeNs > 0n ? { birthNs: String(st.birthtimeNs) } : {}),
   };
 }
 
@@ -108,6 +110,8 @@ export const realFs: Fs = {
   unlink: (path) => fsp.unlink(path),
   rename: (from, to) => fsp.rename(from, to),
   chmod: (path, perm) => fsp.chmod(path, perm),
+  link: (from, to) => fsp.link(from, to),
+  setMtime: (path, mtimeMs) => fsp.lutimes(path, new Date(), new Date(mtimeMs)),
 
   async syncDir(path) {
     const fh = await fsp.open(path, O_RDONLY | O_DIRECTORY);

@@ -17,6 +17,8 @@ export type SimFsOp =
   | 'rmdir'
   | 'unlink'
   | 'rename'
+  | 'link'
+  | 'setMtime'
   | 'chmod'
   | 'syncDir'
   | 'realpath';

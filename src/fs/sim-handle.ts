@@ -53,7 +53,7 @@ export class SimHandle implements FileHandle {
   async sync(): Promise<void> {
     const node = this.live('fsync');
     this.sim.faults.check('sync', 'fsync', this.path);
-    node.durable = { data: node.data.copy(), mode: node.mode };
+    node.durable = { data: node.data.copy(), mode: node.mode, mtimeMs: node.mtimeMs };
   }
 
   async stat(): Promise<FsStat> {

@@ -10,18 +10,20 @@ interface NodeBase {
   ino: number;
   mode: number;
   mtimeMs: number;
+  /** birth time (ns, decimal); fixed at creation, like statx's stx_btime */
+  birthNs: string;
 }
-/** A regular file; `durable` is what survives a power cut. */
+/** A regular file; `durable` is what survives a power cut (its data, mode and mtime after fsync). */
 export interface FileNode extends NodeBase {
   kind: 'file';
   data: SparseData;
-  durable: { data: SparseData; mode: number };
+  durable: { data: SparseData; mode: number; mtimeMs: number };
 }
 /** A directory; `durable.entries` are the names that survive a power cut. */
 export interface DirNode extends NodeBase {
   kind: 'dir';
   entries: Map<string, number>;
-  durable: { entries: Map<string, number>; mode: number };
+  durable: { entries: Map<string, number>; mode: number; mtimeMs: number };
 }
 /** A symbolic link (its target never changes). */
 export interface LinkNode extends NodeBase {
@@ -66,7 +68,7 @@ export class Tree {
   readonly root: DirNode;
 
   constructor(root?: DirNode) {
-    this.root = root ?? { kind: 'dir', ino: 2, mode: 0o755, mtimeMs: this.clock, entries: new Map(), durable: { entries: new Map(), mode: 0o755 } };
+    this.root = root ?? { kind: 'dir', ino: 2, mode: 0o755, mtimeMs: this.clock, birthNs: `${this.clock}000000`, entries: new Map(), durable: { entries: new Map(), mode: 0o755, mtimeMs: this.clock } };
     this.inodes.set(this.root.ino, this.root);
   }
 
@@ -82,19 +84,22 @@ export class Tree {
   }
 
   newFile(mode: number): FileNode {
-    const node: FileNode = { kind: 'file', ino: this.nextIno++, mode, mtimeMs: this.tick(), data: new SparseData(), durable: { data: new SparseData(), mode } };
+    const t = this.tick();
+    const node: FileNode = { kind: 'file', ino: this.nextIno++, mode, mtimeMs: t, birthNs: `${t}000000`, data: new SparseData(), durable: { data: new SparseData(), mode, mtimeMs: t } };
     this.inodes.set(node.ino, node);
     return node;
   }
 
   newDir(mode: number): DirNode {
-    const node: DirNode = { kind: 'dir', ino: this.nextIno++, mode, mtimeMs: this.tick(), entries: new Map(), durable: { entries: new Map(), mode } };
+    const t = this.tick();
+    const node: DirNode = { kind: 'dir', ino: this.nextIno++, mode, mtimeMs: t, birthNs: `${t}000000`, entries: new Map(), durable: { entries: new Map(), mode, mtimeMs: t } };
     this.inodes.set(node.ino, node);
     return node;
   }
 
   newLink(target: string): LinkNode {
-    const node: LinkNode = { kind: 'symlink', ino: this.nextIno++, mode: 0o777, mtimeMs: this.tick(), target };
+    const t = this.tick();
+    const node: LinkNode = { kind: 'symlink', ino: this.nextIno++, mode: 0o777, mtimeMs: t, birthNs: `${t}000000`, target };
     this.inodes.set(node.ino, node);
     return node;
   }
@@ -171,11 +176,11 @@ export class Tree {
 
   /** Makes `node`'s own state and its entry in every ancestor durable (nothing else). */
   markDurable(path: string, node: SimNode): void {
-    if (node.kind === 'file') node.durable = { data: node.data.copy(), mode: node.mode };
-    if (node.kind === 'dir') node.durable = { entries: node.durable.entries, mode: node.mode };
+    if (node.kind === 'file') node.durable = { data: node.data.copy(), mode: node.mode, mtimeMs: node.mtimeMs };
+    if (node.kind === 'dir') node.durable = { entries: node.durable.entries, mode: node.mode, mtimeMs: node.mtimeMs };
     let w = this.walk(path, false, 'fsync');
     while (w.name !== '') {
-      w.parent.durable = { entries: new Map(w.parent.durable.entries).set(w.name, w.node!.ino), mode: w.parent.durable.mode };
+      w.parent.durable = { ...w.parent.durable, entries: new Map(w.parent.durable.entries).set(w.name, w.node!.ino) };
       w = this.walk(w.parentPath, false, 'fsync');
     }
   }
@@ -207,9 +212,11 @@ export class Tree {
       if (node.kind === 'file') {
         node.data = node.durable.data.copy();
         node.mode = node.durable.mode;
+        node.mtimeMs = node.durable.mtimeMs;
       } else if (node.kind === 'dir') {
         node.entries = new Map(node.durable.entries);
         node.mode = node.durable.mode;
+        node.mtimeMs = node.durable.mtimeMs;
         for (const ino of node.entries.values()) {
           if (seen.has(ino)) continue;
           seen.add(ino);
@@ -228,7 +235,7 @@ export class Tree {
         case 'file':
           return { ...node, data: node.data.copy(), durable: { ...node.durable } };
         case 'dir':
-          return { ...node, entries: new Map(node.entries), durable: { entries: new Map(node.durable.entries), mode: node.durable.mode } };
+          return { ...node, entries: new Map(node.entries), durable: { ...node.durable, entries: new Map(node.durable.entries) } };
         case 'symlink':
           return { ...node };
       }
@@ -244,6 +251,6 @@ export class Tree {
 /** What stat(2) would report for `node`. */
 export function statOf(node: SimNode, dev: string): FsStat {
   const size = node.kind === 'file' ? node.data.size : node.kind === 'dir' ? 4096 : Buffer.byteLength(node.target);
-  return { kind: node.kind, size, ino: node.ino, dev, mode: node.mode, uid: 0, mtimeMs: node.mtimeMs };
+  return { kind: node.kind, size, ino: node.ino, dev, mode: node.mode, uid: 0, mtimeMs: node.mtimeMs, birthNs: node.birthNs };
 }
 

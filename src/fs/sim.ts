@@ -33,8 +33,8 @@ export class SimFs implements Fs {
   faults = new FaultTable();
 
   constructor(
-    /** the "major:minor" every inode reports */
-    readonly dev = '8:1',
+    /** the "major:minor" every inode reports; a power cut renumbers it (`powerCut`) */
+    public dev = '8:1',
     /** @internal */
     public tree = new Tree(),
   ) {}
@@ -126,7 +126,22 @@ export class SimFs implements Fs {
     this.faults.check('syncDir', 'fsync', path);
     const node = this.existing(path, true, 'open');
     if (node.kind !== 'dir') throw fsError('ENOTDIR', 'open', path);
-    node.durable = { entries: new Map(node.entries), mode: node.mode };
+    node.durable = { entries: new Map(node.entries), mode: node.mode, mtimeMs: node.mtimeMs };
+  }
+
+  async link(from: string, to: string): Promise<void> {
+    this.faults.check('link', 'link', from, to);
+    const f = this.tree.walk(from, false, 'link');
+    if (!f.node) throw fsError('ENOENT', 'link', from);
+    if (f.node.kind === 'dir') throw fsError('EPERM', 'link', from);
+    const t = this.tree.walk(to, false, 'link');
+    if (t.node || t.name === '') throw fsError('EEXIST', 'link', to);
+    this.tree.link(t.parent, t.name, f.node);
+  }
+
+  async setMtime(path: string, mtimeMs: number): Promise<void> {
+    this.faults.check('setMtime', 'utimensat', path);
+    this.existing(path, false, 'utimensat').mtimeMs = mtimeMs;
   }
 
   async realpath(path: string): Promise<string> {
@@ -138,10 +153,16 @@ export class SimFs implements Fs {
 
   // ---- test helpers -------------------------------------------------------------
 
-  /** Power cut: every directory and file reverts to its durable state; handles die. */
+  /**
+   * Power cut: every directory and file reverts to its durable state; handles die. The
+   * machine boots again with its disks numbered otherwise: `dev` changes (inodes and
+   * birth times do not).
+   */
   powerCut(): void {
     this.epoch++;
     this.tree.revertToDurable();
+    const [major, minor] = this.dev.split(':').map(Number);
+    this.dev = `${major}:${(minor! + 16) % 256}`;
   }
 
   /** A deep copy (without open handles), for branching crash scenarios. */

@@ -17,6 +17,12 @@ export interface FsStat {
   mode: number;
   uid: number;
   mtimeMs: number;
+  /**
+   * Birth (creation) time in nanoseconds since the epoch, as a decimal string (statx's
+   * stx_btime); undefined when the filesystem does not report one. With the inode it
+   * names a file across reboots, where `dev` may change (disks numbered otherwise).
+   */
+  birthNs?: string;
 }
 
 /** How to open a file. `noFollow` refuses a symlink at the last component (ELOOP). */
@@ -53,6 +59,10 @@ export interface Fs {
   unlink(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   chmod(path: string, perm: number): Promise<void>;
+  /** link(2): a second name for the file at `from`; EEXIST when `to` exists (never replaces it). */
+  link(from: string, to: string): Promise<void>;
+  /** Sets the modification time of `path` itself (lutimes: a symlink is not followed); atime becomes now. */
+  setMtime(path: string, mtimeMs: number): Promise<void>;
   /** Opens the directory and fsyncs it, making entries created/renamed/removed in it durable. */
   syncDir(path: string): Promise<void>;
   /** Resolves symlinks in every component (realpath(3)). */

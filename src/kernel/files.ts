@@ -2,20 +2,49 @@
  * The files facility: backing files and mount-point directories, over any `Fs` (real or
  * simulated). Every change is made durable before returning (file fsync + parent
  * directory fsync), and every removal checks ownership first: flow only removes a file
- * whose dev+inode it recorded at creation, and only empty directories.
+ * whose identity it recorded at creation, and only empty directories.
  *
  * Removals also fsync the parent when the object is already absent: a removal done by
  * an earlier, interrupted attempt may not be durable yet.
  */
-import { dirname } from 'node:path';
+import { randomBytes, randomInt } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import { KernelError, type KernelErrorCode } from '../errors.js';
 import { hasCode, type Fs, type FsStat } from '../fs/types.js';
 
-/** What identifies a file across renames and reuse of its name: device + inode. */
+/**
+ * What identifies a file across renames, reuse of its name and reboots: its inode and
+ * birth time (statx). `dev` ("major:minor") is the filesystem's device at the time it
+ * was recorded: it may change at the next boot (disks numbered otherwise), so it only
+ * decides when one side has no birth time (a filesystem without one, or a journal
+ * written by an older flow that recorded {dev, ino}).
+ */
 export interface FileIdentity {
-  /** "major:minor" of the filesystem holding the file */
   dev: string;
   ino: number;
+  /** birth time in ns since the epoch (decimal), when the filesystem reports one */
+  birth?: string;
+}
+
+/** The identity to record for what `st` describes. */
+export function identityOf(st: FsStat): FileIdentity {
+  return st.birthNs ? { dev: st.dev, ino: st.ino, birth: st.birthNs } : { dev: st.dev, ino: st.ino };
+}
+
+/**
+ * Is `st` the object recorded as `id`? 'other' when it certainly is not; 'unsure' when
+ * neither side has a birth time and the device differs (the disk may have been numbered
+ * otherwise at boot): flow then touches nothing and asks the operator.
+ */
+export function sameFile(st: FsStat, id: FileIdentity): 'same' | 'other' | 'unsure' {
+  if (st.ino !== id.ino) return 'other';
+  if (st.birthNs && id.birth) return st.birthNs === id.birth ? 'same' : 'other';
+  return st.dev === id.dev ? 'same' : 'unsure';
+}
+
+/** How an identity reads in messages. */
+export function describeIdentity(id: FileIdentity): string {
+  return `inode ${id.ino}${id.birth ? ` born ${id.birth} ns` : ''} on ${id.dev}`;
 }
 
 const PASSTHROUGH: readonly KernelErrorCode[] = ['ENOENT', 'EEXIST', 'ENOSPC', 'EIO', 'EBUSY', 'EINVAL', 'EPERM'];
@@ -64,27 +93,73 @@ async function syncParent(fs: Fs, path: string): Promise<void> {
   }
 }
 
+/** The proof that a file or directory was made by flow itself: see `createBackingFile`. */
+export interface CreationProof {
+  /** the private name the file is made under first (unique to one attempt: a random nonce) */
+  temp: string;
+  /** the modification time the attempt stamps on what it makes (a random whole second) */
+  mtimeMs: number;
+}
+
 /**
- * Creates a new backing file of `size` bytes (sparse) with mode 0600: O_EXCL and
- * O_NOFOLLOW, truncate, fsync, fsync of the parent directory. EEXIST when the name is
- * taken. On failure after creation the file is removed again, so a failed call has no
- * effect. Returns the identity to record.
+ * A fresh proof for one attempt to create `path`: a temp name no one else can know
+ * beforehand, and a stamp: a random even whole second of 1980-1999 (exact on every
+ * filesystem's timestamps; a file made now never carries it by chance).
  */
-export async function createBackingFile(fs: Fs, path: string, size: number): Promise<FileIdentity> {
+export function newCreationProof(path: string): CreationProof {
+  return { temp: join(dirname(path), `.${basename(path)}.flow-${randomBytes(8).toString('hex')}`), mtimeMs: stampMs() };
+}
+
+/** A random even whole second of 1980-1999, in ms. */
+export function stampMs(): number {
+  return (315_532_800 + 2 * randomInt(0, 315_000_000)) * 1000;
+}
+
+/**
+ * Creates a new backing file of `size` bytes (sparse) with mode 0600 so that whatever is
+ * at `path` afterwards can be told from a file someone else made there:
+ *   1. the file is made under `proof.temp` (O_EXCL, O_NOFOLLOW; a name nobody else knows),
+ *      truncated, its mtime stamped with `proof.mtimeMs`, fsynced, its directory fsynced;
+ *   2. link(2) gives it its name `path`: never replacing anything (EEXIST: someone else
+ *      made `path`; it is left untouched and the temp name removed);
+ *   3. the temp name is removed.
+ * At any instant, a file that is flow's has the temp name (steps 1-2) or the stamp (from
+ * 2 until something writes it, which only happens after its identity is recorded).
+ * `onLinked` runs between 2 and 3. On failure, what this call made is removed again.
+ * Returns the identity to record.
+ */
+export async function createBackingFile(fs: Fs, path: string, size: number, proof: CreationProof = newCreationProof(path), onLinked?: () => void): Promise<FileIdentity> {
   if (!Number.isSafeInteger(size) || size < 0) throw new KernelError('EINVAL', `bad size ${size} for ${path}`);
-  const handle = await attempt('create', path, () => fs.open(path, { mode: 'create-exclusive', perm: 0o600, noFollow: true }));
-  let identity: FileIdentity | undefined;
+  const dir = dirname(path);
+  const handle = await attempt('create', proof.temp, () => fs.open(proof.temp, { mode: 'create-exclusive', perm: 0o600, noFollow: true }));
+  let made: FileIdentity | undefined;
+  let linked = false;
   try {
-    const st = await handle.stat();
-    identity = { dev: st.dev, ino: st.ino };
+    made = identityOf(await handle.stat());
     await handle.truncate(size);
+    await fs.setMtime(proof.temp, proof.mtimeMs);
     await handle.sync();
     await handle.close();
-    await fs.syncDir(dirname(path));
-    return identity;
+    await fs.syncDir(dir);
+    try {
+      await fs.link(proof.temp, path);
+    } catch (err) {
+      if (hasCode(err, 'EEXIST')) throw new KernelError('EEXIST', `${path} exists: something else made it after the run was planned; flow leaves it untouched`);
+      throw err;
+    }
+    linked = true;
+    await fs.syncDir(dir);
+    onLinked?.();
+    await fs.unlink(proof.temp);
+    await fs.syncDir(dir);
+    return made;
   } catch (err) {
     await handle.close().catch(() => undefined);
-    if (identity) await removeOwnedFile(fs, path, identity).catch(() => undefined);
+    if (err instanceof Error && err.name === 'CrashSignal') throw err; // a test's simulated crash: nothing more happens
+    if (made) {
+      if (linked) await removeOwnedFile(fs, path, made).catch(() => undefined);
+      await removeOwnedFile(fs, proof.temp, made).catch(() => undefined);
+    }
     throw fsFailure(err, 'create', path);
   }
 }
@@ -92,13 +167,16 @@ export async function createBackingFile(fs: Fs, path: string, size: number): Pro
 /** Identity and kind of whatever is at `path` (not following a symlink); null when absent. */
 export async function fileIdentity(fs: Fs, path: string): Promise<(FileIdentity & { kind: FsStat['kind']; size: number }) | null> {
   const st = await lstatOrNull(fs, path);
-  return st && { dev: st.dev, ino: st.ino, kind: st.kind, size: st.size };
+  return st && { ...identityOf(st), kind: st.kind, size: st.size };
 }
+
+/** lstat, or null when nothing is at `path` (exported for the steps' probes). */
+export const statOrNull = lstatOrNull;
 
 /**
  * Removes `path` only when it is the regular file with exactly this identity, then
  * fsyncs the parent. 'absent' when nothing is there; EINVAL ("not ours") when something
- * else is.
+ * else is, or when flow cannot tell (see `sameFile`).
  */
 export async function removeOwnedFile(fs: Fs, path: string, identity: FileIdentity): Promise<'removed' | 'absent'> {
   const st = await lstatOrNull(fs, path);
@@ -106,10 +184,11 @@ export async function removeOwnedFile(fs: Fs, path: string, identity: FileIdenti
     await syncParent(fs, path);
     return 'absent';
   }
-  if (st.kind !== 'file' || st.dev !== identity.dev || st.ino !== identity.ino) {
+  const same = st.kind === 'file' ? sameFile(st, identity) : 'other';
+  if (same !== 'same') {
     throw new KernelError(
       'EINVAL',
-      `${path} is not ours: expected a regular file with dev ${identity.dev} inode ${identity.ino}, found a ${st.kind} with dev ${st.dev} inode ${st.ino}; left untouched`,
+      `${path} is ${same === 'other' ? 'not ours' : 'perhaps not ours (no birth time to tell after a reboot)'}: expected a regular file with ${describeIdentity(identity)}, found a ${st.kind} with ${describeIdentity(identityOf(st))}; left untouched`,
     );
   }
   try {

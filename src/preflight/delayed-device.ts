@@ -1,4 +1,5 @@
 /** Preflight of delayed-device. */
+import { identityOf, type FileIdentity } from '../kernel/files.js';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { delayedDeviceParams, type DelayedDeviceParams } from '../../machines/delayed-device.js';
@@ -21,7 +22,7 @@ export async function preflightDelayedDevice(raw: RawOptions, env: PreflightEnv)
   let size = parseSize('--size', sizeGiven ?? '1G', { multipleOf: 4096, why: 'the filesystem block size', min: 8 * 1024 * 1024 });
 
   const st = await statOrNull(k.fs, file, `--file ${file}`);
-  let fileIdentity: { dev: string; ino: number } | null = null;
+  let fileIdentity: FileIdentity | null = null;
   let realFile = file;
   if (st) {
     const f = await existingFile(k.fs, '--file', file);
@@ -29,7 +30,7 @@ export async function preflightDelayedDevice(raw: RawOptions, env: PreflightEnv)
     if (sizeGiven !== undefined && f.st.size !== size) throw new UsageError(`--size ${sizeGiven}: ${file} exists with another size (${f.st.size} bytes)`, 'leave out --size to use the file as it is, or give a new path');
     size = f.st.size - (f.st.size % 512);
     if (size === 0) throw new UsageError(`--file ${file} is smaller than one sector`, 'give a file with a filesystem, or a path that does not exist yet');
-    fileIdentity = { dev: f.st.dev, ino: f.st.ino };
+    fileIdentity = identityOf(f.st);
     const busy = (await k.loop.list()).find((l) => l.backingDev === f.st.dev && l.backingIno === f.st.ino);
     if (busy) throw new UsageError(`--file ${file} is already attached at ${busy.device}`, `detach it first (losetup -d ${busy.device})`);
     if (raw.mount !== false) {

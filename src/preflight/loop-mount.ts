@@ -1,4 +1,5 @@
 /** Preflight of loop-mount. */
+import { identityOf } from '../kernel/files.js';
 import { UsageError } from '../errors.js';
 import { loopMountParams, type LoopMountParams } from '../../machines/loop-mount.js';
 import { checkFsFits, existingFile } from './files.js';
@@ -18,5 +19,5 @@ export async function preflightLoopMount(raw: RawOptions, env: PreflightEnv): Pr
     if (busy) throw new UsageError(`--file ${f.path} is already attached at ${busy.device}`, 'mounting it twice read-write would corrupt it; use --read-only or detach it');
   }
   const mp = await mountpointFor({ ...raw, mount: true }, env);
-  return loopMountParams.parse({ file: f.path, fileIdentity: { dev: f.st.dev, ino: f.st.ino }, readOnly, mountpoint: mp!.mountpoint, mountDirs: mp!.mountDirs });
+  return loopMountParams.parse({ file: f.path, fileIdentity: identityOf(f.st), readOnly, mountpoint: mp!.mountpoint, mountDirs: mp!.mountDirs });
 }

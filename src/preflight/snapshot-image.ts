@@ -3,6 +3,7 @@
  * is recorded. Reads the image (never writes it), its partition table and filesystem, and
  * the kernel's devices.
  */
+import { identityOf } from '../kernel/files.js';
 import { UsageError } from '../errors.js';
 import { snapshotImageParams, type SnapshotImageParams } from '../../machines/snapshot-image.js';
 import { defaultName } from '../../machines/types.js';
@@ -56,7 +57,7 @@ export async function preflightSnapshotImage(raw: RawOptions, env: PreflightEnv)
   const mp = await mountpointFor(raw, env);
   return snapshotImageParams.parse({
     image: image.path,
-    imageIdentity: { dev: image.st.dev, ino: image.st.ino },
+    imageIdentity: identityOf(image.st),
     partition,
     partStart,
     partSectors,

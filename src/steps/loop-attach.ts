@@ -5,35 +5,43 @@
  * intent (recorded under the host-wide allocation lock).
  */
 import { KernelError } from '../errors.js';
+import { sameFile, type FileIdentity } from '../kernel/files.js';
 import type { LoopInfo } from '../kernel/types.js';
 import { line, str, type Executor, type StepEnv } from './types.js';
 
 export interface LoopArgs extends Record<string, unknown> {
   file: string;
-  identity: { dev: string; ino: number };
+  identity: FileIdentity;
   readOnly: boolean;
   offset: number;
   sizeLimit: number;
 }
 
-const matches = (a: LoopArgs) => (l: LoopInfo) =>
-  l.backingDev === a.identity.dev && l.backingIno === a.identity.ino && l.offset === a.offset && l.sizeLimit === a.sizeLimit;
+const matches = (a: LoopArgs, b: { dev: string; ino: number }) => (l: LoopInfo) =>
+  l.backingDev === b.dev && l.backingIno === b.ino && l.offset === a.offset && l.sizeLimit === a.sizeLimit;
+
+/** The backing file as the kernel names it now: the recorded `dev` may be from an earlier boot. */
+async function backing(a: LoopArgs, env: StepEnv): Promise<{ dev: string; ino: number }> {
+  const st = await env.kernel.fs.stat(a.file).catch(() => null);
+  return st && sameFile(st, a.identity) === 'same' ? { dev: st.dev, ino: st.ino } : a.identity;
+}
 
 const outputsOf = (l: LoopInfo) => ({ device: l.device, node: l.device, majmin: l.majmin, readOnly: l.readOnly });
 
 async function candidates(a: LoopArgs, marker: Record<string, unknown>, env: StepEnv): Promise<LoopInfo[]> {
   const before = new Set((marker.before as string[] | undefined) ?? []);
-  return (await env.kernel.loop.list()).filter((l) => matches(a)(l) && !before.has(l.device));
+  const b = await backing(a, env);
+  return (await env.kernel.loop.list()).filter((l) => matches(a, b)(l) && !before.has(l.device));
 }
 
 export const loopAttach: Executor<LoopArgs> = {
   allocates: true,
   async observe(a, env) {
-    return { before: (await env.kernel.loop.list()).filter(matches(a)).map((l) => l.device) };
+    return { before: (await env.kernel.loop.list()).filter(matches(a, await backing(a, env))).map((l) => l.device) };
   },
   async apply(a, _marker, env) {
     const st = await env.kernel.fs.stat(a.file);
-    if (st.dev !== a.identity.dev || st.ino !== a.identity.ino) {
+    if (sameFile(st, a.identity) !== 'same') {
       throw new KernelError('EINVAL', `${a.file} is no longer the file the run was planned for (inode ${a.identity.dev}/${a.identity.ino}, now ${st.dev}/${st.ino})`);
     }
     const info = await env.kernel.loop.attach({ file: a.file, readOnly: a.readOnly, offset: a.offset || undefined, sizeLimit: a.sizeLimit || undefined });
@@ -46,7 +54,8 @@ export const loopAttach: Executor<LoopArgs> = {
   async probe(a, marker, outputs, env) {
     if (outputs) {
       const dev = str(outputs, 'device');
-      const l = (await env.kernel.loop.list()).find((x) => x.device === dev && matches(a)(x));
+      const b = await backing(a, env);
+      const l = (await env.kernel.loop.list()).find((x) => x.device === dev && matches(a, b)(x));
       return l ? { found: 'applied', outputs: outputsOf(l) } : { found: 'absent', detail: `${dev} is no longer bound to ${a.file}` };
     }
     const c = await candidates(a, marker, env);
@@ -62,7 +71,8 @@ export const loopAttach: Executor<LoopArgs> = {
   async undo(a, outputs, env) {
     const dev = str(outputs, 'device');
     // Loop numbers are reused: re-check the identity right before detaching.
-    const l = (await env.kernel.loop.list()).find((x) => x.device === dev && matches(a)(x));
+    const b = await backing(a, env);
+    const l = (await env.kernel.loop.list()).find((x) => x.device === dev && matches(a, b)(x));
     if (l) await env.kernel.loop.detach(dev);
   },
   commands(a, outputs) {

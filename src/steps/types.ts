@@ -26,8 +26,8 @@ export interface Executor<A extends Json = Json> {
   apply(args: A, marker: Json, env: StepEnv): Promise<Json>;
   /** Settles a step in doubt by asking the kernel; `outputs` when the step had succeeded. */
   probe(args: A, marker: Json, outputs: Json | undefined, env: StepEnv): Promise<ProbeResult>;
-  /** Brings a partial effect to absent. */
-  clean(args: A, marker: Json, env: StepEnv): Promise<void>;
+  /** Brings a partial effect to absent (`outputs`: what the step recorded, when it had succeeded). */
+  clean(args: A, marker: Json, env: StepEnv, outputs?: Json): Promise<void>;
   /** Undoes an applied effect (kinds without an inverse never get here). */
   undo(args: A, outputs: Json, env: StepEnv): Promise<void>;
   /** The shell commands equivalent to apply and undo, for `flow plan` and operator messages. */

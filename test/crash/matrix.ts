@@ -35,10 +35,11 @@ interface EndState {
   tree: unknown;
 }
 
-/** The host as a user sees it; inode numbers are left out (a file created again after a crash gets a new one). */
+/** The host as a user sees it; inode numbers are left out (a file created again after a crash gets a new one), and so are
+ *  device numbers (a power cut boots with the disks numbered otherwise: SimFs.powerCut). */
 function endState(w: World): EndState {
   const k = w.kernel.snapshotState();
-  return { kernel: { ...k, loops: k.loops.map(({ backingIno: _i, ...l }) => l) }, tree: w.tree() };
+  return { kernel: { ...k, loops: k.loops.map(({ backingIno: _i, backingDev: _d, ...l }) => l) }, tree: w.tree() };
 }
 
 async function crash(w: World, mode: Mode): Promise<void> {

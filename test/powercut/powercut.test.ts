@@ -8,8 +8,9 @@
  *           (exact done state), then rolled back (nothing left); then round r2 is started
  *           like r1 (other points inside each step) plus the fsync mutants (FLOW_DISABLE_SYNC,
  *           each on its own filesystem of the disk), and the power is cut
- *   boot 3  r2 recovered by rollback: nothing left, images unchanged (r2's disk stays
- *           /dev/vdb, as in boot 2)
+ *   boot 3  r2 recovered by rollback with the disks in the other order (r2's disk, /dev/vdb
+ *           in boot 2, is now /dev/vda: its filesystem's st_dev changes, as when a machine
+ *           numbers its disks otherwise at boot): nothing left, images unchanged
  * Every run's stdout goes to the share (on the host: it survives the cut); all checks are
  * made here from what the guest recorded (analyse.ts). See docs/LAB.md, "Power cuts".
  *   npm run build && npx vitest run --project powercut
@@ -66,9 +67,9 @@ beforeAll(async () => {
   }
   boot([join(T, 'r1.img')], ['cut', 'r1', 'vda'], 'r1/cut');
   boot([join(T, 'r1.img'), join(T, 'r2.img')], ['recover', 'r1', 'vda', 'resume', 'cut', 'r2', 'vdb'], 'r2/cut');
-  // r2's disk stays the second disk: a filesystem's device number (st_dev, part of the
-  // identity flow records for the files it creates) must not change between the boots
-  boot([join(T, 'r1.img'), join(T, 'r2.img')], ['recover', 'r2', 'vdb', 'rollback']);
+  // the disks in the other order: r2's filesystem gets another device number (st_dev), and
+  // flow must still know the files it created (inode + birth time, not st_dev)
+  boot([join(T, 'r2.img'), join(T, 'r1.img')], ['recover', 'r2', 'vda', 'rollback']);
   results.push(analyseRound({ round: 'r1', how: 'resume', dir: join(share, 'r1'), plan: plans.r1!, enumerated, imageSha }));
   results.push(analyseRound({ round: 'r2', how: 'rollback', dir: join(share, 'r2'), plan: plans.r2!, enumerated, imageSha }));
 }, 4_800_000);

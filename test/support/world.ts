@@ -53,8 +53,11 @@ export class World {
   /** Throw CrashSignal at this point (and record every point passed). */
   crashAt: string | undefined;
   pointsSeen: string[] = [];
+  /** Called at every point before the crash check (a test makes something happen there, e.g. another process's file). */
+  atPoint: ((point: string) => void) | undefined;
   private readonly crashHook: CrashHook = (point) => {
     this.pointsSeen.push(point);
+    this.atPoint?.(point);
     if (point === this.crashAt) throw new CrashSignal(point);
   };
 
