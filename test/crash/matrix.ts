@@ -33,18 +33,18 @@ export interface Figures {
 
 const ID = 'k3m9x2ab';
 
-interface EndState {
+export interface EndState {
   kernel: unknown;
   tree: unknown;
 }
 
 /** The host as a user sees it; inode numbers are left out (a file created again after a crash gets a new one). */
-function endState(w: World): EndState {
+export function endState(w: World): EndState {
   const k = w.kernel.snapshotState();
   return { kernel: { ...k, loops: k.loops.map(({ backingIno: _i, ...l }) => l) }, tree: w.tree() };
 }
 
-async function crash(w: World, mode: Mode): Promise<void> {
+export async function crash(w: World, mode: Mode): Promise<void> {
   if (mode === 'process') {
     w.processCrash();
     return;
@@ -77,7 +77,7 @@ async function checkI2(w: World, reported: FlowEvent[], v: string[], where: stri
   }
 }
 
-async function recover(w: World, how: Recovery): Promise<{ phase: string } | 'not-found'> {
+export async function recover(w: World, how: Recovery): Promise<{ phase: string } | 'not-found'> {
   const r = await w.runner();
   try {
     return how === 'resume' ? await r.resume(ID) : await r.rollback(ID);
@@ -98,11 +98,11 @@ const DEVICE_WINDOW: Record<string, string[]> = {
 };
 
 /** Checks operator stops against the crash points that preceded them. */
-export function checkStops(stops: OperatorStop[], crashPoints: string[], mode: Mode, v: string[], where: string, window = DEVICE_WINDOW): void {
+export function checkStops(stops: OperatorStop[], crashPoints: string[], mode: Mode, v: string[], where: string, window = DEVICE_WINDOW, runDevices = 1): void {
   for (const st of stops) {
     const ok = mode === 'process' && crashPoints.some((p) => (window[st.kind] ?? []).some((suffix) => p === `apply:${st.step}:${suffix}`));
     if (!ok) v.push(`${where}: stopped for the operator at ${st.step} (${st.candidates.map((c) => c.device).join(', ')}) after a crash at ${crashPoints.join(' + ')}: flow should have settled it`);
-    if (st.removed.length !== 1) v.push(`${where}: the operator found ${st.removed.length} devices of the run at ${st.step}, not 1`);
+    if (st.removed.length > runDevices || (runDevices === 1 && st.removed.length !== 1)) v.push(`${where}: the operator found ${st.removed.length} devices of the run at ${st.step}`);
   }
 }
 
