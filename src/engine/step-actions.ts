@@ -78,7 +78,7 @@ export class StepActions {
       if (err instanceof CrashSignal) throw err;
       return this.needsOperator(s, name, `cannot probe: ${errorInfo(err).message}`);
     }
-    if (res.found === 'unknown') return this.needsOperator(s, name, res.detail);
+    if (res.found === 'unknown') return this.needsOperator(s, name, res.detail, res.commands);
     const body: EventBody = { type: 'StepProbed', step: name, found: res.found };
     if (res.found === 'applied') body.outputs = res.outputs;
     if (res.found !== 'applied' && res.detail) body.detail = res.detail;
@@ -122,18 +122,26 @@ export class StepActions {
   }
 
   /** Records that a person must act, with the exact commands that remain, and stops. */
-  private async needsOperator(s: Session, name: string, reason: string): Promise<never> {
-    const commands = remainingCommands(s);
+  private async needsOperator(s: Session, name: string, reason: string, stepCommands?: string[]): Promise<never> {
+    const commands = remainingCommands(s, stepCommands ? { step: name, commands: stepCommands } : undefined);
     await s.append({ type: 'NeedsOperator', step: name, reason, commands });
     throw new NeedsOperatorError(s.id, name, reason, commands);
   }
 }
 
-/** The undo commands of every step that may still have an effect, last step first. */
-export function remainingCommands(s: Session): string[] {
+/**
+ * The undo commands of every step that may still have an effect, last step first;
+ * `known`: the probe's exact commands for the step it could not settle (e.g. one per loop
+ * or zram device that may be the run's), used instead of that step's generic ones.
+ */
+export function remainingCommands(s: Session, known?: { step: string; commands: string[] }): string[] {
   const out: string[] = [];
   for (const st of [...s.state.steps].reverse()) {
     if (st.status === 'pending' || st.status === 'undone' || !st.args) continue;
+    if (known && st.name === known.step) {
+      out.push(...known.commands);
+      continue;
+    }
     out.push(...executors[st.def.kind].commands(st.args, st.outputs).undo.map((c) => (st.status === 'applied' ? c : `${c}   # if ${st.name} took effect`)));
   }
   return out;

@@ -29,6 +29,12 @@ export interface LoopInfo {
   sizeLimit: number;
   readOnly: boolean;
   autoclear: boolean;
+  /**
+   * /sys/block/loopN/diskseq (Linux >= 5.15): the kernel gives the device a new number,
+   * never reused within a boot, at every bind and every detach. Device + diskseq names one
+   * binding exactly; the device number alone is reused by the next `losetup --find`.
+   */
+  diskseq: number;
 }
 
 export interface LoopAttachArgs {
@@ -110,6 +116,12 @@ export interface ZramInfo {
   algorithm: string;
   /** names in /sys/block/zramN/holders (e.g. ["dm-2"]) */
   holders: string[];
+  /**
+   * /sys/block/zramN/diskseq (Linux >= 5.15): set once by hot_add, never reused within a
+   * boot; sizing and reset keep it. id + diskseq names one zram device exactly, where the
+   * id alone is reused by the next hot_add after a hot_remove.
+   */
+  diskseq: number;
 }
 
 export interface ZramFacility {

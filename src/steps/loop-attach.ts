@@ -1,12 +1,34 @@
 /**
- * loop.attach: `losetup --find --show`. Ownership: loop numbers are reused and a label
- * needs util-linux 2.40, so a loop is ours when it is bound to the intended backing file
- * (device + inode + offset + sizelimit) and was not among those bound to it before the
- * intent (recorded under the host-wide allocation lock).
+ * loop.attach: `losetup --find --show`.
+ *
+ * Identity. Loop numbers are reused and a label (`--loop-ref`) needs util-linux 2.40, but
+ * the kernel gives a loop device a new diskseq (/sys/block/loopN/diskseq, Linux >= 5.15)
+ * at every bind and every detach, never reused within a boot. So one binding is named
+ * exactly by device + diskseq (+ the backing file's device, inode, offset and sizelimit):
+ * - the intent records every loop bound to the intended file (device + diskseq), under
+ *   the host-wide allocation lock: `seen`;
+ * - the outcome records the device and its diskseq; probe and undo act only on that exact
+ *   binding, re-read right before `losetup -d`.
+ *
+ * In doubt (intent without outcome). A binding of the intended file that is not in `seen`
+ * appeared in the window: flow's, or another program's (`losetup -f` of the same image
+ * picks the same lowest free device flow would, and takes no flow lock). No state the
+ * kernel shows tells a crash right after our bind from a crash right before it while
+ * someone else binds the file, so: no new binding → absent (exactly); any new binding →
+ * flow stops for the operator with the commands to detach it if it is the run's, instead
+ * of adopting or detaching it. Binding a device picked beforehand (`losetup -f`, then
+ * `losetup /dev/loopN FILE`) would not help: the other program's `losetup -f` picks that
+ * same device, and the split adds a race in which the run fails on EBUSY. Loops bound to
+ * other files are never candidates. The window is the bind up to the outcome's fsync.
+ *
+ * Journals from before diskseq was recorded (marker `before`: devices only; outputs
+ * without `diskseq`) are still read: such a marker's devices count as seen, such an outcome
+ * is recognised by device + backing identity, as before.
  */
 import { KernelError } from '../errors.js';
 import { sameFile, type FileIdentity } from '../kernel/files.js';
 import type { LoopInfo } from '../kernel/types.js';
+import type { Json } from '../../machines/types.js';
 import { line, str, type Executor, type StepEnv } from './types.js';
 
 export interface LoopArgs extends Record<string, unknown> {
@@ -26,18 +48,35 @@ async function backing(a: LoopArgs, env: StepEnv): Promise<{ dev: string; ino: n
   return st && sameFile(st, a.identity) === 'same' ? { dev: st.dev, ino: st.ino } : a.identity;
 }
 
-const outputsOf = (l: LoopInfo) => ({ device: l.device, node: l.device, majmin: l.majmin, readOnly: l.readOnly });
+const outputsOf = (l: LoopInfo) => ({ device: l.device, node: l.device, majmin: l.majmin, readOnly: l.readOnly, diskseq: l.diskseq });
 
-async function candidates(a: LoopArgs, marker: Record<string, unknown>, env: StepEnv): Promise<LoopInfo[]> {
-  const before = new Set((marker.before as string[] | undefined) ?? []);
+/** The bindings of the file the intent saw: device + diskseq, or (an older journal) devices only. */
+function seenOf(marker: Json): { device: string; diskseq?: number }[] {
+  if (Array.isArray(marker.seen)) return (marker.seen as { device: string; diskseq: number }[]).map((s) => ({ device: s.device, diskseq: s.diskseq }));
+  return ((marker.before as string[] | undefined) ?? []).map((device) => ({ device }));
+}
+
+/** Bindings of the intended file that did not exist when the intent was recorded. */
+async function appeared(a: LoopArgs, marker: Json, env: StepEnv): Promise<LoopInfo[]> {
+  const seen = seenOf(marker);
   const b = await backing(a, env);
-  return (await env.kernel.loop.list()).filter((l) => matches(a, b)(l) && !before.has(l.device));
+  return (await env.kernel.loop.list()).filter((l) => matches(a, b)(l) && !seen.some((s) => s.device === l.device && (s.diskseq === undefined || s.diskseq === l.diskseq)));
+}
+
+/** The run's binding as its outcome names it; null when it is gone (or the device is bound anew). */
+async function ours(a: LoopArgs, outputs: Json, env: StepEnv): Promise<LoopInfo | null> {
+  const dev = str(outputs, 'device');
+  const b = await backing(a, env);
+  const l = (await env.kernel.loop.list()).find((x) => x.device === dev && matches(a, b)(x));
+  if (!l) return null;
+  // an outcome from before diskseq was recorded: device + backing identity, the old rule
+  return typeof outputs.diskseq !== 'number' || l.diskseq === outputs.diskseq ? l : null;
 }
 
 export const loopAttach: Executor<LoopArgs> = {
   allocates: true,
   async observe(a, env) {
-    return { before: (await env.kernel.loop.list()).filter(matches(a, await backing(a, env))).map((l) => l.device) };
+    return { seen: (await env.kernel.loop.list()).filter(matches(a, await backing(a, env))).map((l) => ({ device: l.device, diskseq: l.diskseq })) };
   },
   async apply(a, _marker, env) {
     const st = await env.kernel.fs.stat(a.file);
@@ -53,27 +92,31 @@ export const loopAttach: Executor<LoopArgs> = {
   },
   async probe(a, marker, outputs, env) {
     if (outputs) {
-      const dev = str(outputs, 'device');
-      const b = await backing(a, env);
-      const l = (await env.kernel.loop.list()).find((x) => x.device === dev && matches(a, b)(x));
-      return l ? { found: 'applied', outputs: outputsOf(l) } : { found: 'absent', detail: `${dev} is no longer bound to ${a.file}` };
+      const l = await ours(a, outputs, env);
+      return l ? { found: 'applied', outputs: { ...outputs, ...outputsOf(l) } } : { found: 'absent', detail: `${str(outputs, 'device')} is no longer bound to ${a.file} by this run` };
     }
-    const c = await candidates(a, marker, env);
+    const c = await appeared(a, marker, env);
     if (c.length === 0) return { found: 'absent' };
-    if (c.length > 1) return { found: 'unknown', detail: `several new loop devices are bound to ${a.file}: ${c.map((l) => l.device).join(', ')}` };
-    const l = c[0]!;
-    if (l.readOnly !== a.readOnly) return { found: 'partial', detail: `${l.device} is bound ${l.readOnly ? 'read-only' : 'read-write'}` };
-    return { found: 'applied', outputs: outputsOf(l) };
+    const list = c.map((l) => `${l.device} (diskseq ${l.diskseq}, ${l.readOnly ? 'read-only' : 'read-write'}): ${line('losetup', '-d', l.device)}`);
+    return {
+      found: 'unknown',
+      detail:
+        `${a.file} was bound to a loop device while this step was in progress, and flow cannot tell whether it bound it or another program did: ` +
+        `${list.join(' | ')}. Detach the one this run made (if any) with the command shown, then resolve the step as absent`,
+      commands: c.map((l) => `${line('losetup', '-d', l.device)}   # only if ${l.device} (diskseq ${l.diskseq}) is this run's`),
+    };
   },
   async clean(a, marker, env) {
-    for (const l of await candidates(a, marker, env)) await env.kernel.loop.detach(l.device);
+    // a partial loop.attach is only ever recorded by older flow versions (a new binding of the
+    // file, bound read-only instead of read-write); whose it is cannot be proven: the operator decides
+    const c = await appeared(a, marker, env);
+    if (c.length === 0) return;
+    throw new Error(`cannot tell which of ${c.map((l) => `${l.device} (diskseq ${l.diskseq})`).join(', ')} this run bound to ${a.file}; detach it by hand: ${c.map((l) => line('losetup', '-d', l.device)).join(' | ')}`);
   },
   async undo(a, outputs, env) {
-    const dev = str(outputs, 'device');
-    // Loop numbers are reused: re-check the identity right before detaching.
-    const b = await backing(a, env);
-    const l = (await env.kernel.loop.list()).find((x) => x.device === dev && matches(a, b)(x));
-    if (l) await env.kernel.loop.detach(dev);
+    // Loop numbers are reused: re-check the exact binding right before detaching.
+    const l = await ours(a, outputs, env);
+    if (l) await env.kernel.loop.detach(l.device);
   },
   commands(a, outputs) {
     const opts = [...(a.readOnly ? ['--read-only'] : []), ...(a.offset ? ['--offset', a.offset] : []), ...(a.sizeLimit ? ['--sizelimit', a.sizeLimit] : [])];

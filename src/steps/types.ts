@@ -5,12 +5,17 @@
 import type { Json } from '../../machines/types.js';
 import type { Kernel } from '../kernel/types.js';
 
-/** What a probe found. `unknown`: it cannot decide (several candidates); an operator must. */
+/**
+ * What a probe found. `unknown`: it cannot decide (several candidates, or a device flow
+ * cannot tell from another program's); an operator must. Its `commands`, when given, are
+ * this step's exact undo commands for each candidate (they replace the generic ones in
+ * the operator's list).
+ */
 export type ProbeResult =
   | { found: 'applied'; outputs: Json }
   | { found: 'absent'; detail?: string }
   | { found: 'partial'; detail: string }
-  | { found: 'unknown'; detail: string };
+  | { found: 'unknown'; detail: string; commands?: string[] };
 
 export interface StepEnv {
   kernel: Kernel;

@@ -97,10 +97,16 @@ class Scope {
     return info;
   }
 
-  /** True while `info.device` is still bound to the same file, offset and size limit. */
+  /** True while `info.device` is still this binding: same diskseq, file, offset and size limit. */
   async ourLoop(info: LoopInfo): Promise<boolean> {
     return (await this.k.loop.list()).some(
-      (l) => l.device === info.device && l.backingIno === info.backingIno && l.backingDev === info.backingDev && l.offset === info.offset && l.sizeLimit === info.sizeLimit,
+      (l) =>
+        l.device === info.device &&
+        l.diskseq === info.diskseq &&
+        l.backingIno === info.backingIno &&
+        l.backingDev === info.backingDev &&
+        l.offset === info.offset &&
+        l.sizeLimit === info.sizeLimit,
     );
   }
 
@@ -120,8 +126,10 @@ class Scope {
 
   async zram(disksize?: number): Promise<ZramInfo> {
     const id = await this.k.zram.add();
+    // hot_add returned the id: that device, as named by its diskseq, is this case's
+    const made = (await this.k.zram.list()).find((z) => z.id === id);
     this.defer(`zram${id}`, async () => {
-      if (!(await this.k.zram.list()).some((z) => z.id === id)) return;
+      if (!made || !(await this.k.zram.list()).some((z) => z.id === id && z.diskseq === made.diskseq)) return;
       await this.k.zram.reset(id);
       await this.k.zram.remove(id);
     });
@@ -153,6 +161,7 @@ export function kernelContract(name: string, makeKernel: () => Promise<ContractE
     registerLoopCases(() => s);
     registerDmCases(() => s);
     registerZramCases(() => s);
+    registerDiskseqCases(() => s);
     registerMountAndFsCases(() => s);
   });
 }
@@ -312,6 +321,52 @@ function registerZramCases(scope: () => Scope): void {
     await s.k.zram.remove(z.id);
     expect((await s.k.zram.list()).some((x) => x.id === z.id)).toBe(false);
     await expectCode(s.k.zram.remove(z.id), 'ENXIO');
+  });
+}
+
+/** The largest diskseq among the loop and zram devices listed now (0 when none). */
+async function highWater(k: Kernel): Promise<number> {
+  return Math.max(0, ...(await k.loop.list()).map((l) => l.diskseq), ...(await k.zram.list()).map((z) => z.diskseq));
+}
+
+/** diskseq (Linux >= 5.15): the identity flow's loop and zram steps rely on (src/steps/loop-attach.ts, zram-add.ts). */
+function registerDiskseqCases(scope: () => Scope): void {
+  it('diskseq: a loop binding gets a number above every device listed before; a detach and a new binding of the same file get a new one', async () => {
+    const s = scope();
+    const path = await s.file('seq.img', 4 * MiB);
+    const before = await highWater(s.k);
+    const first = await s.loop({ file: path, readOnly: true });
+    expect(Number.isSafeInteger(first.diskseq)).toBe(true);
+    expect(first.diskseq).toBeGreaterThan(before);
+    expect((await s.k.loop.list()).find((l) => l.device === first.device)?.diskseq).toBe(first.diskseq);
+    await s.k.loop.detach(first.device);
+    const second = await s.loop({ file: path, readOnly: true });
+    // the same file, perhaps the same device number: still another binding, told apart by diskseq alone
+    expect(second.diskseq).toBeGreaterThan(first.diskseq);
+    expect(await s.ourLoop(first)).toBe(false);
+    expect(await s.ourLoop(second)).toBe(true);
+  });
+
+  it('diskseq: hot_add gives a number above every device listed before; sizing and reset keep it; a device added again gets a new one', async () => {
+    const s = scope();
+    const before = await highWater(s.k);
+    const z = await s.zram();
+    expect(Number.isSafeInteger(z.diskseq)).toBe(true);
+    expect(z.diskseq).toBeGreaterThan(before);
+    await s.k.zram.configure(z.id, { disksize: 8 * MiB });
+    expect((await s.k.zram.list()).find((x) => x.id === z.id)?.diskseq).toBe(z.diskseq);
+    await s.k.zram.reset(z.id);
+    expect((await s.k.zram.list()).find((x) => x.id === z.id)?.diskseq).toBe(z.diskseq);
+    await s.k.zram.remove(z.id);
+    const again = await s.zram(8 * MiB);
+    expect(again.diskseq).toBeGreaterThan(z.diskseq);
+  });
+
+  it('diskseq: a loop bound after a zram was added gets a larger number (one counter for all disks)', async () => {
+    const s = scope();
+    const z = await s.zram();
+    const l = await s.loop({ file: await s.file('order.img', MiB), readOnly: true });
+    expect(l.diskseq).toBeGreaterThan(z.diskseq);
   });
 }
 

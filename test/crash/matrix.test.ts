@@ -50,7 +50,7 @@ afterAll(() => {
     lines.push(
       `  ${f.workflow.padEnd(15)} points ${f.pointsEnumerated} enumerated / ${f.pointsTried.size} tried; runs ${f.runs}; ` +
         `outcomes ${Object.entries(f.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}; crashes during recovery ${f.recoveryCrashes}; ` +
-        `violations ${f.violations.length}; leaks ${f.leaks}`,
+        `operator stops ${f.operatorStops}; violations ${f.violations.length}; leaks ${f.leaks}`,
     );
   }
   console.log(lines.join('\n'));

@@ -93,7 +93,9 @@ export function openCount(state: KernelState, majmin: string): number {
 
 /** Lazy detach: loops marked autoclear go away once nothing holds them. */
 export function collectAutoclear(state: KernelState): void {
-  state.loops = state.loops.filter((l) => !l.autoclear || openCount(state, `${LOOP_MAJOR}:${l.n}`) > 0);
+  const keep = state.loops.filter((l) => !l.autoclear || openCount(state, `${LOOP_MAJOR}:${l.n}`) > 0);
+  for (let i = keep.length; i < state.loops.length; i++) nextDiskseq(state); // each detach takes a diskseq
+  state.loops = keep;
 }
 
 /** Lowest number not in `used`. */
@@ -101,4 +103,10 @@ export function lowestFree(used: number[]): number {
   let n = 0;
   while (used.includes(n)) n++;
   return n;
+}
+
+/** The next diskseq of this boot (see KernelState.diskseq). */
+export function nextDiskseq(state: KernelState): number {
+  state.diskseq = (state.diskseq ?? 0) + 1;
+  return state.diskseq;
 }

@@ -6,7 +6,7 @@
 import type { DmCreateArgs, DmInfo } from '../types.js';
 import { metadataChunks } from './blockio.js';
 import { kerr, type Ctx } from './context.js';
-import { collectAutoclear, deviceSize, findDevice, lowestFree, openCount } from './devices.js';
+import { collectAutoclear, deviceSize, findDevice, lowestFree, nextDiskseq, openCount } from './devices.js';
 import { formatTable, parseTable } from './dm-table.js';
 import { DM_MAJOR, type DmState, type KernelState } from './state.js';
 
@@ -38,7 +38,7 @@ export async function dmCreate(ctx: Ctx, args: DmCreateArgs): Promise<DmInfo> {
   if (Buffer.byteLength(args.uuid) > 128 || (args.uuid !== '' && !NAME_RE.test(args.uuid))) throw kerr('EINVAL', `invalid dm uuid "${args.uuid}" (at most 128 bytes of [0-9A-Za-z#+-.:=@_])`);
   if (state.dm.some((d) => d.name === args.name)) throw kerr('EEXIST', `dm device name ${args.name} is already in use (File exists)`);
   if (args.uuid !== '' && state.dm.some((d) => d.uuid === args.uuid)) throw kerr('EEXIST', `dm uuid ${args.uuid} is already in use (File exists)`);
-  const dev: DmState = { name: args.name, uuid: args.uuid, minor: lowestFree(state.dm.map((d) => d.minor)), live: null, inactive: null, suspended: false, readOnly: false, cow: {}, invalid: false };
+  const dev: DmState = { name: args.name, uuid: args.uuid, minor: lowestFree(state.dm.map((d) => d.minor)), live: null, inactive: null, suspended: false, readOnly: false, cow: {}, invalid: false, diskseq: nextDiskseq(state) };
   state.dm.push(dev);
   ctx.touch();
   await ctx.point('created');

@@ -157,7 +157,7 @@ export class FakeKernel implements Kernel {
   /** Reboot: every loop, dm, zram device and mount vanishes, the boot id changes. The Fs is not touched. */
   async reboot(): Promise<void> {
     await this.exec('reboot', 'test', '', ({ state, touch }) => {
-      Object.assign(state, { bootId: randomUUID(), loops: [], loopNodes: 0, dm: [], zram: [], mounts: [], holds: { mounts: [], devices: {} } });
+      Object.assign(state, { bootId: randomUUID(), diskseq: 0, loops: [], loopNodes: 0, dm: [], zram: [], mounts: [], holds: { mounts: [], devices: {} } });
       touch();
     });
   }

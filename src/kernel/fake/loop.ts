@@ -1,11 +1,11 @@
 /**
  * Fake loop devices: attach binds the lowest free /dev/loopN (major 7) and records the
- * backing file's identity; detach of a held device marks it autoclear and fails with
+ * backing file's identity and the binding's new diskseq (detach takes one too, as on Linux); detach of a held device marks it autoclear and fails with
  * EBUSY, and the device goes away when its last holder does (lazy detach).
  */
 import type { LoopAttachArgs, LoopInfo } from '../types.js';
 import { fromFsError, kerr, type Ctx } from './context.js';
-import { collectAutoclear, lowestFree, openCount } from './devices.js';
+import { collectAutoclear, lowestFree, nextDiskseq, openCount } from './devices.js';
 import { LOOP_MAJOR, type LoopState } from './state.js';
 
 /** A loop device as `losetup -l` shows it. */
@@ -20,6 +20,7 @@ export function loopInfo(l: LoopState): LoopInfo {
     sizeLimit: l.sizeLimit,
     readOnly: l.readOnly,
     autoclear: l.autoclear,
+    diskseq: l.diskseq ?? 0,
   };
 }
 
@@ -58,6 +59,7 @@ export async function loopAttach(ctx: Ctx, args: LoopAttachArgs): Promise<LoopIn
     size: size - (size % 512),
     readOnly: args.readOnly,
     autoclear: false,
+    diskseq: nextDiskseq(ctx.state),
   };
   ctx.state.loops.push(loop);
   ctx.state.loopNodes = Math.max(ctx.state.loopNodes ?? 0, loop.n + 1);
@@ -78,6 +80,7 @@ export async function loopDetach(ctx: Ctx, device: string): Promise<void> {
     throw kerr('EBUSY', `${device} is still in use (dm table or mount); marked autoclear: the kernel detaches it when the last holder goes`);
   }
   ctx.state.loops = ctx.state.loops.filter((l) => l !== loop);
+  nextDiskseq(ctx.state); // the kernel gives a detached loop device a new diskseq too
   collectAutoclear(ctx.state);
   ctx.touch();
 }

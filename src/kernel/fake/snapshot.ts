@@ -22,7 +22,8 @@ export function summarize(state: KernelState): KernelSnapshot {
     loops: [...state.loops]
       .sort((a, b) => a.n - b.n)
       .map((l) => {
-        const { majmin: _m, ...rest } = loopInfo(l);
+        // diskseq left out: a device made again after a crash rightly gets a new one
+        const { majmin: _m, diskseq: _d, ...rest } = loopInfo(l);
         return rest;
       }),
     dm: [...state.dm]

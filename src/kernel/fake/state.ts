@@ -23,6 +23,8 @@ export interface LoopState {
   size: number;
   readOnly: boolean;
   autoclear: boolean;
+  /** the binding's diskseq (absent in older states: read as 0) */
+  diskseq?: number;
 }
 
 /** One table segment; `args` are normalised (devices as major:minor). */
@@ -46,6 +48,8 @@ export interface DmState {
   cow: Record<string, string>;
   /** a snapshot whose COW filled up */
   invalid: boolean;
+  /** diskseq given at create (absent in older states) */
+  diskseq?: number;
 }
 
 /** A zram device. */
@@ -56,6 +60,8 @@ export interface ZramState {
   algorithm: string;
   /** written 4 KiB blocks: index → base64 */
   data: Record<string, string>;
+  /** diskseq given by hot_add (absent in older states: read as 0) */
+  diskseq?: number;
 }
 
 /** A mounted filesystem. */
@@ -93,6 +99,12 @@ export interface KernelState {
   mounts: MountState[];
   /** /dev/loop0 .. /dev/loop<loopNodes-1> exist: a loop device stays after detach, unbound and of size 0 (absent in older states) */
   loopNodes?: number;
+  /**
+   * The boot's diskseq counter: the last number handed out. Like the kernel, every new
+   * disk (hot_add, dm create) and every loop bind and detach takes the next one; it starts
+   * again at a reboot. Absent in older states (read as 0).
+   */
+  diskseq?: number;
   /** test-hook holders: mount targets kept busy, extra opens per device major:minor */
   holds: { mounts: string[]; devices: Record<string, number> };
   faults: FaultState[];

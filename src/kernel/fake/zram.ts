@@ -1,12 +1,13 @@
 /**
- * Fake zram: hot_add gives the lowest free id (major 252), uninitialised; configure
+ * Fake zram: hot_add gives the lowest free id (major 252), uninitialised, with the next
+ * diskseq (kept by configure and reset, as on Linux 6.x); configure
  * sets the algorithm then disksize (EBUSY once initialised); reset and hot_remove
  * refuse while the device is held (dm table, mount, opener).
  */
 import type { ZramInfo } from '../types.js';
 import { BLOCK, sparseBytes } from './bytes.js';
 import { kerr, type Ctx } from './context.js';
-import { dmUsers, lowestFree, openCount } from './devices.js';
+import { dmUsers, lowestFree, nextDiskseq, openCount } from './devices.js';
 import { ZRAM_MAJOR, type KernelState, type ZramState } from './state.js';
 
 /** Compression algorithms the fake accepts. */
@@ -25,6 +26,7 @@ function info(state: KernelState, z: ZramState): ZramInfo {
     disksize: z.initialized ? z.disksize : 0,
     algorithm: z.algorithm,
     holders: dmUsers(state, majmin(z)).map((d) => `dm-${d.minor}`),
+    diskseq: z.diskseq ?? 0,
   };
 }
 
@@ -46,7 +48,7 @@ export function zramList(ctx: Ctx): ZramInfo[] {
 /** cat /sys/class/zram-control/hot_add */
 export function zramAdd(ctx: Ctx): number {
   const id = lowestFree(ctx.state.zram.map((z) => z.id));
-  ctx.state.zram.push({ id, initialized: false, disksize: 0, algorithm: DEFAULT_ALGORITHM, data: {} });
+  ctx.state.zram.push({ id, initialized: false, disksize: 0, algorithm: DEFAULT_ALGORITHM, data: {}, diskseq: nextDiskseq(ctx.state) });
   ctx.touch();
   return id;
 }

@@ -1,4 +1,4 @@
-/** Parses `losetup -J -l -O <LOSETUP_COLUMNS>` into LoopInfo records. Pure. */
+/** Parses `losetup -J -l -O <LOSETUP_COLUMNS>` into LoopInfo records (without diskseq, which losetup does not show). Pure. */
 import type { LoopInfo } from '../types.js';
 import { parseError, toBool, toInt, toStr } from './values.js';
 
@@ -10,7 +10,7 @@ export const LOSETUP_COLUMNS = 'NAME,MAJ:MIN,BACK-FILE,BACK-INO,BACK-MAJ:MIN,OFF
  * empty "loopdevices" array both give []. util-linux 2.38 pads "maj:min" with spaces
  * ("  7:1  "); older versions print numbers as strings and RO/AUTOCLEAR as "0"/"1".
  */
-export function parseLosetupJson(text: string): LoopInfo[] {
+export function parseLosetupJson(text: string): Omit<LoopInfo, 'diskseq'>[] {
   const trimmed = text.trim();
   if (trimmed === '' || /^No loop devices/i.test(trimmed)) return [];
   let doc: unknown;
@@ -21,7 +21,7 @@ export function parseLosetupJson(text: string): LoopInfo[] {
   }
   const list = (doc as { loopdevices?: unknown }).loopdevices;
   if (!Array.isArray(list)) throw parseError('losetup', 'no "loopdevices" array');
-  return list.map((raw: Record<string, unknown>): LoopInfo => {
+  return list.map((raw: Record<string, unknown>): Omit<LoopInfo, 'diskseq'> => {
     const device = toStr(raw.name);
     if (!device.startsWith('/dev/')) throw parseError('losetup', `bad device name ${JSON.stringify(raw.name)}`);
     return {

@@ -3,7 +3,8 @@ import { KernelError } from '../../errors.js';
 import { runCommand } from '../exec.js';
 import { LOSETUP_COLUMNS, parseLosetupJson } from '../parse/losetup.js';
 import type { LoopAttachArgs, LoopFacility, LoopInfo } from '../types.js';
-import { exists, readText, sleep } from './sysfs.js';
+import { readDiskseq } from './diskseq.js';
+import { exists, listDir, readText, sleep } from './sysfs.js';
 
 /** How long detach waits for the kernel to let go (the default suits tests and the CLI). */
 export interface LoopOptions {
@@ -24,11 +25,11 @@ function checkBytes(value: number | undefined, what: string): void {
   }
 }
 
-/** A fingerprint of the current binding: diskseq changes with every new binding (Linux >= 5.15). */
+/** A fingerprint of the current binding: diskseq changes with every bind and detach (Linux >= 5.15). */
 async function binding(name: string): Promise<string | null> {
   const dir = `/sys/block/${name}`;
   if (!(await exists(`${dir}/loop/backing_file`))) return null;
-  const seq = (await exists(`${dir}/diskseq`)) ? await readText(`${dir}/diskseq`).catch(() => '') : '';
+  const seq = await readDiskseq(name).catch(() => null);
   const file = await readText(`${dir}/loop/backing_file`).catch(() => '');
   return `${seq}\n${file}`;
 }
@@ -38,9 +39,38 @@ export function createRealLoop(options: LoopOptions = {}): LoopFacility {
   const detachTimeoutMs = options.detachTimeoutMs ?? 5000;
   const pollMs = options.pollMs ?? 50;
 
+  /**
+   * losetup does not show diskseq: read it from sysfs before and after losetup, and read
+   * again when a device was rebound in between, so that each row's diskseq belongs to the
+   * binding the row describes.
+   */
   async function list(): Promise<LoopInfo[]> {
-    const { stdout } = await runCommand(['losetup', '-J', '-l', '-O', LOSETUP_COLUMNS]);
-    return parseLosetupJson(stdout);
+    for (let attempt = 0; ; attempt++) {
+      const before = await seqs();
+      const { stdout } = await runCommand(['losetup', '-J', '-l', '-O', LOSETUP_COLUMNS]);
+      const rows = parseLosetupJson(stdout);
+      const after = await seqs();
+      const out: LoopInfo[] = [];
+      let stable = true;
+      for (const row of rows) {
+        const name = loopName(row.device);
+        const seq = after.get(name);
+        if (seq === undefined || before.get(name) !== seq) stable = false;
+        else out.push({ ...row, diskseq: seq });
+      }
+      if (stable) return out;
+      if (attempt >= 4) throw new KernelError('EBUSY', 'loop devices kept changing while flow listed them (bound or detached by another program); try again');
+    }
+  }
+
+  /** diskseq of every loop device node in /sys/block. */
+  async function seqs(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const name of (await listDir('/sys/block')).filter((n) => /^loop\d+$/.test(n))) {
+      const seq = await readDiskseq(name);
+      if (seq !== null) out.set(name, seq);
+    }
+    return out;
   }
 
   async function detach(device: string): Promise<void> {

@@ -3,6 +3,7 @@ import { KernelError } from '../../errors.js';
 import { runCommand } from '../exec.js';
 import { parseCompAlgorithm, parseMmStat } from '../parse/zram.js';
 import type { ZramFacility, ZramInfo } from '../types.js';
+import { readDiskseq } from './diskseq.js';
 import { exists, listDir, readText, writeText } from './sysfs.js';
 
 const CONTROL = '/sys/class/zram-control';
@@ -18,9 +19,16 @@ async function existing(id: number): Promise<string> {
   return dir;
 }
 
+/**
+ * One device's attributes. diskseq is read first and last: a device removed and added
+ * again under the same id while we read fails with ENXIO-like EBUSY instead of mixing two
+ * devices' attributes.
+ */
 async function read(id: number): Promise<ZramInfo> {
   const dir = `/sys/block/zram${id}`;
-  return {
+  const seq = await readDiskseq(`zram${id}`);
+  if (seq === null) throw new KernelError('ENXIO', `no zram device ${id}`);
+  const info: ZramInfo = {
     id,
     device: `/dev/zram${id}`,
     majmin: await readText(`${dir}/dev`),
@@ -28,7 +36,10 @@ async function read(id: number): Promise<ZramInfo> {
     disksize: Number(await readText(`${dir}/disksize`)),
     algorithm: parseCompAlgorithm(await readText(`${dir}/comp_algorithm`)).selected,
     holders: (await listDir(`${dir}/holders`)).sort(),
+    diskseq: seq,
   };
+  if ((await readDiskseq(`zram${id}`)) !== seq) throw new KernelError('EBUSY', `zram${id} was removed and added again while flow read it; try again`);
+  return info;
 }
 
 /** The real zram facility. */

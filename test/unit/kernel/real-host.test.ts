@@ -139,6 +139,35 @@ describe('real kernel on this host', () => {
     });
   });
 
+  describe('diskseq', () => {
+    const sysSeq = async (name: string) => Number((await runCommand(['cat', `/sys/block/${name}/diskseq`])).stdout.trim());
+
+    it('each loop binding is listed with its own diskseq from sysfs; a detach and a re-bind give a larger one', async () => {
+      const file = await makeFile('seq.raw', 1 << 20);
+      const a = await attach({ file, readOnly: true });
+      expect(a.diskseq).toBe(await sysSeq(a.device.slice('/dev/'.length)));
+      expect((await loop.list()).find((l) => l.device === a.device)?.diskseq).toBe(a.diskseq);
+      await loop.detach(a.device);
+      const b = await attach({ file, readOnly: true });
+      expect(b.diskseq).toBe(await sysSeq(b.device.slice('/dev/'.length)));
+      expect(b.diskseq).toBeGreaterThan(a.diskseq);
+    });
+
+    it('a zram device is listed with its diskseq, kept by sizing and reset; the next hot_add gets a larger one', async () => {
+      const id = await zram.add();
+      added.push(id);
+      const z = (await zram.list()).find((x) => x.id === id)!;
+      expect(z.diskseq).toBe(await sysSeq(`zram${id}`));
+      await zram.configure(id, { disksize: 1 << 20 });
+      expect((await zram.list()).find((x) => x.id === id)?.diskseq).toBe(z.diskseq);
+      await zram.reset(id);
+      expect((await zram.list()).find((x) => x.id === id)?.diskseq).toBe(z.diskseq);
+      const next = await zram.add();
+      added.push(next);
+      expect((await zram.list()).find((x) => x.id === next)!.diskseq).toBeGreaterThan(z.diskseq);
+    });
+  });
+
   describe('zram', () => {
     it('hot_add, configure 64 MiB, list, usage, reset, remove', async () => {
       const before = (await zram.list()).map((z) => z.id);
