@@ -137,6 +137,12 @@ export interface MountEntry {
   options: string[];
   fstype: string;
   source: string;
+  /**
+   * The block device the filesystem lives on: `majmin`, except that btrfs (and FUSE,
+   * tmpfs, ...) report an anonymous 0:N there; then the block device node its source
+   * names (btrfs: "/dev/loop3"), or null when the source is no block device.
+   */
+  device: MajMin | null;
 }
 
 export interface MountFacility {
