@@ -3,10 +3,13 @@
  * never leaves a stale lock. Node has no flock(); util-linux `flock` is run on an fd the
  * process keeps open: the lock belongs to that open file description and lives until we
  * close it (or die). Names: `run-<id>` (one process per run), `alloc` (host-wide, around
- * steps that allocate kernel numbers), `index`.
+ * steps that allocate kernel numbers), `index`. Every lock file is flow's own: a regular
+ * file owned by flow's user, in a directory only that user can write (the state dir's
+ * `locks/`, or HOST_LOCK_DIR for the host-wide ones), so no other local user can hold a
+ * lock, plant one, or point one elsewhere.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { LockedError, StateDirError } from '../src/errors.js';
 
@@ -42,12 +45,20 @@ export interface Locks {
   check?(name: string): Promise<void>;
 }
 
-/** flock(1)-based locks on files in `dir`. */
+/**
+ * flock(1)-based locks on files in `dir`. With `privateDir`, `dir` is made (0700) when
+ * missing and checked before every lock (ensurePrivateDir): the host-wide lock directory,
+ * which, unlike the state dir, nobody checked before.
+ */
 export class FlockLocks implements Locks {
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly opts: { privateDir?: boolean } = {},
+  ) {}
 
   private file(name: string): string {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`bad lock name ${JSON.stringify(name)}`);
+    if (this.opts.privateDir) ensurePrivateDir(this.dir);
     return path.join(this.dir, `${name}.lock`);
   }
 
@@ -87,9 +98,51 @@ export class FlockLocks implements Locks {
 }
 
 /**
+ * Where flow's host-wide locks live (shared by every state dir): a directory of its own
+ * directly under root-owned /run, never world-writable /run/lock, where any local user
+ * could create and flock flow's lock file and stall every run.
+ */
+export const HOST_LOCK_DIR = '/run/flow-locks';
+
+function describeOwner(st: Stats): string {
+  return `owned by uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}`;
+}
+
+/**
+ * Makes `dir` (mode 0700) when missing and checks it: a real directory (not a symbolic
+ * link), owned by flow's user, writable by nobody else; its parent owned by flow's user or
+ * root and not writable by group or others (so nobody else can replace `dir`). Anything
+ * else is a StateDirError with the fix: flow never takes a lock in a place another user
+ * controls.
+ */
+export function ensurePrivateDir(dir: string): void {
+  const uid = process.geteuid?.() ?? 0;
+  const parent = path.dirname(dir);
+  const ps = lstatSync(parent, { throwIfNoEntry: false });
+  if (!ps?.isDirectory() || (ps.uid !== 0 && ps.uid !== uid) || (ps.mode & 0o022) !== 0) {
+    throw new StateDirError(
+      `lock directory ${dir}: its parent ${parent} is ${ps ? (ps.isDirectory() ? describeOwner(ps) : 'not a directory') : 'missing'}; it must be a directory of root's that only root can write`,
+      `fix ${parent} (chown root: ${parent} && chmod go-w ${parent})`,
+    );
+  }
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateDirError(`cannot create lock directory ${dir}: ${(err as Error).message}`, `check ${parent}`);
+  }
+  const st = lstatSync(dir);
+  const fix = `remove it (rm -rf -- ${dir}); flow creates it itself (0700, owned by root)`;
+  if (st.isSymbolicLink()) throw new StateDirError(`lock directory ${dir} is a symbolic link; flow does not follow it`, fix);
+  if (!st.isDirectory()) throw new StateDirError(`lock directory ${dir} is not a directory`, fix);
+  if (st.uid !== uid) throw new StateDirError(`lock directory ${dir} is not flow's: ${describeOwner(st)}, flow runs as uid ${uid}`, fix);
+  if ((st.mode & 0o022) !== 0) throw new StateDirError(`lock directory ${dir} is writable by others: ${describeOwner(st)}`, `chmod 700 ${dir}`);
+}
+
+/**
  * Opens (creating when missing) a lock file: never through a symbolic link planted in its
- * place (O_NOFOLLOW), and only a regular file (O_NONBLOCK: a FIFO planted there must not
- * hang the open). Anything else is a StateDirError naming the file and the fix.
+ * place (O_NOFOLLOW), only a regular file (O_NONBLOCK: a FIFO planted there must not hang
+ * the open), and only one owned by flow's user (one another user made could be held by
+ * them). Anything else is a StateDirError naming the file and the fix.
  */
 export function openLockFile(file: string): number {
   let fd: number;
@@ -101,9 +154,15 @@ export function openLockFile(file: string): number {
     if (code === 'EISDIR') throw new StateDirError(`lock file ${file} is a directory`, `remove it (rmdir -- ${file}); flow creates the lock file itself`);
     throw new StateDirError(`cannot open lock file ${file}: ${(err as Error).message}`, `check ${path.dirname(file)} (flow doctor)`);
   }
-  if (!fstatSync(fd).isFile()) {
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
     closeSync(fd);
     throw new StateDirError(`lock file ${file} is not a regular file`, `remove it (rm -- ${file}); flow creates the lock file itself`);
+  }
+  const uid = process.geteuid?.() ?? 0;
+  if (st.uid !== uid) {
+    closeSync(fd);
+    throw new StateDirError(`lock file ${file} is not flow's: ${describeOwner(st)}, flow runs as uid ${uid}`, `remove it (rm -- ${file}); flow creates the lock file itself`);
   }
   return fd;
 }

@@ -3,9 +3,8 @@
  * state directory, locks, and a runner. Commands get everything from here.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { JournalStore } from '../journal/store.js';
-import { FlockLocks, heldLockFds } from '../journal/lock.js';
+import { FlockLocks, HOST_LOCK_DIR, heldLockFds } from '../journal/lock.js';
 import { onCommandStarted, setInheritedFds } from './kernel/exec.js';
 import { realFs } from './fs/real.js';
 import type { Kernel } from './kernel/types.js';
@@ -30,7 +29,7 @@ export interface App {
   runner(opts: { observe?: EventObserver; interrupted?: () => string | undefined }): Runner;
 }
 
-/** The host-wide allocation lock lives in /run/lock (shared by every state dir); the rest in the state dir. */
+/** The host-wide allocation lock lives in HOST_LOCK_DIR (shared by every state dir); the rest in the state dir. */
 class HostLocks implements Locks {
   constructor(
     private readonly local: FlockLocks,
@@ -71,8 +70,8 @@ export async function openApp(stateDir: string, env: NodeJS.ProcessEnv = process
   const { kernel, fake, runDir } = await openKernel(env);
   const store = await JournalStore.open({ fs: realFs, crash, disabledSyncs: disabledSyncsFromEnv(env) }, stateDir, { uid: process.getuid?.() ?? 0, now: () => new Date().toISOString() });
   const local = new FlockLocks(store.dirs.locks);
-  const hostDir = !fake && existsSync('/run/lock') ? '/run/lock' : store.dirs.locks;
-  const locks = new HostLocks(local, new FlockLocks(hostDir));
+  // the fake kernel (tests) allocates nothing on the host: its "host" lock is the state dir's
+  const locks = new HostLocks(local, fake ? local : new FlockLocks(HOST_LOCK_DIR, { privateDir: true }));
   setInheritedFds(heldLockFds);
   return {
     kernel,

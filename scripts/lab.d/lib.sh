@@ -10,7 +10,7 @@ readonly LAB_EXIT_POWERCUT=137   # --power-cut-on / --power-cut-after fired (SIG
 
 # Modules loaded from the initramfs, in this order (dependencies are added by modprobe).
 LAB_MODULES=(virtio_pci virtio_blk 9p 9pnet_virtio overlay loop dm_mod dm_delay
-  dm_snapshot dm_zero dm_flakey zram ext4 vfat)
+  dm_snapshot dm_zero dm_flakey zram ext4 vfat btrfs)
 # shellcheck disable=SC2206
 [[ -n "${FLOW_LAB_EXTRA_MODULES:-}" ]] && LAB_MODULES+=(${FLOW_LAB_EXTRA_MODULES//,/ })
 
@@ -21,6 +21,7 @@ LAB_PACKAGES=(
   fdisk:sfdisk
   dosfstools:mkfs.vfat
   e2fsprogs:mkfs.ext4
+  btrfs-progs:mkfs.btrfs
   udev:/lib/systemd/systemd-udevd
   dmsetup:dmsetup
   kmod:modprobe

@@ -6,6 +6,7 @@
  * (SIGINT to flow's foreground process group) never reaches it: flow lets the running
  * command finish and stops after the step. A mount(8) killed right after its mount(2)
  * took effect would otherwise be journaled "failed" with the mount in place.
+ * stdin is always /dev/null: input goes in argv (dm tables: dmsetup create --concise).
  * Failures become `KernelError`s with a code from the stderr table in parse/error-code.ts.
  */
 import { execa, type Options } from 'execa';
@@ -60,8 +61,6 @@ export interface CommandResult {
 
 /** How to run one command. */
 export interface RunOptions {
-  /** written to the command's stdin (dm tables); stdin is closed (/dev/null) otherwise */
-  input?: string;
   /** default DEFAULT_TIMEOUT_MS */
   timeoutMs?: number;
   /** exit codes that count as success (default [0]) */
@@ -153,8 +152,9 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
     const child = execa(file, args, {
       // fds 3.. are the locks flow holds: see setInheritedFds
       // (execa accepts fd numbers there at run time; its types do not say so)
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...inheritedFds()] as unknown as Options['stdio'],
-      ...(opts.input === undefined ? {} : { input: opts.input }),
+      // stdin /dev/null: no command of flow's reads it, and one that did (dmsetup create
+      // without a table argument) would wait forever once a SIGKILLed flow left it behind
+      stdio: ['ignore', 'pipe', 'pipe', ...inheritedFds()] as unknown as Options['stdio'],
       timeout,
       // own process group: terminal signals (SIGINT, SIGQUIT, SIGHUP) go to flow only; the
       // timeout still kills the command (execa signals its pid: SIGTERM, SIGKILL 5 s later)

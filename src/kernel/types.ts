@@ -88,7 +88,7 @@ export interface DmFacility {
   list(): Promise<DmInfo[]>;
   /** null when no device has this name */
   info(name: string): Promise<DmInfo | null>;
-  /** `dmsetup create NAME -u UUID` with the table on stdin. EEXIST when the name or UUID is taken. */
+  /** `dmsetup create --concise NAME,UUID,,,TABLE` (the table in argv, never on stdin). EEXIST when the name or UUID is taken. */
   create(args: DmCreateArgs): Promise<DmInfo>;
   /** Live table lines as `dmsetup table` prints them ([] when no live table). ENXIO when absent. */
   table(name: string): Promise<string[]>;
@@ -149,6 +149,12 @@ export interface MountEntry {
   options: string[];
   fstype: string;
   source: string;
+  /**
+   * The block device the filesystem lives on: `majmin`, except that btrfs (and FUSE,
+   * tmpfs, ...) report an anonymous 0:N there; then the block device node its source
+   * names (btrfs: "/dev/loop3"), or null when the source is no block device.
+   */
+  device: MajMin | null;
 }
 
 export interface MountFacility {

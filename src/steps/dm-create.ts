@@ -1,11 +1,12 @@
 /**
- * dm.create: `dmsetup create NAME -u FLOW-<id>-<step>` with the table on stdin. The UUID
+ * dm.create: `dmsetup create --concise NAME,FLOW-<id>-<step>,,,TABLE` (the table in argv:
+ * a dmsetup whose flow was killed never waits on stdin for it). The UUID
  * is the ownership marker (the kernel never changes it); a device is "applied" only with
  * that UUID, a live table equal to the intended one, and not suspended. A device that
  * holds the name without a live table (a crash between create, load and resume), with
  * another table, or suspended, is partial: cleaned by resume + remove, then recreated.
  */
-import { tablesEqual } from '../kernel/parse/dm-table.js';
+import { conciseSpec, normalizeTableLine, tablesEqual } from '../kernel/parse/dm-table.js';
 import type { DmInfo } from '../kernel/types.js';
 import { line, type Executor, type StepEnv } from './types.js';
 
@@ -49,7 +50,7 @@ export const dmCreate: Executor<DmArgs> = {
   },
   commands(a) {
     return {
-      apply: [`printf '%s\\n' ${a.table.map((l) => line(l)).join(' ')} | ${line('dmsetup', 'create', a.name, '-u', a.uuid)}`],
+      apply: [line('dmsetup', 'create', '--concise', conciseSpec(a.name, a.uuid, a.table.map(normalizeTableLine)))],
       undo: [line('dmsetup', 'remove', '--retry', '-u', a.uuid)],
     };
   },

@@ -1,8 +1,11 @@
 /**
- * mount: `mount [-o opts] -- SOURCE TARGET`. Probe by /proc/self/mountinfo, matching the
- * target and the source's major:minor (not the source string). Undo: umount, never lazy,
- * and only when the mount at TARGET is still of our device.
+ * mount: `mount [-o opts] -- SOURCE TARGET`. Probe by /proc/self/mountinfo: a mount at
+ * TARGET whose filesystem lives on the source's major:minor (MountEntry.device: so btrfs,
+ * which reports an anonymous 0:N, is found too). Undo: umount, never lazy, and only when
+ * the mount at TARGET is still of our device and nothing is mounted over it (umount would
+ * take the top one, somebody else's).
  */
+import { KernelError } from '../errors.js';
 import type { MountEntry } from '../kernel/types.js';
 import { line, type Executor, type StepEnv } from './types.js';
 
@@ -13,8 +16,11 @@ export interface MountArgs extends Record<string, unknown> {
   options: string[];
 }
 
-async function ours(a: MountArgs, env: StepEnv): Promise<MountEntry | undefined> {
-  return (await env.kernel.mounts.list()).find((m) => m.target === a.target && m.majmin === a.majmin);
+/** The run's mount at the target, and what is mounted over it (a mount at the same target whose parent it is). */
+async function ours(a: MountArgs, env: StepEnv): Promise<{ mine?: MountEntry; over?: MountEntry }> {
+  const at = (await env.kernel.mounts.list()).filter((m) => m.target === a.target);
+  const mine = at.find((m) => m.device === a.majmin);
+  return { mine, over: mine && at.find((m) => m.parentId === mine.id) };
 }
 
 export const mountStep: Executor<MountArgs> = {
@@ -23,13 +29,16 @@ export const mountStep: Executor<MountArgs> = {
     return { target: a.target };
   },
   async probe(a, _m, _o, env) {
-    return (await ours(a, env)) ? { found: 'applied', outputs: { target: a.target } } : { found: 'absent' };
+    return (await ours(a, env)).mine ? { found: 'applied', outputs: { target: a.target } } : { found: 'absent' };
   },
   async clean() {
     // mounting is atomic: never partial
   },
   async undo(a, _o, env) {
-    if (await ours(a, env)) await env.kernel.mounts.umount(a.target);
+    const { mine, over } = await ours(a, env);
+    if (!mine) return;
+    if (over) throw new KernelError('EBUSY', `${a.target}: ${over.source} (${over.fstype}) is mounted over the run's mount; unmount it first (umount -- ${a.target})`);
+    await env.kernel.mounts.umount(a.target);
   },
   commands(a) {
     return {

@@ -394,7 +394,7 @@ function registerMountAndFsCases(scope: () => Scope): void {
     const target = await s.k.fs.realpath(dir);
     await s.mount(loop.device, dir);
     const entry = (await s.k.mounts.list()).find((m) => m.target === target);
-    expect(entry).toMatchObject({ majmin: loop.majmin, fstype: 'ext4' });
+    expect(entry).toMatchObject({ majmin: loop.majmin, fstype: 'ext4', device: loop.majmin });
     await expectCode(s.k.mounts.mount({ source: loop.device, target: dir, options: [] }), 'EBUSY');
     await expectCode(s.k.loop.detach(loop.device), 'EBUSY');
     await s.k.mounts.umount(dir);

@@ -111,14 +111,14 @@ cut_round() { # ROUND DISK
   declare -A pids=()
   while read -r label fs point mutant wf args; do
     [[ -n $label ]] || continue
-    # each run in its own mount namespace with a private /run/lock: a run halted inside an
+    # each run in its own mount namespace with a private /run/flow-locks: a run halted inside an
     # allocating step holds the host-wide allocation lock forever (flow's mounts happen in
     # that namespace; the power cut throws them away with everything else)
     extra=()
     [[ $mutant != - ]] && extra=("FLOW_DISABLE_SYNC=$mutant")
     # shellcheck disable=SC2086
     env FLOW_STATE_DIR="/pc/$R/$fs/state" FLOW_HALT_AT="$point" FLOW_HALT_MARKER="$o/$label.halted" "${extra[@]}" \
-      unshare -m --propagation private -- sh -c 'mount -t tmpfs -o mode=1777 flowlock /run/lock && exec "$@"' sh \
+      unshare -m --propagation private -- sh -c 'mkdir -p -m 700 /run/flow-locks && mount -t tmpfs -o mode=0700 flowlock /run/flow-locks && exec "$@"' sh \
       "${FLOW[@]}" run "$wf" $args >"$o/$label.stdout" 2>"$o/$label.stderr" &
     pids[$label]=$!
     n=$((n + 1))

@@ -15,7 +15,8 @@ import type { MountState } from './state.js';
 export const ROOT_MOUNT_ID = 1;
 
 function entry(m: MountState): MountEntry {
-  return { id: m.id, parentId: m.parentId, majmin: m.majmin, root: '/', target: m.target, options: [...m.options], fstype: m.fstype, source: m.source };
+  // fake filesystems are ext: the device number is the block device's own
+  return { id: m.id, parentId: m.parentId, majmin: m.majmin, root: '/', target: m.target, options: [...m.options], fstype: m.fstype, source: m.source, device: m.majmin };
 }
 
 /** /proc/self/mountinfo (fake mounts only). */

@@ -35,3 +35,18 @@ export function checkTableLine(line: string): string {
   if (!/^\d+ \d+ [A-Za-z0-9_-]+( \S.*)?$/.test(norm)) throw new KernelError('EINVAL', `not a table line "<start> <length> <target> [args]": ${JSON.stringify(line)}`);
   return norm;
 }
+
+/** A field of dmsetup's concise format: backslash before `\`, `,` and `;` (dmsetup(8), CONCISE FORMAT). */
+function conciseField(text: string): string {
+  return text.replace(/[\\,;]/g, '\\$&');
+}
+
+/**
+ * The argument of `dmsetup create --concise`: `<name>,<uuid>,<minor>,<flags>,<line>[,<line>...]`
+ * (minor and flags empty: any minor, read-write). The whole table travels in argv, so a
+ * dmsetup started by a flow that is killed right after cannot wait on stdin for a table
+ * that never comes. Pure; the lines must already be checked (checkTableLine).
+ */
+export function conciseSpec(name: string, uuid: string, table: readonly string[]): string {
+  return [name, uuid, '', '', ...table].map(conciseField).join(',');
+}

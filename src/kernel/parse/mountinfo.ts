@@ -11,7 +11,7 @@ export function unescapeMountField(field: string): string {
  * One entry per line: "id parent maj:min root target options [optional fields...] - fstype source superoptions".
  * The optional fields (shared:N, master:N, ...) run up to the lone "-" separator.
  */
-export function parseMountinfo(text: string): MountEntry[] {
+export function parseMountinfo(text: string): Omit<MountEntry, 'device'>[] {
   return nonEmptyLines(text).map((line) => {
     const f = line.split(' ');
     const sep = f.indexOf('-', 6);

@@ -2,7 +2,7 @@
 import { release } from 'node:os';
 import { KernelError } from '../../errors.js';
 import { runCommand, type CommandResult, type RunOptions } from '../exec.js';
-import { checkTableLine, parseTableOutput } from '../parse/dm-table.js';
+import { checkTableLine, conciseSpec, parseTableOutput } from '../parse/dm-table.js';
 import { DM_INFO_ARGS, parseDmInfo, parseDmTargets } from '../parse/dmsetup.js';
 import type { DmCreateArgs, DmFacility, DmInfo } from '../types.js';
 import { exists, readText } from './sysfs.js';
@@ -88,7 +88,8 @@ export function createRealDm(options: DmOptions = {}): DmFacility {
       );
     }
     try {
-      await dmsetup(['create', args.name, '-u', args.uuid], { input: `${table.join('\n')}\n` });
+      // the table in argv, never on stdin (see conciseSpec); stdin is /dev/null (exec.ts)
+      await dmsetup(['create', '--concise', conciseSpec(args.name, args.uuid, table)]);
     } catch (err) {
       // the kernel answers a duplicate name or UUID with EBUSY
       if (err instanceof KernelError && err.code === 'EBUSY' && (await taken(args.name, args.uuid))) {

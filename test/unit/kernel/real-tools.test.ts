@@ -2,12 +2,12 @@
  * The real blkid / mkfs.ext4 / resize2fs / sfdisk / blockdev wrappers on temp files of
  * this host. Like real-host.test.ts, FLOW_NO_HOST_KERNEL=1 leaves them out (skipped).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, open, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KernelError } from '../../../src/errors.js';
-import { runCommand } from '../../../src/kernel/exec.js';
 import { createRealFilesystems, createRealPartitions, createRealSystem } from '../../../src/kernel/real/index.js';
 
 let dir = '';
@@ -53,7 +53,7 @@ describe('filesystems, partitions, system', () => {
     const file = await makeFile('pt.raw', 8 << 20);
     const parts = createRealPartitions();
     expect(await parts.read(file)).toBeNull();
-    await runCommand(['sfdisk', '-q', '--', file], { input: 'label: dos\nstart=2048, size=4096, type=83\n' });
+    expect(spawnSync('sfdisk', ['-q', '--', file], { input: 'label: dos\nstart=2048, size=4096, type=83\n' }).status).toBe(0);
     expect(await parts.read(file)).toEqual({ label: 'dos', sectorSize: 512, partitions: [{ number: 1, node: `${file}1`, start: 2048, size: 4096, type: '83' }] });
     expect(await codeOf(parts.read(join(dir, 'missing.raw')))).toBe('ENOENT');
   });
