@@ -6,9 +6,24 @@
  * the state an uninterrupted run left.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { MAIN } from './real-host.js';
+
+/**
+ * The CLI every matrix invocation runs, decided here only. In the lab, the built bundle's
+ * folder copied once onto the guest's tmpfs (/run): the host's files reach the guest over
+ * 9p, where every open and stat of a module file is a round trip to the host.
+ */
+export const CLI = (() => {
+  const bin = dirname(MAIN);
+  if (!process.env.FLOW_LAB || process.env.FLOW_LAB_CLI_COPY === '0') return MAIN;
+  const dir = mkdtempSync('/run/flow-lab-cli-');
+  cpSync(bin, join(dir, 'bin'), { recursive: true });
+  // the bundle is ESM in .js files: the package.json above it says so
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  return join(dir, 'bin', relative(bin, MAIN));
+})();
 
 export interface Proc {
   code: number | null;
@@ -50,7 +65,7 @@ export async function must(argv: string[], input?: string): Promise<string> {
 /** The built CLI on the real kernel, with a lane's state and run folders. */
 export function flowCli(lane: { stateDir: string; runDir: string; dir: string }, args: string[], extra: Record<string, string> = {}): Promise<Proc> {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', FLOW_STATE_DIR: lane.stateDir, FLOW_RUN_DIR: lane.runDir, ...extra };
-  return run([process.execPath, MAIN, ...args], { env, cwd: lane.dir });
+  return run([process.execPath, CLI, ...args], { env, cwd: lane.dir });
 }
 
 export interface Loop {
