@@ -6,9 +6,24 @@
  * the state an uninterrupted run left.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { MAIN } from './real-host.js';
+
+/**
+ * The CLI every matrix invocation runs, decided here only. In the lab, the built bundle's
+ * folder copied once onto the guest's tmpfs (/run): the host's files reach the guest over
+ * 9p, where every open and stat of a module file is a round trip to the host.
+ */
+export const CLI = (() => {
+  const bin = dirname(MAIN);
+  if (!process.env.FLOW_LAB || process.env.FLOW_LAB_CLI_COPY === '0') return MAIN;
+  const dir = mkdtempSync('/run/flow-lab-cli-');
+  cpSync(bin, join(dir, 'bin'), { recursive: true });
+  // the bundle is ESM in .js files: the package.json above it says so
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  return join(dir, 'bin', relative(bin, MAIN));
+})();
 
 export interface Proc {
   code: number | null;
@@ -50,7 +65,7 @@ export async function must(argv: string[], input?: string): Promise<string> {
 /** The built CLI on the real kernel, with a lane's state and run folders. */
 export function flowCli(lane: { stateDir: string; runDir: string; dir: string }, args: string[], extra: Record<string, string> = {}): Promise<Proc> {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', FLOW_STATE_DIR: lane.stateDir, FLOW_RUN_DIR: lane.runDir, ...extra };
-  return run([process.execPath, MAIN, ...args], { env, cwd: lane.dir });
+  return run([process.execPath, CLI, ...args], { env, cwd: lane.dir });
 }
 
 export interface Loop {
@@ -87,24 +102,14 @@ export interface Raw {
   mounts: Mount[];
 }
 
-/** Everything a run could have made, read from losetup, dmsetup, sysfs and mountinfo. */
+/** Everything a run could have made, read from sysfs (loop, zram), dmsetup and mountinfo. */
 export async function hostRaw(): Promise<Raw> {
-  const [lo, info, tables] = await Promise.all([
-    must(['losetup', '-J', '-l', '-O', 'NAME,BACK-FILE,RO,OFFSET,SIZELIMIT,MAJ:MIN']),
+  // two processes, not three: every exec costs tens of ms under emulation, and this runs after every kill
+  const [info, tables] = await Promise.all([
     must(['dmsetup', 'info', '-c', '--noheadings', '--separator', ';', '-o', 'name,uuid,major,minor,attr']),
     must(['dmsetup', 'table']),
   ]);
-  const loops = ((JSON.parse(lo || '{"loopdevices":[]}') as { loopdevices: Record<string, unknown>[] }).loopdevices ?? []).map((l) => ({
-    name: String(l.name),
-    back: String(l['back-file'] ?? ''),
-    ro: String(l.ro),
-    offset: String(l.offset),
-    sizelimit: String(l.sizelimit),
-    majmin: (() => {
-      const dev = `/sys/block/${String(l.name).replace('/dev/', '')}/dev`;
-      return existsSync(dev) ? readFileSync(dev, 'utf8').trim() : String(l['maj:min']);
-    })(),
-  }));
+  const loops = sysLoops();
   const tableOf = new Map<string, string[]>();
   for (const l of tables.split('\n')) {
     const m = /^(\S+): (.*)$/.exec(l);
@@ -132,6 +137,25 @@ export async function hostRaw(): Promise<Raw> {
       return { majmin: f[2]!, target: unescapeMount(f[4]!), options: `${f[5]} ${f[sep + 3] ?? ''}`, fstype: f[sep + 1]! };
     });
   return { loops, dm, zram, mounts };
+}
+
+/** The bound loop devices as `losetup -l` shows them, from /sys/block/loopN (loop/ exists while bound). */
+function sysLoops(): Loop[] {
+  const out: Loop[] = [];
+  for (const n of readdirSync('/sys/block')) {
+    if (!/^loop\d+$/.test(n)) continue;
+    const rd = (f: string) => {
+      try {
+        return readFileSync(`/sys/block/${n}/${f}`, 'utf8').trim();
+      } catch {
+        return undefined;
+      }
+    };
+    const back = rd('loop/backing_file');
+    if (back === undefined) continue; // not bound (or unbound while we read)
+    out.push({ name: `/dev/${n}`, back, ro: rd('ro') ?? '?', offset: rd('loop/offset') ?? '?', sizelimit: rd('loop/sizelimit') ?? '?', majmin: rd('dev') ?? '?' });
+  }
+  return out;
 }
 
 function unescapeMount(s: string): string {
@@ -241,3 +265,10 @@ export function gone(pid: number): boolean {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls (every 50 ms) until the process is gone or `maxMs` passed; returns the time waited. */
+export async function waitGone(pid: number, maxMs: number): Promise<number> {
+  const started = Date.now();
+  while (!gone(pid) && Date.now() - started < maxMs) await sleep(50);
+  return Date.now() - started;
+}

@@ -11,8 +11,13 @@
  * sigkill-matrix.ts. Then the half-done kernel states a crash inside one command leaves (a
  * dm device holding the name with no table; a zram device added but not sized; a mount
  * written to after the crash), made with dmsetup / sysfs.
- * Lab only: scripts/lab run -q --timeout 2400 -- npx vitest run --project lab test/lab/sigkill-real.test.ts
- * FLOW_LAB_LANES (default 2): how many runs go side by side.
+ * The matrix runs on its lanes in the background from beforeAll; each workflow has one case
+ * per phase (enumeration; forward points then resume; forward points then rollback;
+ * compensation points; the whole) that waits for its phase and fails on that phase's
+ * violations, and every job prints a progress line ("sigkill <s> lane <n> <workflow> ...").
+ * Lab only: scripts/lab run -q --mem 3072 --timeout 1800 -- npx vitest run --project lab test/lab/sigkill-real.test.ts
+ * One workflow: --env FLOW_LAB_SIGKILL_ONLY=loop-mount -- ... -t loop-mount.
+ * FLOW_LAB_LANES (default 2): how many runs go side by side. FLOW_LAB_SIGKILL_LOG=1: a line per invocation.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,20 +27,26 @@ import { dmUuid } from '../../machines/types.js';
 import { requireLab } from './lab-env.js';
 import { hostObjects, ROOT, Sandbox, sh, sha256, type HostObjects } from './real-host.js';
 import { globalView, hostRaw, must, type Raw } from './sigkill-host.js';
-import { SigkillMatrix, type Figures, type Lane } from './sigkill-matrix.js';
+import { SigkillMatrix, type Figures, type Lane, type Phase } from './sigkill-matrix.js';
 
 requireLab();
 
 const LANES = Number(process.env.FLOW_LAB_LANES ?? 2);
+/** A matrix case waits for its phase; the matrix runs in the background from beforeAll. */
+const CASE_MS = 2_400_000;
+// in the order their phases usually finish (the smallest first)
 const WORKFLOWS = [
-  { name: 'snapshot-image', zram: true, zramStep: 'add-cow', inProcess: 129 },
-  { name: 'delayed-device', zram: false, inProcess: 102 },
   { name: 'loop-mount', zram: false, inProcess: 57 },
+  { name: 'delayed-device', zram: false, inProcess: 102 },
+  { name: 'snapshot-image', zram: true, zramStep: 'add-cow', inProcess: 129 },
 ].filter((w) => !process.env.FLOW_LAB_SIGKILL_ONLY || process.env.FLOW_LAB_SIGKILL_ONLY.split(',').includes(w.name));
 
 const root = mkdtempSync(join(tmpdir(), 'flow-lab-sk-'));
 const cleanups: (() => void)[] = [];
 let matrix: SigkillMatrix;
+/** the matrix running on its lanes (started by beforeAll, awaited by the cases) */
+let running: Promise<void> = Promise.resolve();
+let runError: unknown;
 let imageSums: [string, string][] = [];
 let wallMs = 0;
 const special: string[] = [];
@@ -122,11 +133,15 @@ beforeAll(async () => {
   const started = Date.now();
   const { lanes, baseline } = await setup();
   matrix = new SigkillMatrix(lanes, async () => baseline, WORKFLOWS);
-  await matrix.runAll();
-  wallMs = Date.now() - started;
-}, 3_600_000);
+  // not awaited here: each case below waits for its own workflow and phase, so progress shows case by case
+  running = matrix.runAll().then(
+    () => void (wallMs = Date.now() - started),
+    (err: unknown) => void (runError = err),
+  );
+}, 600_000);
 
 afterAll(async () => {
+  await running;
   for (const fn of cleanups.reverse()) {
     try {
       fn();
@@ -141,45 +156,80 @@ afterAll(async () => {
   lines.push(`  global checks (whole host as before, foreign objects included): ${matrix.globalChecks.count}, violations ${matrix.globalChecks.violations.length}`);
   lines.push(`  half-done kernel states: ${special.length} recovered exactly (${special.join('; ')})`);
   console.log(lines.join('\n'));
-});
+}, CASE_MS);
 
 function figureLines(f: Figures): string[] {
-  const both = f.specs;
+  const w = matrix.wfs.get(f.workflow)!;
+  const fwdPrimary = w.forward.filter((s) => s.primary).length;
+  const undoPrimary = w.undo.filter((s) => s.primary).length;
   return [
-    `  ${f.workflow}: points ${f.enumerated} enumerated (${f.forwardPoints} forward incl. start, ${f.undoPoints} compensation; in-process matrix: ${WORKFLOWS.find((w) => w.name === f.workflow)!.inProcess}), ${f.triedPoints.size} tried` +
-      `; ${f.childPoints} command-running points with a child → ${both} cases`,
-    `    followed by resume ${f.resumeAfter.size + f.refusedAfter.size}/${both} (compensation points: refused), by rollback ${f.rollbackAfter.size}/${both}` +
+    `  ${f.workflow}: points ${f.enumerated} enumerated (${f.forwardPoints} forward incl. start, ${f.undoPoints} compensation; in-process matrix: ${WORKFLOWS.find((x) => x.name === f.workflow)!.inProcess}), ${f.triedPoints.size} tried` +
+      `; ${f.childPoints} command-running points with a child → ${f.specs} cases (${w.forward.length} forward, ${w.undo.length} compensation; primary ${fwdPrimary} / ${undoPrimary})`,
+    `    forward cases followed by resume ${w.forward.filter((s) => f.resumeAfter.has(s.key)).length}/${w.forward.length}, by rollback ${w.forward.filter((s) => f.rollbackAfter.has(s.key)).length}/${fwdPrimary} primary;` +
+      ` compensation cases followed by rollback ${w.undo.filter((s) => f.rollbackAfter.has(s.key)).length}/${w.undo.length}, resume refused ${f.refusedAfter.size}/${undoPrimary} primary` +
       `; recoveries finished: resumed ${f.resumed}, rolled back ${f.rolledBack}, already clean ${f.alreadyClean}`,
-    `    kills: plain ${f.kills.plain}, flow alone ${f.kills.alone} (child outlived flow ${f.childOutlivedFlow}), process group ${f.kills.group} (child died ${f.childKilledWithGroup})` +
+    `    kills: plain ${f.kills.plain}, flow alone ${f.kills.alone} (child outlived flow ${f.childOutlivedFlow}), process group ${f.kills.group} (child died ${f.childKilledWithGroup}); longest wait for a killed command ${(f.childWaitMaxMs / 1000).toFixed(1)} s` +
       `; I5 second recoveries ${f.i5}; invocations ${f.invocations} in ${f.episodes} episodes (${f.misses} predictions missed); lane time ${(f.wallMs / 1000).toFixed(0)} s`,
     `    violations ${f.violations.length}, leaks ${f.leaks}${f.otherPoints.length ? `; other points listed, not in the matrix: ${[...new Set(f.otherPoints.map((p) => p.replace(/:outcome-\w+$/, '')))].join(' ')}` : ''}`,
-    ...(f.hungDmCreate.length ? [`    known bug, not counted as a violation: ${f.hungDmCreate.length} orphaned \`dmsetup create\` hung (flow killed before writing the table to its stdin); killed after 60 s, recovery then exact`] : []),
     ...f.violations.slice(0, 8).map((v) => `    ! ${v}`),
   ];
 }
 
+/** Waits until nothing more can happen in this phase of this workflow (or the matrix ended). */
+async function phase(name: string, p: Phase | 'enumerate'): Promise<Figures> {
+  await matrix.whenDone(name, p);
+  if (runError) throw runError;
+  return matrix.wfs.get(name)!.fig;
+}
+
 describe.each(WORKFLOWS.map((w) => [w.name, w] as const))('%s killed at every point on the real kernel', (name, wf) => {
-  it('every point of every step and compensation, then resume and, separately, rollback; I1-I7 hold', () => {
+  it('the CLI lists every point of every step and compensation (as many as the in-process matrix)', async () => {
+    const f = await phase(name, 'enumerate');
+    expect(f.enumerated).toBe(wf.inProcess);
+  }, CASE_MS);
+
+  it('forward points (and the start), each killed, then resumed (chained: the resume is killed at the next point); I1-I4, I6, I7', async () => {
+    const f = await phase(name, 'resume');
+    expect(f.byPhase.resume.slice(0, 5)).toEqual([]);
+    const w = matrix.wfs.get(name)!;
+    expect(w.forward.filter((s) => !f.resumeAfter.has(s.key)).map((s) => s.key)).toEqual([]);
+  }, CASE_MS);
+
+  it('forward points, each killed, then rolled back (the primary points; SECONDARY in sigkill-matrix.ts); I1-I4, I7', async () => {
+    const f = await phase(name, 'rollback');
+    expect(f.byPhase.rollback.slice(0, 5)).toEqual([]);
+    const w = matrix.wfs.get(name)!;
+    expect(w.forward.filter((s) => s.primary && !f.rollbackAfter.has(s.key)).map((s) => s.key)).toEqual([]);
+  }, CASE_MS);
+
+  it('compensation points, each killed during a rollback, then rolled back (chained); resume refused at the primary points', async () => {
+    const f = await phase(name, 'undo');
+    expect(f.byPhase.undo.slice(0, 5)).toEqual([]);
+    const w = matrix.wfs.get(name)!;
+    expect(w.undo.filter((s) => !f.rollbackAfter.has(s.key)).map((s) => s.key)).toEqual([]);
+    expect(w.undo.filter((s) => s.primary && !f.refusedAfter.has(s.key)).map((s) => s.key)).toEqual([]);
+  }, CASE_MS);
+
+  it('every point tried with a real SIGKILL, flow alone and with its command; no violation, no leak', async () => {
+    await running;
+    if (runError) throw runError;
     const f = matrix.wfs.get(name)!.fig;
     expect(f.violations.slice(0, 5)).toEqual([]);
     expect(f.leaks).toBe(0);
-    expect(f.enumerated).toBe(wf.inProcess);
     expect(f.triedPoints.size).toBe(f.enumerated);
-    const w = matrix.wfs.get(name)!;
-    expect(w.forward.filter((s) => !f.resumeAfter.has(s.key)).map((s) => s.key)).toEqual([]);
-    expect(w.forward.filter((s) => !f.rollbackAfter.has(s.key)).map((s) => s.key)).toEqual([]);
-    expect(w.undo.filter((s) => !f.rollbackAfter.has(s.key) || !f.refusedAfter.has(s.key)).map((s) => s.key)).toEqual([]);
     expect(f.kills.group).toBeGreaterThan(0);
     expect(f.kills.alone).toBeGreaterThan(0);
-  });
+  }, CASE_MS);
 });
 
 describe('the host after the matrix', () => {
   it('equals the host before (foreign objects untouched) at every quiet moment, and the images are unchanged', async () => {
+    await running;
+    if (runError) throw runError;
     expect(matrix.globalChecks.violations).toEqual([]);
     expect(matrix.globalChecks.count).toBeGreaterThan(0);
     for (const [img, sum] of imageSums) expect(await sha256(img), img).toBe(sum);
-  });
+  }, CASE_MS);
 });
 
 // ---------------------------------------------------------------- half-done kernel states
@@ -224,6 +274,9 @@ function recover(sb: Sandbox, id: string, how: 'resume' | 'rollback', before: Ho
 }
 
 describe('half-done kernel states a crash inside one command leaves', () => {
+  // they compare the whole host before and after: not while the matrix runs
+  beforeAll(() => running, CASE_MS);
+
   it.each([['resume'], ['rollback']])('dmsetup create killed between create and load (name held, no table) at create-base, then %s', (how) => {
     inSandbox((sb, before) => {
       const r = sb.flow(args(), { FLOW_CRASH_AT: 'apply:create-base:intent-synced' });
