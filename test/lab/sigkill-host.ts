@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { MAIN } from './real-host.js';
+import { cliFor } from './real-host.js';
 
 export interface Proc {
   code: number | null;
@@ -47,10 +47,10 @@ export async function must(argv: string[], input?: string): Promise<string> {
   return r.stdout;
 }
 
-/** The built CLI on the real kernel, with a lane's state and run folders. */
+/** The built CLI on the real kernel, with a lane's state and run folders (the test entry when `extra` sets a test switch). */
 export function flowCli(lane: { stateDir: string; runDir: string; dir: string }, args: string[], extra: Record<string, string> = {}): Promise<Proc> {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', FLOW_STATE_DIR: lane.stateDir, FLOW_RUN_DIR: lane.runDir, ...extra };
-  return run([process.execPath, MAIN, ...args], { env, cwd: lane.dir });
+  return run([process.execPath, cliFor(env), ...args], { env, cwd: lane.dir });
 }
 
 export interface Loop {
