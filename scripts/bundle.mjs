@@ -10,6 +10,13 @@
  * dist/bin/flow.js: the entry (src/cli/main.ts) as one self-contained file that imports
  * nothing until it knows which of the two it needs: `flow --version` reads one file, and
  * every module file loaded costs an asynchronous read (and, in the lab, a 9p round trip).
+ *
+ * Then the test build, dist/test/ (never shipped: package.json's bin and files name only
+ * dist/bin): the same command line from the test entry (src/testing/entry.ts), which
+ * installs the test seam from the test-only switches (a fake kernel, crash points, sync
+ * mutants). One code-split build, so the entry, program.js and list-fast.js share one
+ * instance of the seam. Nothing under src/testing/ or src/kernel/fake/ reaches dist/bin
+ * (test/cli/shipped.test.ts checks the bundle for every switch name).
  */
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
@@ -27,7 +34,7 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
 };
-/** main.ts's dynamic imports, as built by the first build */
+/** start.ts's dynamic imports, as built by the first build */
 const LAZY = { './program.js': './chunks/program.js', './commands/list-fast.js': './chunks/list-fast.js' };
 
 rmSync(out, { recursive: true, force: true });
@@ -50,10 +57,18 @@ await build({
       name: 'lazy-chunks',
       setup(b) {
         b.onResolve({ filter: /^\.\/(program|commands\/list-fast)\.js$/ }, (args) => {
-          if (!args.importer.endsWith('/src/cli/main.ts') || args.kind !== 'dynamic-import') return undefined;
+          if (!args.importer.endsWith('/src/cli/start.ts') || args.kind !== 'dynamic-import') return undefined;
           return { path: LAZY[args.path], external: true };
         });
       },
     },
   ],
+});
+await build({
+  ...common,
+  entryPoints: { flow: src('testing/entry.ts'), 'chunks/program': src('cli/program.ts'), 'chunks/list-fast': src('cli/commands/list-fast.ts') },
+  outdir: `${out}test`,
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
+  banner: { js: "import { createRequire as __flowRequire } from 'node:module'; const require = __flowRequire(import.meta.url);" },
 });

@@ -1,18 +1,16 @@
 /**
- * The imperative shell's wiring: the real (or, for tests, persisted fake) kernel, the
- * state directory, locks, and a runner. Commands get everything from here.
+ * The imperative shell's wiring: the real kernel, the state directory, locks, and a
+ * runner. Commands get everything from here. A test build changes the wiring only through
+ * the test seam (src/test-seam.ts), which the shipped entry never installs.
  */
 import { randomUUID } from 'node:crypto';
 import { JournalStore } from '../journal/store.js';
 import { FlockLocks, HOST_LOCK_DIR, heldLockFds } from '../journal/lock.js';
-import { onCommandStarted, setInheritedFds } from './kernel/exec.js';
+import { setInheritedFds } from './kernel/exec.js';
 import { realFs } from './fs/real.js';
 import type { Kernel } from './kernel/types.js';
 import { createRealKernel } from './kernel/real/index.js';
-import { openPersistedFakeKernel } from './kernel/fake/persisted.js';
-import type { PointHook } from './kernel/fake/context.js';
-import type { FakeKernel } from './kernel/fake/kernel.js';
-import { crashHookFromEnv, disabledSyncsFromEnv } from './cli/crash-env.js';
+import { testSeam } from './test-seam.js';
 import { Runner } from './engine/runner.js';
 import type { EventObserver } from './engine/session.js';
 import type { Locks, LockOptions, Release } from '../journal/lock.js';
@@ -43,35 +41,28 @@ class HostLocks implements Locks {
   }
 }
 
-/** The fake kernel's hook, narrowed to the half-created dm device (name held, no table yet). */
-export function dmMidpoint(fn: (() => void) | undefined): PointHook | undefined {
-  return fn ? (_p, info) => (info.op === 'dm.create' && info.stage === 'created' ? fn() : undefined) : undefined;
-}
-
-/** The real kernel's "command running" point of a dm create: right after `dmsetup create` started. */
-let stopDmMidpoint: (() => void) | undefined;
-function realDmMidpoint(fn: (() => void) | undefined): void {
-  stopDmMidpoint?.();
-  stopDmMidpoint = fn ? onCommandStarted((c) => (c.argv[0] === 'dmsetup' && c.argv[1] === 'create' ? fn() : undefined)) : undefined;
-}
-
 /**
- * The kernel alone (what `flow plan` needs: it opens no state directory): the real one,
- * or with FLOW_FAKE_KERNEL (tests only) a persisted fake.
+ * The kernel alone (what `flow plan` and `flow doctor` need: they open no state
+ * directory): the real one, unless a test seam brings its own (`test`).
  */
-export async function openKernel(env: NodeJS.ProcessEnv = process.env): Promise<{ kernel: Kernel; fake?: FakeKernel; runDir: string }> {
-  const fakePath = env.FLOW_FAKE_KERNEL;
-  const fake = fakePath ? await openPersistedFakeKernel(fakePath, realFs) : undefined;
-  return { kernel: fake ?? createRealKernel(realFs), fake, runDir: env.FLOW_RUN_DIR ?? '/run/flow' };
+export async function openKernel(env: NodeJS.ProcessEnv = process.env): Promise<{ kernel: Kernel; test: boolean; runDir: string }> {
+  const own = await testSeam()?.openKernel?.();
+  return { kernel: own ?? createRealKernel(realFs), test: own !== undefined, runDir: env.FLOW_RUN_DIR ?? '/run/flow' };
+}
+
+/** The journal store alone, never with a test seam's hooks (`flow doctor` only reads). */
+export function openStore(stateDir: string): Promise<JournalStore> {
+  return JournalStore.open({ fs: realFs }, stateDir, { uid: process.getuid?.() ?? 0, now: () => new Date().toISOString() });
 }
 
 export async function openApp(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<App> {
-  const crash = crashHookFromEnv(env);
-  const { kernel, fake, runDir } = await openKernel(env);
-  const store = await JournalStore.open({ fs: realFs, crash, disabledSyncs: disabledSyncsFromEnv(env) }, stateDir, { uid: process.getuid?.() ?? 0, now: () => new Date().toISOString() });
+  const seam = testSeam();
+  const crash = seam?.crash;
+  const { kernel, test, runDir } = await openKernel(env);
+  const store = await JournalStore.open({ fs: realFs, crash, disabledSyncs: seam?.disabledSyncs }, stateDir, { uid: process.getuid?.() ?? 0, now: () => new Date().toISOString() });
   const local = new FlockLocks(store.dirs.locks);
-  // the fake kernel (tests) allocates nothing on the host: its "host" lock is the state dir's
-  const locks = new HostLocks(local, fake ? local : new FlockLocks(HOST_LOCK_DIR, { privateDir: true }));
+  // a test kernel's devices are its own: its runs share no host-wide lock with real ones
+  const locks = new HostLocks(local, test ? local : new FlockLocks(HOST_LOCK_DIR, { privateDir: true }));
   setInheritedFds(heldLockFds);
   return {
     kernel,
@@ -86,7 +77,7 @@ export async function openApp(stateDir: string, env: NodeJS.ProcessEnv = process
         locks,
         flowVersion: FLOW_VERSION,
         crash,
-        setKernelMidpoint: fake ? (fn) => (fake.onPoint = dmMidpoint(fn)) : realDmMidpoint,
+        setKernelMidpoint: seam?.setKernelMidpoint,
         interrupted: opts.interrupted,
         observe: opts.observe,
       }),

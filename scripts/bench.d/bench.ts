@@ -51,8 +51,10 @@ function hyperfine(work: string, runs: number, commands: Record<string, string>)
 /** Mean CPU seconds (user + system) of the commands hyperfine last measured: steadier than wall time on a busy host. */
 const cpu: Record<string, number> = {};
 
-/** A flow CLI invocation's argv. */
+/** A flow CLI invocation's argv: the shipped binary. */
 const flowArgv = (repo: string, ...args: string[]) => [process.execPath, path.join(repo, 'dist/bin/flow.js'), ...args];
+/** The same through the test entry, the only one that has the fake kernel (FLOW_FAKE_KERNEL). */
+const testFlowArgv = (repo: string, ...args: string[]) => [process.execPath, path.join(repo, 'dist/test/flow.js'), ...args];
 
 /** Real run documents to clone: one done, one rolled back, made by `flow run` on the fake kernel. */
 function templates(repo: string, work: string): string[] {
@@ -61,10 +63,10 @@ function templates(repo: string, work: string): string[] {
   const env = { ...process.env, FLOW_FAKE_KERNEL: path.join(dir, 'kernel.json'), FLOW_STATE_DIR: path.join(dir, 'state'), FLOW_RUN_DIR: path.join(dir, 'run') };
   const ids: string[] = [];
   for (const n of [1, 2]) {
-    const outp = sh(flowArgv(repo, 'run', 'delayed-device', '--file', path.join(dir, `d${n}.img`), '--size', '64M', '--delay', '0', '--mountpoint', path.join(dir, `mnt${n}`)), { env });
+    const outp = sh(testFlowArgv(repo, 'run', 'delayed-device', '--file', path.join(dir, `d${n}.img`), '--size', '64M', '--delay', '0', '--mountpoint', path.join(dir, `mnt${n}`)), { env });
     ids.push(outp.split('\n')[0]!.trim());
   }
-  sh(flowArgv(repo, 'rollback', ids[1]!), { env });
+  sh(testFlowArgv(repo, 'rollback', ids[1]!), { env });
   return ids.map((id) => path.join(dir, 'state', 'runs', `${id}.json`));
 }
 
@@ -158,9 +160,9 @@ function memoryHost(repo: string, work: string, reps: number): Figure[] {
   const back: number[] = [];
   const node = Array.from({ length: reps }, () => peakRss([process.execPath, '-e', '0'], env).mb);
   for (let i = 0; i < reps; i++) {
-    const r = peakRss(flowArgv(repo, 'run', 'delayed-device', '--file', path.join(dir, `d${i}.img`), '--size', '64M', '--delay', '0', '--mountpoint', path.join(dir, `m${i}`)), env);
+    const r = peakRss(testFlowArgv(repo, 'run', 'delayed-device', '--file', path.join(dir, `d${i}.img`), '--size', '64M', '--delay', '0', '--mountpoint', path.join(dir, `m${i}`)), env);
     run.push(r.mb);
-    back.push(peakRss(flowArgv(repo, 'rollback', r.stdout.split('\n')[0]!.trim()), env).mb);
+    back.push(peakRss(testFlowArgv(repo, 'rollback', r.stdout.split('\n')[0]!.trim()), env).mb);
   }
   const note = `max of ${reps}: run ${Math.max(...run)} MB, rollback ${Math.max(...back)} MB; node -e 0: ${median(node)} MB`;
   return [

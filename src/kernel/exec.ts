@@ -89,7 +89,7 @@ export function setCommandObserver(fn: CommandObserver | undefined): void {
 
 /**
  * Tells the observer about an operation that stands for a command without running one:
- * the fake kernel (FLOW_FAKE_KERNEL, tests only) reports its operations as
+ * the fake kernel (the test entry's, tests only) reports its operations as
  * `['fake', op, what]`, so `--verbose` can be tested without touching the host.
  */
 export function reportCommand(record: CommandRecord): void {

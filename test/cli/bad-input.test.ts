@@ -14,13 +14,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { realFs } from '../../src/fs/real.js';
 import { encodeSuperblock } from '../../src/kernel/fake/ext.js';
 import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
 import { buildTestImage } from '../../src/kernel/fake/test-image.js';
 import { mbr } from '../support/scenarios.js';
-import { listing as listingOf, MAIN, preparedSandbox, type Result, type Sandbox } from './harness.js';
+import { entryForOtherUsers, listing as listingOf, preparedSandbox, type Result, type Sandbox } from './harness.js';
 
 const MiB = 1024 * 1024;
 
@@ -448,6 +448,12 @@ describe('an unsafe state directory is refused', () => {
 
 describe('an image this user cannot read', () => {
   const NOBODY = 65534;
+  // nobody runs a copy of the CLI it can read, wherever the checkout is
+  let cli: ReturnType<typeof entryForOtherUsers>;
+  beforeAll(() => {
+    cli = entryForOtherUsers();
+  });
+  afterAll(() => cli.remove());
   it.each([
     ['snapshot-image --image', (img: string) => si('--image', img), /--image \S+\/secret\.img cannot be read: EACCES/],
     ['loop-mount --file', (img: string) => lm('--file', img), /--file \S+\/secret\.img cannot be read: EACCES/],
@@ -466,7 +472,7 @@ describe('an image this user cannot read', () => {
     const img = sb.piImage('secret.img');
     chmodSync(img, 0o000);
     const before = { kernel: readFileSync(kernelFile, 'utf8'), files: listing() };
-    const p = spawnSync(process.execPath, [MAIN, ...argsOf(img)], {
+    const p = spawnSync(process.execPath, [cli.main, ...argsOf(img)], {
       cwd: sb.dir,
       uid: NOBODY,
       gid: NOBODY,

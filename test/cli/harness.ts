@@ -1,11 +1,13 @@
 /**
  * Runs the built CLI (dist/) as a real subprocess against a persisted fake kernel
- * (FLOW_FAKE_KERNEL), a temp state directory and temp files.
+ * (FLOW_FAKE_KERNEL), a temp state directory and temp files. The fake kernel and the
+ * other test-only switches exist only in the test entry (dist/test/flow.js); the shipped
+ * binary (dist/bin/flow.js) ignores them (shipped.test.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, writeSync, ftruncateSync, readFileSync, existsSync, rmSync, readdirSync, lstatSync, mkdirSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, openSync, closeSync, writeSync, ftruncateSync, readFileSync, existsSync, rmSync, readdirSync, lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { encodeSuperblock } from '../../src/kernel/fake/ext.js';
@@ -13,7 +15,24 @@ import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
 import { realFs } from '../../src/fs/real.js';
 import { mbr } from '../support/scenarios.js';
 
-export const MAIN = fileURLToPath(new URL('../../dist/bin/flow.js', import.meta.url));
+/** The shipped binary (package.json's bin): no test switch reaches it. */
+export const SHIPPED = fileURLToPath(new URL('../../dist/bin/flow.js', import.meta.url));
+/** The test entry: the same command line, with the test-only switches. */
+export const TEST_ENTRY = fileURLToPath(new URL('../../dist/test/flow.js', import.meta.url));
+/** What the tests here run: the test entry (every sandbox uses the fake kernel). */
+export const MAIN = TEST_ENTRY;
+
+/**
+ * A copy of the test build in a new world-readable directory, for runs as another user:
+ * the checkout may sit in a directory only root can read (a clone under /root, a
+ * `mktemp -d`), where that user could not even load the CLI. `remove()` deletes it.
+ */
+export function entryForOtherUsers(): { main: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'flow-cli-bin-'));
+  cpSync(dirname(TEST_ENTRY), join(dir, 'test'), { recursive: true });
+  chmodSync(dir, 0o755);
+  return { main: join(dir, 'test', 'flow.js'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
 
 export interface Result {
   code: number | null;

@@ -1,6 +1,7 @@
 /**
- * Helpers for the end-to-end lab tests: the built CLI on the real kernel (no
- * FLOW_FAKE_KERNEL), real tools, and what the host holds (loops, dm, zram, mounts).
+ * Helpers for the end-to-end lab tests: the built CLI on the real kernel, real tools, and
+ * what the host holds (loops, dm, zram, mounts). A run goes through the shipped binary,
+ * or through the test entry when it sets a test-only switch (FLOW_CRASH_AT, ...).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -8,9 +9,18 @@ import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, re
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setsTestSwitch } from '../../src/testing/switches.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The shipped binary: no test switch reaches it. */
 export const MAIN = join(ROOT, 'dist/bin/flow.js');
+/** The test entry: the same command line with the test-only switches (src/testing/). */
+export const TEST_ENTRY = join(ROOT, 'dist/test/flow.js');
+
+/** The CLI for an environment: the test entry when it sets a test switch, else the shipped binary. */
+export function cliFor(env: NodeJS.ProcessEnv): string {
+  return setsTestSwitch(env) ? TEST_ENTRY : MAIN;
+}
 
 export interface Result {
   code: number | null;
@@ -43,10 +53,10 @@ export class Sandbox {
     await Promise.allSettled(this.children.map((c) => c.done));
   }
 
-  /** The built CLI on the real kernel (`extra`: e.g. the test-only FLOW_CRASH_AT). */
+  /** The built CLI on the real kernel (`extra`: e.g. the test-only FLOW_CRASH_AT, then through the test entry). */
   flow(args: string[], extra: Record<string, string> = {}): Result {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', FLOW_STATE_DIR: this.stateDir, FLOW_RUN_DIR: this.runDir, ...extra };
-    const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: this.dir, env, encoding: 'utf8', timeout: 240_000 });
+    const r = spawnSync(process.execPath, [cliFor(env), ...args], { cwd: this.dir, env, encoding: 'utf8', timeout: 240_000 });
     return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
 
@@ -56,7 +66,7 @@ export class Sandbox {
    */
   start(args: string[], extra: Record<string, string> = {}): FlowChild {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', FLOW_STATE_DIR: this.stateDir, FLOW_RUN_DIR: this.runDir, ...extra };
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: this.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliFor(env), ...args], { cwd: this.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { labCase } from './lab-case.js';
 import { requireLab } from './lab-env.js';
-import { dmTable, hostObjects, MAIN, sh, sha256 } from './real-host.js';
+import { dmTable, hostObjects, sh, sha256, TEST_ENTRY } from './real-host.js';
 
 requireLab();
 
@@ -57,7 +57,7 @@ describe('snapshot-image failing on the real kernel', () => {
     const sum = await sha256(img.path);
     const name = `race-${process.pid}-${Date.now()}`;
     // flow pauses before the snapshot step; meanwhile another tool takes the name
-    const child = spawn(process.execPath, [MAIN, 'run', 'snapshot-image', '--image', img.path, '--name', name, '--size', '256M', '--cow-size', '32M'], {
+    const child = spawn(process.execPath, [TEST_ENTRY, 'run', 'snapshot-image', '--image', img.path, '--name', name, '--size', '256M', '--cow-size', '32M'], {
       cwd: t.sb.dir,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env.PATH, FLOW_STATE_DIR: t.sb.stateDir, FLOW_RUN_DIR: t.sb.runDir, FLOW_PAUSE_AT: 'apply:create-snapshot:before-intent:8000' },

@@ -8,22 +8,27 @@
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { MAIN } from './real-host.js';
+import { cliFor, MAIN } from './real-host.js';
 
 /**
- * The CLI every matrix invocation runs, decided here only. In the lab, the built bundle's
- * folder copied once onto the guest's tmpfs (/run): the host's files reach the guest over
- * 9p, where every open and stat of a module file is a round trip to the host.
+ * The CLI every matrix invocation runs (the shipped entry, or the test entry when `env` sets a
+ * test switch), decided here only. In the lab, the built dist/ folder copied once onto the
+ * guest's tmpfs (/run): the host's files reach the guest over 9p, where every open and stat
+ * of a module file is a round trip to the host.
  */
-export const CLI = (() => {
-  const bin = dirname(MAIN);
-  if (!process.env.FLOW_LAB || process.env.FLOW_LAB_CLI_COPY === '0') return MAIN;
+const DIST = dirname(dirname(MAIN));
+const COPY = (() => {
+  if (!process.env.FLOW_LAB || process.env.FLOW_LAB_CLI_COPY === '0') return null;
   const dir = mkdtempSync('/run/flow-lab-cli-');
-  cpSync(bin, join(dir, 'bin'), { recursive: true });
+  cpSync(DIST, join(dir, 'dist'), { recursive: true });
   // the bundle is ESM in .js files: the package.json above it says so
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
-  return join(dir, 'bin', relative(bin, MAIN));
+  return join(dir, 'dist');
 })();
+export function cli(env: NodeJS.ProcessEnv): string {
+  const entry = cliFor(env);
+  return COPY ? join(COPY, relative(DIST, entry)) : entry;
+}
 
 export interface Proc {
   code: number | null;
@@ -62,10 +67,10 @@ export async function must(argv: string[], input?: string): Promise<string> {
   return r.stdout;
 }
 
-/** The built CLI on the real kernel, with a lane's state and run folders. */
+/** The built CLI on the real kernel, with a lane's state and run folders (the test entry when `extra` sets a test switch). */
 export function flowCli(lane: { stateDir: string; runDir: string; dir: string }, args: string[], extra: Record<string, string> = {}): Promise<Proc> {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', FLOW_STATE_DIR: lane.stateDir, FLOW_RUN_DIR: lane.runDir, ...extra };
-  return run([process.execPath, CLI, ...args], { env, cwd: lane.dir });
+  return run([process.execPath, cli(env), ...args], { env, cwd: lane.dir });
 }
 
 export interface Loop {

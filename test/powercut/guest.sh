@@ -13,7 +13,10 @@
 set -uo pipefail
 S=${FLOW_LAB_SHARE:?run me in the kernel lab}
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
+# the runs that halt (FLOW_HALT_AT) and the fsync mutants (FLOW_DISABLE_SYNC) go through the
+# test entry; everything after the power cut (read back, resume, rollback) is the shipped flow
 FLOW=(node "$ROOT/dist/bin/flow.js")
+FLOW_TEST=(node "$ROOT/dist/test/flow.js")
 FSES=(img main doc-file doc-dir state-dir)
 # ext4 as the tier needs it: no periodic journal commit and no replace-via-rename
 # heuristic, so only flow's own fsyncs make anything durable (docs/LAB.md, power cuts)
@@ -119,7 +122,7 @@ cut_round() { # ROUND DISK
     # shellcheck disable=SC2086
     env FLOW_STATE_DIR="/pc/$R/$fs/state" FLOW_HALT_AT="$point" FLOW_HALT_MARKER="$o/$label.halted" "${extra[@]}" \
       unshare -m --propagation private -- sh -c 'mkdir -p -m 700 /run/flow-locks && mount -t tmpfs -o mode=0700 flowlock /run/flow-locks && exec "$@"' sh \
-      "${FLOW[@]}" run "$wf" $args >"$o/$label.stdout" 2>"$o/$label.stderr" &
+      "${FLOW_TEST[@]}" run "$wf" $args >"$o/$label.stdout" 2>"$o/$label.stderr" &
     pids[$label]=$!
     n=$((n + 1))
   done <"$S/$R/plan"

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { STEP_POINTS } from '../../src/engine/crash-points.js';
 import type { SyncCall } from '../../journal/durability.js';
-import { MAIN } from '../lab/real-host.js';
+import { TEST_ENTRY } from '../lab/real-host.js';
 
 export type Workflow = 'snapshot-image' | 'delayed-device' | 'loop-mount';
 export const WORKFLOWS: Workflow[] = ['snapshot-image', 'delayed-device', 'loop-mount'];
@@ -46,7 +46,7 @@ export function enumerateSteps(dir: string, images: string): Record<Workflow, St
   const out = {} as Record<Workflow, Step[]>;
   for (const wf of WORKFLOWS) {
     const args = runArgs(wf, 'x', 'main', 'plan').map((a) => a.replace('/pc/x/img', images).replace('/pc/x/main', dir));
-    const r = spawnSync(process.execPath, [MAIN, 'plan', wf, ...args, '--json'], {
+    const r = spawnSync(process.execPath, [TEST_ENTRY, 'plan', wf, ...args, '--json'], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH, FLOW_FAKE_KERNEL: join(dir, 'fake-kernel.json'), FLOW_RUN_DIR: join(dir, 'no-such-run-dir'), FLOW_STATE_DIR: join(dir, 'state') },
     });

@@ -10,7 +10,7 @@ import { MemoryLocks } from '../../journal/lock.js';
 import { JournalStore } from '../../journal/store.js';
 import { findWorkflow } from '../../machines/index.js';
 import type { Json } from '../../machines/types.js';
-import { dmMidpoint } from '../../src/app.js';
+import { dmMidpoint } from '../../src/testing/midpoints.js';
 import { Runner, type RunOutcome } from '../../src/engine/runner.js';
 import { SimFs } from '../../src/fs/sim.js';
 import { FakeKernel } from '../../src/kernel/fake/kernel.js';

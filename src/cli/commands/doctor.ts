@@ -4,9 +4,7 @@
  * Exit 0 when no check failed, 1 otherwise. Changes nothing.
  */
 import { Command } from 'commander';
-import { realFs } from '../../fs/real.js';
-import { openPersistedFakeKernel } from '../../kernel/fake/persisted.js';
-import { createRealKernel } from '../../kernel/real/index.js';
+import { openKernel } from '../../app.js';
 import { installCommandLog } from '../log.js';
 import { dmChecks, rootCheck, toolChecks, udevCheck, zramCheck } from '../ops/doctor-host.js';
 import { runChecks, stateDirCheck, tempFileCheck } from '../ops/doctor-state.js';
@@ -29,9 +27,8 @@ Examples:
   flow --state-dir /srv/flow doctor`;
 
 export async function doctor(opts: GlobalOpts): Promise<Check[]> {
-  const fakePath = process.env.FLOW_FAKE_KERNEL;
-  const kernel = fakePath ? await openPersistedFakeKernel(fakePath, realFs) : createRealKernel(realFs);
-  const [tools, dm, zram, udev] = await Promise.all([toolChecks(), dmChecks(kernel, !!fakePath), zramCheck(), udevCheck()]);
+  const { kernel, test } = await openKernel();
+  const [tools, dm, zram, udev] = await Promise.all([toolChecks(), dmChecks(kernel, test), zramCheck(), udevCheck()]);
   const state = await stateDirCheck(opts.stateDir);
   const runs = state.usable ? await runChecks(opts.stateDir) : [];
   return [rootCheck(), ...tools, ...dm, zram, udev, state.check, await tempFileCheck(opts.stateDir), ...runs];

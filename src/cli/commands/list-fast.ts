@@ -5,13 +5,14 @@
  * case in which the full command (inspect.ts, journal/run-index.ts) would print the cached
  * summaries without rebuilding or writing anything. Anything else (a stale or missing
  * entry, a corrupt document or index, any error) returns false before anything is printed,
- * and main.ts runs the full command, which rebuilds, writes and reports as always.
+ * and start.ts runs the full command, which rebuilds, writes and reports as always.
  */
 import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import type { ListedRun, RunSummary } from '../../../journal/run-index.js';
 import { isRunId } from '../../../journal/ids.js';
 import { ensureStateDir } from '../../../journal/state-dir.js';
 import { realFs } from '../../fs/real.js';
+import { testSeam } from '../../test-seam.js';
 import { printRuns } from './list-output.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -76,8 +77,8 @@ function sortRuns(runs: RunSummary[]): void {
 /** True when the listing was printed; false when the full command must run. */
 export async function fastList(stateDir: string, json: boolean, env: NodeJS.ProcessEnv): Promise<boolean> {
   try {
-    // the full command opens the kernel first; only the (test-only) persisted fake kernel can fail there
-    if (env.FLOW_FAKE_KERNEL) await (await import('../../app.js')).openKernel(env);
+    // the full command opens the kernel first; only a test seam's kernel can fail there
+    await testSeam()?.openKernel?.();
     const dirs = await ensureStateDir({ fs: realFs }, stateDir, process.getuid?.() ?? 0);
     const index = readIndex(dirs.index);
     if (!index) return false;

@@ -1,8 +1,8 @@
 /**
  * `flow doctor`, the host: root, the tools flow runs (with their versions), the
  * device-mapper driver and targets, zram, udev. Every command goes through
- * src/kernel/exec.ts. The dm checks ask `kernel` (the persisted fake one when
- * FLOW_FAKE_KERNEL is set, so tests can make them pass); the rest is always the host.
+ * src/kernel/exec.ts. The dm checks ask `kernel` (a test build's fake kernel, so tests
+ * can make them pass; the shipped binary always the host's); the rest is always the host.
  */
 import { access } from 'node:fs/promises';
 import { KernelError } from '../../errors.js';

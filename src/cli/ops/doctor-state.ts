@@ -8,7 +8,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { FlockLocks } from '../../../journal/lock.js';
 import { layout } from '../../../journal/state-dir.js';
-import { openApp } from '../../app.js';
+import { openStore } from '../../app.js';
 import { LockedError } from '../../errors.js';
 import { fail, ok, warn, type Check } from './doctor-types.js';
 import { ENDED, isCorrupt, readRuns } from './runs.js';
@@ -59,7 +59,7 @@ export async function tempFileCheck(root: string): Promise<Check> {
 
 /** Lock files without a run, corrupt journals, and unfinished runs no flow process holds. */
 export async function runChecks(root: string): Promise<Check[]> {
-  const app = await openApp(root, { ...process.env, FLOW_FAKE_KERNEL: undefined, FLOW_CRASH_AT: undefined, FLOW_PAUSE_AT: undefined });
+  const store = await openStore(root);
   const l = layout(root);
   const locks = new FlockLocks(l.locks);
   // lock files flow refuses to open (a symlink, a directory, a FIFO planted there): reported, never opened
@@ -78,7 +78,7 @@ export async function runChecks(root: string): Promise<Check[]> {
       throw err;
     }
   };
-  const runs = await readRuns(app);
+  const runs = await readRuns({ store });
   const ids = new Set(runs.map((r) => r.id));
   const orphans: string[] = [];
   for (const n of await readdir(l.locks)) {

@@ -27,7 +27,7 @@ export interface CorruptRun {
 export const ENDED = new Set(['done', 'rolled-back']);
 
 /** One run, folded; a corrupt document is returned as such; undefined when it vanished. */
-export async function readRun(app: App, id: string): Promise<ReadRun | CorruptRun | undefined> {
+export async function readRun(app: Pick<App, 'store'>, id: string): Promise<ReadRun | CorruptRun | undefined> {
   try {
     const s = Session.open(await app.store.load(id));
     return { id, workflow: s.state.workflow, status: statusOf(s.phase), phase: s.phase, state: s.state };
@@ -39,7 +39,7 @@ export async function readRun(app: App, id: string): Promise<ReadRun | CorruptRu
 }
 
 /** Every run, oldest first (corrupt ones last, by id). */
-export async function readRuns(app: App): Promise<(ReadRun | CorruptRun)[]> {
+export async function readRuns(app: Pick<App, 'store'>): Promise<(ReadRun | CorruptRun)[]> {
   const out: (ReadRun | CorruptRun)[] = [];
   for (const id of await app.store.ids()) {
     const r = await readRun(app, id);

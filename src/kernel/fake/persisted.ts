@@ -1,8 +1,8 @@
 /**
  * A FakeKernel whose state lives in a JSON file, so several CLI processes (one at a
  * time) share one fake kernel: the state is read at the start of every operation and
- * written atomically (unique temp file + rename) after every change. The CLI uses it
- * when FLOW_FAKE_KERNEL=<path> is set. The state file is kernel memory, not data: it is
+ * written atomically (unique temp file + rename) after every change. The test entry
+ * (src/testing/entry.ts) uses it when FLOW_FAKE_KERNEL=<path> is set. The state file is kernel memory, not data: it is
  * written with node:fs directly (never through the Fs under test) and not fsynced.
  */
 import { randomBytes } from 'node:crypto';

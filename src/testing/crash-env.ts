@@ -1,5 +1,6 @@
 /**
- * Test-only switches (never set them in production):
+ * Test-only switches, read only by the test entry (src/testing/entry.ts, dist/test/flow.js;
+ * the shipped dist/bin/flow.js contains none of this and ignores them all):
  *   FLOW_CRASH_AT=<point>   SIGKILL this process at that named point (a real abrupt exit:
  *                           no finally blocks, no exit handlers)
  *   FLOW_CRASH_AT=list      print every point reached to stderr ("crash-point P"), and after

@@ -1,0 +1,28 @@
+/**
+ * The test entry's seam, from its environment (switches.ts lists the variables), and none
+ * when no switch is set: then the test entry runs exactly as the shipped binary.
+ *   FLOW_FAKE_KERNEL=<file>   a persisted fake kernel in that file instead of the host's
+ *   the others               crash points, pauses, halts, sync calls left out: crash-env.ts
+ */
+import { realFs } from '../fs/real.js';
+import type { FakeKernel } from '../kernel/fake/kernel.js';
+import type { TestSeam } from '../test-seam.js';
+import { crashHookFromEnv, disabledSyncsFromEnv } from './crash-env.js';
+import { dmMidpoint, realDmMidpoint } from './midpoints.js';
+
+export function seamFromEnv(env: NodeJS.ProcessEnv): TestSeam | undefined {
+  const fakePath = env.FLOW_FAKE_KERNEL;
+  const crash = crashHookFromEnv(env);
+  const disabledSyncs = disabledSyncsFromEnv(env);
+  if (!fakePath && !crash && !disabledSyncs) return undefined;
+  let fake: FakeKernel | undefined;
+  return {
+    // the fake kernel's modules load only when a test asks for it
+    openKernel: fakePath
+      ? async () => (fake = await (await import('../kernel/fake/persisted.js')).openPersistedFakeKernel(fakePath, realFs))
+      : undefined,
+    crash,
+    setKernelMidpoint: crash ? (fn) => (fake ? (fake.onPoint = dmMidpoint(fn)) : realDmMidpoint(fn)) : undefined,
+    disabledSyncs,
+  };
+}
