@@ -50,6 +50,10 @@ export function tyName(t: Ty): string {
   }
 }
 
+function hasAny(t: Ty): boolean {
+  return t.k === 'any' || ((t.k === 'list' || t.k === 'opt') && hasAny(t.of)) || (t.k === 'record' && Object.values(t.fields).some(hasAny));
+}
+
 /** T fits where U is expected. */
 export function fits(t: Ty, u: Ty): boolean {
   if (t.k === 'any' || u.k === 'any') return true;
@@ -61,6 +65,7 @@ export function fits(t: Ty, u: Ty): boolean {
 
 /** The common type of two branches (`c ? a : b`, list items), or undefined. */
 function unify(a: Ty, b: Ty): Ty | undefined {
+  if (fits(a, b) && fits(b, a)) return hasAny(a) ? b : a; // [] and ['sync']: list of string
   if (fits(a, b)) return b.k === 'any' ? a : b;
   if (fits(b, a)) return a;
   if (a.k === 'null') return T.opt(b);

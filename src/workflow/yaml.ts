@@ -110,7 +110,7 @@ export function parseYaml(text: string): PNode {
 
 function convert(doc: Document, at: (o: number | undefined) => Pos): PNode {
   let nodes = 0;
-  let aliases = 0;
+  const resolved = new Map<unknown, YNode | undefined>();
   const expanding = new Set<YNode>();
   const refuse = (n: { range?: [number, number, number] | null }, message: string, fix: string): never => {
     throw new YamlRefused([{ pos: at(n.range?.[0]), message, fix }]);
@@ -119,8 +119,12 @@ function convert(doc: Document, at: (o: number | undefined) => Pos): PNode {
     if (++nodes > LIMITS.maxNodes) refuse(n as YNode, `the file expands to more than ${LIMITS.maxNodes} values (an alias bomb?)`, 'use fewer aliases (*name)');
     if (depth > LIMITS.maxDepth) refuse(n as YNode, `nesting too deep (more than ${LIMITS.maxDepth} levels)`, `a workflow file nests at most ${LIMITS.maxDepth} levels`);
     if (isAlias(n)) {
-      if (++aliases > LIMITS.maxAliases) refuse(n, `more than ${LIMITS.maxAliases} aliases`, 'use fewer aliases (*name)');
-      const target = n.resolve(doc);
+      if (!resolved.has(n)) {
+        if (resolved.size >= LIMITS.maxAliases) refuse(n, `more than ${LIMITS.maxAliases} aliases`, 'use fewer aliases (*name)');
+        // resolve() walks the whole document: once per alias, not once per expansion
+        resolved.set(n, n.resolve(doc) as YNode | undefined);
+      }
+      const target = resolved.get(n);
       if (!target) refuse(n, `alias *${n.source} refers to no anchor`, `define &${n.source} before using it`);
       if (expanding.has(target!)) refuse(n, `alias *${n.source} refers to a value that contains it (a reference cycle)`, 'an alias may only refer to a value it is not part of');
       expanding.add(target!);
