@@ -56,8 +56,8 @@ function zodProblems(err: ZodError, root: PNode, p: Problems): void {
         else p.add(pos, `${where}: ${i.message}`, `use one of: ${i.values.map(String).join(', ')}`);
         break;
       case 'invalid_union':
-        if (path[0] === 'params' && path.length === 2) {
-          p.add(posAt(root, [...path, 'type']), `${where}: unknown or missing param type`, `type: one of ${PARAM_TYPES.join(', ')}`);
+        if (path[0] === 'params' && (path.length === 2 || (path.length === 3 && path[2] === 'type'))) {
+          p.add(posAt(root, [...path.slice(0, 2), 'type']), `${where}: unknown or missing param type`, `type: one of ${PARAM_TYPES.join(', ')}`);
           break;
         }
         p.add(pos, `${where}: ${i.message}`, 'see docs/WORKFLOWS.md for the format');
@@ -268,6 +268,8 @@ function makeScope(o: ScopeOpts): TypeScope {
         if (t.k === 'opt' && t.of.k === 'record') fail(`${e.root}.${e.path.slice(0, e.path.indexOf(f)).join('.')} may be null`, 'test it first: `X == null ? ... : ...`');
         if (t.k !== 'record') fail(`${e.root}.${e.path.join('.')}: ${tyName(t)} has no field ${JSON.stringify(f)}`, 'remove the field');
         const ft = (t as { fields: Record<string, Ty> }).fields[f];
+        const sub = /^(.*)-(\d+)$/.exec(f);
+        if (!ft && sub && (t as { fields: Record<string, Ty> }).fields[sub[1]!]) fail(`${prefix} has no field ${JSON.stringify(f)}`, `to subtract, write spaces around -: ${prefix}.${sub[1]} - ${sub[2]}`);
         if (!ft) fail(`${e.root}.${e.path.slice(0, e.path.indexOf(f)).join('.')} has no field ${JSON.stringify(f)}`, `its fields: ${Object.keys((t as { fields: Record<string, Ty> }).fields).join(', ')}`);
         t = ft!;
       }
