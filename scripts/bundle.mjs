@@ -5,11 +5,13 @@
  * module files: start-up is ~2x faster on the host and ~3x inside the kernel lab, where
  * every file read crosses 9p.
  *
- * Two builds. dist/bin/chunks/: the full command line (program.js) and the fast `flow list`
+ * Three builds. dist/bin/chunks/: the full command line (program.js) and the fast `flow list`
  * (list-fast.js), code-split so that list-fast loads only its own small chunks.
  * dist/bin/flow.js: the entry (src/cli/main.ts) as one self-contained file that imports
  * nothing until it knows which of the two it needs: `flow --version` reads one file, and
  * every module file loaded costs an asynchronous read (and, in the lab, a 9p round trip).
+ * dist/bin/chunks/workflow-check.js: `flow check` (YAML parser, checker), self-contained,
+ * loaded only by that command, so program.js and its chunks stay as they were.
  *
  * Then the test build, dist/test/ (never shipped: package.json's bin and files name only
  * dist/bin): the same command line from the test entry (src/testing/entry.ts), which
@@ -38,6 +40,8 @@ const common = {
 const LAZY = { './program.js': './chunks/program.js', './commands/list-fast.js': './chunks/list-fast.js' };
 
 rmSync(out, { recursive: true, force: true });
+// CommonJS dependencies (commander) require() node built-ins; ESM has no `require`
+const banner = { js: "import { createRequire as __flowRequire } from 'node:module'; const require = __flowRequire(import.meta.url);" };
 await build({
   ...common,
   entryPoints: { program: src('cli/program.ts'), 'list-fast': src('cli/commands/list-fast.ts') },
@@ -45,9 +49,23 @@ await build({
   entryNames: '[name]',
   chunkNames: '[name]-[hash]',
   splitting: true,
-  // CommonJS dependencies (commander) require() node built-ins; ESM has no `require`
-  banner: { js: "import { createRequire as __flowRequire } from 'node:module'; const require = __flowRequire(import.meta.url);" },
+  banner,
+  plugins: [
+    {
+      // `flow check` (the YAML parser and the checker) is a file of its own, built below: had it
+      // been split with the rest, the code it shares with program.js would become extra chunks
+      // that every command loads
+      name: 'workflow-check',
+      setup(b) {
+        b.onResolve({ filter: /workflow\/command\.js$/ }, (args) => {
+          if (!args.importer.endsWith('/src/cli/commands/check.ts') || args.kind !== 'dynamic-import') return undefined;
+          return { path: './workflow-check.js', external: true };
+        });
+      },
+    },
+  ],
 });
+await build({ ...common, entryPoints: { 'workflow-check': src('workflow/command.ts') }, outdir: `${out}bin/chunks`, banner });
 await build({
   ...common,
   entryPoints: { flow: src('cli/main.ts') },
@@ -70,5 +88,5 @@ await build({
   outdir: `${out}test`,
   chunkNames: 'chunks/[name]-[hash]',
   splitting: true,
-  banner: { js: "import { createRequire as __flowRequire } from 'node:module'; const require = __flowRequire(import.meta.url);" },
+  banner,
 });

@@ -112,3 +112,16 @@ export class InterruptedError extends FlowError {
 export function kernelCode(err: unknown): KernelErrorCode | undefined {
   return err instanceof KernelError ? err.code : undefined;
 }
+
+/** A workflow file that does not pass `flow check` (exit 2): each problem at file:line:column with its fix. */
+export class WorkflowFileError extends UsageError {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly { line: number; col: number; message: string; fix: string }[],
+  ) {
+    super(
+      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` +
+        problems.map((p) => `  ${file}:${p.line}:${p.col}: ${p.message}\n    fix: ${p.fix}`).join('\n'),
+    );
+  }
+}

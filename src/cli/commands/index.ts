@@ -4,6 +4,7 @@ import type { SetCode } from './common.js';
 import { globalOpts as global } from './common.js';
 import { EXAMPLES, listCommand, logCommand, workflowsCommand } from './inspect.js';
 import { registerShow } from './show.js';
+import { registerCheck } from './check.js';
 import { registerCompletion } from './completion.js';
 import { registerDoctor } from './doctor.js';
 import { registerPlan } from './plan.js';
@@ -18,6 +19,7 @@ export function registerCommands(program: Command, setCode: SetCode): void {
   registerRun(program, setCode);
   registerRecovery(program, setCode);
   registerPlan(program, setCode);
+  registerCheck(program, setCode);
   registerRecover(program, setCode);
   registerResolve(program, setCode);
   registerDoctor(program, setCode);

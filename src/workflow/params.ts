@@ -1,0 +1,105 @@
+/**
+ * Params of a workflow file: each typed, required or with a default, described. Each is a
+ * CLI option `--NAME` (the param's name is already kebab-case); a boolean whose default is
+ * true is the switch `--no-NAME`. What a param's value looks like inside expressions (its
+ * static type) depends on its type: the types that name a file, a directory or a partition
+ * stand for what flow found there before the run, e.g. `params.image.identity`.
+ */
+import { z } from 'zod';
+import type { OptionSpec } from '../../machines/types.js';
+import { T, type Ty } from './evaluate.js';
+
+export const NAME_RE = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+export const nameSchema = z.string().regex(NAME_RE, { message: 'a name is lower-case words joined by -' });
+
+const base = {
+  description: z.string().min(1),
+  required: z.literal(true).optional(),
+  /** a literal in the option's own syntax (e.g. 1G), or a template such as flow-${run.id} */
+  default: z.union([z.string(), z.number().int(), z.boolean()]).optional(),
+  /** how help shows the default when it is not a plain value */
+  'default-text': z.string().optional(),
+  /** the option's metavariable in help (e.g. MS) */
+  'value-name': z.string().regex(/^[A-Z][A-Z0-9_-]*$/).optional(),
+};
+
+const intBounds = { min: z.number().int().optional(), max: z.number().int().optional() };
+
+export const paramSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('path'), ...base }),
+  z.strictObject({ type: z.literal('existing-file'), ...base }),
+  z.strictObject({ type: z.literal('file'), ...base }),
+  z.strictObject({ type: z.literal('directory'), ...base }),
+  z.strictObject({ type: z.literal('size'), ...base, ...intBounds, 'multiple-of': z.number().int().positive().optional(), why: z.string().optional() }),
+  z.strictObject({ type: z.literal('integer'), ...base, ...intBounds, 'power-of-two': z.boolean().optional() }),
+  z.strictObject({ type: z.literal('boolean'), ...base }),
+  z.strictObject({ type: z.literal('string'), ...base, pattern: z.string().max(200).optional(), 'max-length': z.number().int().positive().max(4096).optional() }),
+  z.strictObject({ type: z.literal('one-of'), ...base, choices: z.array(z.string().min(1)).min(1) }),
+  z.strictObject({ type: z.literal('partition'), ...base, of: nameSchema }),
+]);
+export type ParamDef = z.infer<typeof paramSchema>;
+export type ParamType = ParamDef['type'];
+export const PARAM_TYPES: readonly ParamType[] = ['path', 'existing-file', 'file', 'directory', 'size', 'integer', 'boolean', 'string', 'one-of', 'partition'];
+
+const identity = T.record({ dev: T.string, ino: T.int });
+
+/** What `params.NAME` is inside expressions. */
+export function paramType(p: ParamDef): Ty {
+  switch (p.type) {
+    case 'path':
+    case 'string':
+    case 'one-of':
+      return T.string;
+    case 'size':
+    case 'integer':
+      return T.int;
+    case 'boolean':
+      return T.bool;
+    case 'existing-file':
+      // a regular file that exists: its real path, identity (device and inode) and size in bytes
+      return T.record({ path: T.string, identity, size: T.int });
+    case 'file':
+      // a file that may exist: when it does, its identity and size; when not, identity null and size 0
+      return T.record({ path: T.string, identity: T.opt(identity), size: T.int });
+    case 'directory':
+      // a directory to use (e.g. a mount point): its real path, whether it exists, the missing directories top-down
+      return T.record({ path: T.string, exists: T.bool, create: T.list(T.string) });
+    case 'partition':
+      // a partition of an existing-file param (number null: a whole image without a table), in 512-byte sectors
+      return T.record({ number: T.opt(T.int), start: T.int, sectors: T.int, filesystem: T.opt(T.string) });
+  }
+}
+
+const VALUE_NAMES: Record<ParamType, string | undefined> = {
+  path: 'PATH',
+  'existing-file': 'FILE',
+  file: 'PATH',
+  directory: 'DIR',
+  size: 'SIZE',
+  integer: 'N',
+  boolean: undefined,
+  string: 'VALUE',
+  'one-of': 'VALUE',
+  partition: 'N',
+};
+
+/** "read-delay" as a CLI option. */
+export function optionOf(name: string, p: ParamDef): OptionSpec {
+  if (p.type === 'boolean') {
+    const on = p.default === true;
+    return { flag: on ? `--no-${name}` : `--${name}`, description: p.description };
+  }
+  const o: OptionSpec = { flag: `--${name}`, value: p['value-name'] ?? VALUE_NAMES[p.type], description: p.description };
+  const shown = p['default-text'] ?? shownDefault(p.default);
+  if (shown !== undefined) o.default = shown;
+  if (p.required) o.required = true;
+  return o;
+}
+
+/** A default as help shows it: run facts as placeholders; one that depends on other params is not shown. */
+function shownDefault(d: ParamDef['default']): string | undefined {
+  if (d === undefined) return undefined;
+  const s = String(d);
+  if (/\$\{\s*(params|values|steps)\./.test(s)) return undefined;
+  return s.replace(/\$\{\s*run\.id\s*\}/g, '<id>').replace(/\$\{\s*run\.dir\s*\}/g, '/run/flow');
+}

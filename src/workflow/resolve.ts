@@ -1,0 +1,133 @@
+/**
+ * A checked workflow plus resolved params and the run's facts → the run's steps as data:
+ * name, kind, title, durable, and args(outputs of earlier steps) — the same shape as the
+ * TypeScript definitions' StepDef (machines/types.ts), which this is to replace.
+ */
+import type { Json, Outputs, StepDef } from '../../machines/types.js';
+import { renderTable, type EvaluatedSegment } from './dm-table.js';
+import type { ArgNode, CompiledStep, Workflow } from './definition.js';
+import { evaluate, evaluateTemplate, type EvalScope, type Value } from './evaluate.js';
+import { ExprError, type Ast, type RefRoot } from './expr.js';
+import { dmUuid } from './kinds.js';
+
+export interface RunFacts {
+  id: string;
+  /** where default mount points go (FLOW_RUN_DIR, /run/flow) */
+  dir: string;
+  /** a fresh UUID, recorded with the run */
+  uuid: string;
+}
+
+/** A reference to an output of a step that has none (not run yet, or skipped). */
+export class MissingOutput extends Error {}
+
+/** An evaluation failure, naming the step and argument. */
+export class ResolveError extends Error {}
+
+function scopeOf(params: Record<string, Value>, values: Record<string, Value>, run: RunFacts, outputs: Outputs): EvalScope {
+  return {
+    ref(root: RefRoot, path: readonly string[], at: number): Value {
+      let v: Value | undefined;
+      let rest: readonly string[];
+      if (root === 'steps') {
+        const o = outputs[path[0]!];
+        if (!o || !Object.hasOwn(o, path[1]!)) throw new MissingOutput(`step ${path[0]} has no output ${path[1]}`);
+        v = o[path[1]!] as Value;
+        rest = path.slice(2);
+      } else {
+        const src: Record<string, Value> = root === 'params' ? params : root === 'values' ? values : (run as unknown as Record<string, Value>);
+        if (!Object.hasOwn(src, path[0]!)) throw new ExprError(`${root}.${path[0]} has no value`, at, 'a bug: flow check should have caught this');
+        v = src[path[0]!];
+        rest = path.slice(1);
+      }
+      for (const f of rest) {
+        if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.hasOwn(v, f)) throw new ExprError(`${root}.${path.join('.')}: no field ${f}`, at, 'check the params');
+        v = (v as Record<string, Value>)[f];
+      }
+      return v as Value;
+    },
+  };
+}
+
+function evalArg(a: ArgNode, scope: EvalScope): Value {
+  switch (a.t) {
+    case 'lit':
+      return a.v;
+    case 'tpl':
+      return evaluateTemplate(a.tpl, scope);
+    case 'list':
+      return a.items.map((x) => evalArg(x, scope));
+    case 'map':
+      return Object.fromEntries(a.entries.map(([k, v]) => [k, evalArg(v, scope)]));
+  }
+}
+
+const holds = (e: Ast | undefined, scope: EvalScope) => e === undefined || evaluate(e, scope) === true;
+
+function stepArgs(s: CompiledStep, scope: EvalScope, runId: string): Json {
+  const args: Json = {};
+  for (const [k, a] of s.args) {
+    try {
+      args[k] = evalArg(a, scope);
+    } catch (err) {
+      if (err instanceof ExprError) throw new ResolveError(`step ${s.name}: ${k}: ${err.message}`);
+      throw err;
+    }
+  }
+  if (s.kind === 'dm.create') {
+    args.uuid = dmUuid(runId, s.name);
+    const segs: EvaluatedSegment[] = [];
+    for (const seg of s.table ?? []) {
+      if (!holds(seg.when, scope)) continue;
+      segs.push({ target: seg.target, sectors: evalArg(seg.sectors, scope), fields: Object.fromEntries(seg.fields.map(([k, a]) => [k, evalArg(a, scope)])) });
+    }
+    try {
+      args.table = renderTable(segs);
+    } catch (err) {
+      if (err instanceof MissingOutput) throw err;
+      throw new ResolveError(`step ${s.name}: table: ${(err as Error).message}`);
+    }
+  }
+  return args;
+}
+
+export interface Instance {
+  steps: StepDef[];
+  /** what `flow run` prints at the end; an output whose step did not run is left out */
+  outputs(outputs: Outputs): Record<string, string>;
+  values: Record<string, Value>;
+}
+
+/** The run's steps for these params (which preflight resolved and checked). */
+export function instantiate(wf: Workflow, params: Record<string, Value>, run: RunFacts): Instance {
+  const values: Record<string, Value> = {};
+  const base = scopeOf(params, values, run, {});
+  for (const [name, a] of wf.values) values[name] = evalArg(a, base);
+  const steps: StepDef[] = [];
+  for (const s of wf.steps) {
+    if (!holds(s.when, base)) continue;
+    steps.push({
+      name: s.name,
+      kind: s.kind,
+      title: String(evalArg(s.title, base)),
+      durable: s.durable,
+      args: (outputs: Outputs) => stepArgs(s, scopeOf(params, values, run, outputs), run.id),
+    });
+  }
+  return {
+    steps,
+    values,
+    outputs(o: Outputs) {
+      const r: Record<string, string> = {};
+      const scope = scopeOf(params, values, run, o);
+      for (const [name, a] of wf.outputs) {
+        try {
+          r[name] = String(evalArg(a, scope));
+        } catch (err) {
+          if (!(err instanceof MissingOutput)) throw err;
+        }
+      }
+      return r;
+    },
+  };
+}
