@@ -92,11 +92,17 @@ describe('runCommand', () => {
     setCommandObserver((r) => seen.push(r));
     await runCommand(['true']);
     await runCommand(['false']).catch(() => undefined);
-    expect(seen).toHaveLength(2);
+    const t0 = performance.now();
+    await runCommand(['sleep', '0.2']);
+    const elapsed = performance.now() - t0;
+    expect(seen).toHaveLength(3);
     expect(seen[0]).toMatchObject({ argv: ['true'], exitCode: 0 });
     expect(seen[0]!.error).toBeUndefined();
     expect(seen[1]).toMatchObject({ argv: ['false'], exitCode: 1, error: 'EFAIL' });
-    expect(seen[1]!.durationMs).toBeGreaterThanOrEqual(0);
+    // the duration is the command's own: at least what it slept, at most what the call took
+    expect(seen[2]).toMatchObject({ argv: ['sleep', '0.2'], exitCode: 0 });
+    expect(seen[2]!.durationMs).toBeGreaterThanOrEqual(200);
+    expect(seen[2]!.durationMs).toBeLessThanOrEqual(elapsed);
   });
 
   it('is not disturbed by an observer that throws', async () => {
