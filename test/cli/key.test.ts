@@ -87,18 +87,24 @@ describe('flow run --key', () => {
   });
 
   it('two concurrent invocations with the same key: one runs, the other exits 4', async () => {
-    const child = sb.spawn(RUN('web-1'), { FLOW_PAUSE_AT: 'apply:attach-file:command-done:3000' });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const closed = new Promise<number | null>((r) => child.on('close', r));
-    for (let i = 0; i < 200 && !out.includes('\n'); i++) await new Promise((r) => setTimeout(r, 25));
-    const second = sb.flow(RUN('web-1'));
+    // the first holds the key at a point it reports, stopped there while the second runs
+    const first = sb.spawnPaused(RUN('web-1'), 'apply:attach-file:command-done', 5_000);
+    await first.reached;
+    first.child.kill('SIGSTOP');
+    let second;
+    try {
+      second = sb.flow(RUN('web-1'));
+    } finally {
+      first.child.kill('SIGCONT');
+    }
+    const closed = first.closed;
+    const out = () => first.io.out;
     expect(second.code).toBe(4);
     expect(second.stderr).toContain('another flow process is running with --key "web-1"');
     expect(second.stderr).toContain('run the same command again');
     expect(second.stdout).toBe('');
     expect(await closed).toBe(0);
-    const id = out.split('\n')[0]!;
+    const id = out().split('\n')[0]!;
     expect(list()).toEqual([expect.objectContaining({ id, status: 'done', key: 'web-1' })]);
     // once the first finished, the same command finds its run
     expect(runId(sb.flow(RUN('web-1')))).toBe(id);

@@ -55,7 +55,11 @@ describe('flow run delayed-device and loop-mount', () => {
     const out = JSON.parse(r.stdout);
     const k = JSON.parse(readFileSync(sb.kernelFile, 'utf8'));
     expect(k.mounts[0].options).toContain('sync');
-    expect(JSON.stringify(k.dm[0])).toContain('delay');
+    // the table itself (the UUID, FLOW-<id>-create-delay, says "delay" whatever the table is)
+    expect(k.dm).toHaveLength(1);
+    expect(k.dm[0]).toMatchObject({ name: `flow-${out.id}`, uuid: `FLOW-${out.id}-create-delay` });
+    expect(k.dm[0].live).toEqual([{ start: 0, length: 131072, type: 'delay', args: ['7:0', '0', '10', '7:0', '0', '200'] }]);
+    expect(k.loops[0]).toMatchObject({ n: 0, backingFile: `${sb.dir}/slow.img` });
     expect(sb.flow(['rollback', out.id]).code).toBe(0);
     expect(() => readFileSync(`${sb.dir}/slow.img`)).toThrow(/ENOENT/);
   });

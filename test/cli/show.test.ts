@@ -1,5 +1,5 @@
 /** `flow show <id>`: the run's device stack as a tree with live states, COW usage, delays; read only. */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -277,17 +277,21 @@ describe('flow show is read only', () => {
 
   it('works while another flow process holds the run: never takes its lock, shows a step in doubt', async () => {
     const img = sb.piImage();
-    const child = spawn(process.execPath, [MAIN, 'run', 'snapshot-image', '--image', img, '--size', '128M', '--cow-size', '1M'], { cwd: sb.dir, env: sb.env({ FLOW_PAUSE_AT: 'apply:add-cow:command-done:4000' }), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const closed = new Promise<number | null>((r) => child.on('close', r));
-    for (let i = 0; i < 200 && !out.includes('\n'); i++) await new Promise((r) => setTimeout(r, 25));
-    const id = out.split('\n')[0]!.trim();
-    let s = show(id);
-    for (let i = 0; i < 100 && role(s.tree, 'cow').state !== 'in-doubt'; i++) {
-      await new Promise((r) => setTimeout(r, 30));
-      s = show(id);
+    // held at the point flow reports (its command done, the outcome not recorded yet), and
+    // stopped there while show runs
+    const run = sb.spawnPaused(['run', 'snapshot-image', '--image', img, '--size', '128M', '--cow-size', '1M'], 'apply:add-cow:command-done', 5_000);
+    await run.reached;
+    run.child.kill('SIGSTOP');
+    let s;
+    try {
+      // the run id, printed before that point, may still be on its way through the pipe
+      for (const end = Date.now() + 10_000; !run.io.out.includes('\n') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
+      s = show(run.io.out.split('\n')[0]!.trim());
+    } finally {
+      run.child.kill('SIGCONT');
     }
+    const id = run.io.out.split('\n')[0]!.trim();
+    const closed = run.closed;
     expect(s.status).toBe('running');
     expect(role(s.tree, 'cow')).toMatchObject({ expected: 'in-doubt', state: 'in-doubt', detail: expect.stringContaining('the kernel shows it made') });
     expect(role(s.tree, 'base').state).toBe('present');

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,10 +43,18 @@ describe('FlockLocks', () => {
   it('waits for a lock when asked to', async () => {
     const locks = new FlockLocks(dir);
     const release = await locks.acquire('alloc', { wait: true, what: 'alloc' });
-    setTimeout(() => void release(), 300);
-    const t0 = Date.now();
-    const second = await new FlockLocks(dir).acquire('alloc', { wait: true, timeoutMs: 10_000, what: 'alloc' });
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
-    await second();
+    let released = false;
+    const second = new FlockLocks(dir).acquire('alloc', { wait: true, timeoutMs: 60_000, what: 'alloc' }).then((rel) => ({ rel, afterRelease: released }));
+    // the kernel lists the second as a waiter on the lock file ("-> FLOCK" in /proc/locks)
+    const ino = statSync(join(dir, 'alloc.lock')).ino;
+    const waiting = () => readFileSync('/proc/locks', 'utf8').split('\n').some((l) => / -> FLOCK /.test(l) && l.includes(`:${ino} `));
+    for (const end = Date.now() + 30_000; !waiting(); await new Promise((r) => setTimeout(r, 10))) {
+      if (Date.now() > end) throw new Error('the second acquire never waited on the lock');
+    }
+    released = true;
+    await release();
+    const { rel, afterRelease } = await second;
+    expect(afterRelease).toBe(true);
+    await rel();
   });
 });

@@ -92,11 +92,17 @@ describe('runCommand', () => {
     setCommandObserver((r) => seen.push(r));
     await runCommand(['true']);
     await runCommand(['false']).catch(() => undefined);
-    expect(seen).toHaveLength(2);
+    const t0 = performance.now();
+    await runCommand(['sleep', '0.2']);
+    const elapsed = performance.now() - t0;
+    expect(seen).toHaveLength(3);
     expect(seen[0]).toMatchObject({ argv: ['true'], exitCode: 0 });
     expect(seen[0]!.error).toBeUndefined();
     expect(seen[1]).toMatchObject({ argv: ['false'], exitCode: 1, error: 'EFAIL' });
-    expect(seen[1]!.durationMs).toBeGreaterThanOrEqual(0);
+    // the duration is the command's own: at least what it slept, at most what the call took
+    expect(seen[2]).toMatchObject({ argv: ['sleep', '0.2'], exitCode: 0 });
+    expect(seen[2]!.durationMs).toBeGreaterThanOrEqual(200);
+    expect(seen[2]!.durationMs).toBeLessThanOrEqual(elapsed);
   });
 
   it('is not disturbed by an observer that throws', async () => {
@@ -110,7 +116,7 @@ describe('runCommand', () => {
 describe('a command outliving flow keeps flow\'s locks', () => {
   it('inherits the held lock fds: the lock stays taken until the command ends, even after flow let go of it', async () => {
     const { FlockLocks, heldLockFds } = await import('../../../journal/lock.js');
-    const { setInheritedFds } = await import('../../../src/kernel/exec.js');
+    const { onCommandStarted, runningCommand, setInheritedFds } = await import('../../../src/kernel/exec.js');
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
@@ -118,11 +124,19 @@ describe('a command outliving flow keeps flow\'s locks', () => {
     setInheritedFds(heldLockFds);
     try {
       const release = await new FlockLocks(dir).acquire('run-z', { wait: false, what: 'run z' });
-      const cmd = runCommand(['sleep', '1']);
-      await new Promise((r) => setTimeout(r, 200));
+      const started = new Promise<void>((resolve) => {
+        const off = onCommandStarted(() => {
+          off();
+          resolve();
+        });
+      });
+      // runs until this test ends it, however slow the machine
+      const cmd = runCommand(['sleep', '600'], { timeoutMs: 120_000 }).catch((e: unknown) => e);
+      await started; // spawned: it holds the inherited lock fds
       await release(); // what a SIGKILL does to flow's own fd
       await expect(new FlockLocks(dir).acquire('run-z', { wait: false, what: 'run z' })).rejects.toThrow(/in use by another flow process/);
-      await cmd;
+      process.kill(runningCommand()!.pid, 'SIGKILL');
+      expect(await cmd).toMatchObject({ code: 'EFAIL', message: expect.stringContaining('killed by SIGKILL') });
       const again = await new FlockLocks(dir).acquire('run-z', { wait: false, what: 'run z' });
       await again();
     } finally {
