@@ -5,7 +5,9 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runId, Sandbox } from './harness.js';
+import { realFs } from '../../src/fs/real.js';
+import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
+import { runId, Sandbox, type Result } from './harness.js';
 
 function pointsOf(args: string[], setup: (sb: Sandbox) => void): { forward: string[]; undo: string[] } {
   const sb = new Sandbox();
@@ -22,6 +24,35 @@ function pointsOf(args: string[], setup: (sb: Sandbox) => void): { forward: stri
 }
 
 const figures: string[] = [];
+
+/**
+ * Killed after its losetup / hot_add and before the outcome is durable, flow cannot tell
+ * its device from one another program made meanwhile and stops (exit 3) listing it (see
+ * src/steps/loop-attach.ts). Only there: the operator removes that device exactly as
+ * listed, resolves the step as absent, and recovers again.
+ */
+const DEVICE_WINDOW = /^apply:(attach-file|attach-image|add-cow):(command-running|command-done|outcome-written)$/;
+
+async function asOperator(sb: Sandbox, id: string, rec: Result, point: string, how: string): Promise<Result> {
+  if (rec.code !== 3) return rec;
+  expect(point).toMatch(DEVICE_WINDOW);
+  const step = /needs an operator at step (\S+):/.exec(rec.stderr)?.[1];
+  const devices = [...rec.stderr.matchAll(/# only if \/dev\/(loop|zram)(\d+) \(diskseq (\d+)\) is this run's$/gm)];
+  expect(step).toBeDefined();
+  expect(devices.length).toBeGreaterThan(0);
+  const k = await openPersistedFakeKernel(sb.kernelFile, realFs);
+  for (const [, kind, n, seq] of new Map(devices.map((d) => [d[0], d])).values()) {
+    if (kind === 'loop') {
+      const l = (await k.loop.list()).find((x) => x.device === `/dev/loop${n}` && x.diskseq === Number(seq));
+      if (l) await k.loop.detach(l.device);
+    } else {
+      const z = (await k.zram.list()).find((x) => x.id === Number(n) && x.diskseq === Number(seq));
+      if (z) await k.zram.reset(z.id).then(() => k.zram.remove(z.id));
+    }
+  }
+  expect(sb.flow(['resolve', id, '--step', step!, '--as', 'absent']).code).toBe(0);
+  return sb.flow([how, id]);
+}
 
 /** Nothing of the run is left: no device, mount, created file or directory. */
 function expectClean(sb: Sandbox, created: string[]): void {
@@ -44,7 +75,7 @@ describe.each(workflows)('SIGKILL at named points: $name', (wf) => {
     expect(undo.length).toBeGreaterThan(0);
   });
 
-  it.each(chosen.map((p, i) => [p, i % 2 === 0 ? 'resume' : 'rollback']))('killed at %s, then %s', (point, how) => {
+  it.each(chosen.map((p, i) => [p, i % 2 === 0 ? 'resume' : 'rollback']))('killed at %s, then %s', async (point, how) => {
     const sb = new Sandbox();
     try {
       wf.setup(sb);
@@ -60,7 +91,7 @@ describe.each(workflows)('SIGKILL at named points: $name', (wf) => {
         return;
       }
       expect(listed.map((x) => x.id)).toEqual([id]);
-      const rec = sb.flow([how!, id]);
+      const rec = await asOperator(sb, id, sb.flow([how!, id]), point!, how!);
       expect(rec.stderr).toBe('');
       expect(rec.code).toBe(0);
       if (how === 'resume') {

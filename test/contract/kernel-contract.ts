@@ -153,11 +153,13 @@ export function kernelContract(name: string, makeKernel: () => Promise<ContractE
     beforeEach(async () => {
       s = new Scope(await makeKernel());
     });
+    // the cleanup runs several kernel commands (detach waits for the kernel to let go): on a
+    // loaded lab host that takes more than vitest's default 10 s hook timeout
     afterEach(async () => {
       const errors = await s.close();
       await s.env.cleanup();
       if (errors.length > 0) throw new Error(`cleanup failed, objects may have leaked:\n${errors.join('\n')}`);
-    });
+    }, 60_000);
     registerLoopCases(() => s);
     registerDmCases(() => s);
     registerZramCases(() => s);

@@ -59,7 +59,9 @@ export function createRealLoop(options: LoopOptions = {}): LoopFacility {
         else out.push({ ...row, diskseq: seq });
       }
       if (stable) return out;
-      if (attempt >= 4) throw new KernelError('EBUSY', 'loop devices kept changing while flow listed them (bound or detached by another program); try again');
+      // a device in the listing was bound or detached meanwhile (other programs, other runs): read again
+      if (attempt >= 9) throw new KernelError('EBUSY', 'loop devices kept changing while flow listed them (bound or detached by another program); try again');
+      await sleep(pollMs * (1 + Math.random()));
     }
   }
 
