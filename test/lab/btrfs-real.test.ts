@@ -55,7 +55,7 @@ afterAll(() => {
   for (const id of leftover) flow(['rollback', id]);
   for (const [, fstype] of mountsAt(target)) if (fstype === 'btrfs') sh(['umount', target], { ok: [0, 32] });
   if (!hostObjects().mounts.some((m) => m.includes(sb.dir))) rmSync(sb.dir, { recursive: true, force: true });
-});
+}, 300_000);
 
 it('loop-mount of a btrfs image (mountinfo says 0:N): show sees the mount, rollback unmounts it', () => {
   const r = flow(['run', 'loop-mount', '--file', image, '--mountpoint', target]);

@@ -68,7 +68,7 @@ afterAll(async () => {
   for (const id of leftover) sb.flow(['rollback', id]);
   await sb.settle();
   if (!hostObjects().mounts.some((m) => m.includes(sb.dir))) rmSync(sb.dir, { recursive: true, force: true });
-});
+}, 300_000);
 
 describe.each(Object.entries(WORKFLOWS))('%s', (workflow, w) => {
   it.each(w.points.map((p) => [p]))('killed alone while `dmsetup create` of %s runs: the orphan finishes by itself; resume is exact, rollback leaves nothing', async (step) => {

@@ -25,7 +25,9 @@ it('uid 65534 holds /run/lock/flow-alloc.lock, plants links and races for the lo
   const planted = ['/run/lock/flow-alloc.lock', '/run/lock/flow-locks', '/run/lock/alloc.lock'];
   const protectedRegular = readFileSync('/proc/sys/fs/protected_regular', 'utf8').trim();
   writeFileSync('/proc/sys/fs/protected_regular', '1');
-  const holder = spawn(NOBODY[0]!, [...NOBODY.slice(1), 'flock', '/run/lock/flow-alloc.lock', 'sh', '-c', 'echo held; exec sleep 600'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // as after a boot: the user is first (an older flow of this boot may have made the file)
+  for (const p of planted) rmSync(p, { force: true });
+  const holder = spawn(NOBODY[0]!, [...NOBODY.slice(1), 'flock', '/run/lock/flow-alloc.lock', 'sh', '-c', 'echo held; exec sleep 600'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   let id = '';
   try {
     await new Promise<void>((resolve, reject) => {
@@ -51,7 +53,12 @@ it('uid 65534 holds /run/lock/flow-alloc.lock, plants links and races for the lo
     expect([st.isDirectory(), st.uid, st.mode & 0o777]).toEqual([true, 0, 0o700]);
     expect(lstatSync(join(HOST_LOCK_DIR, 'flow-alloc.lock')).uid).toBe(0);
   } finally {
-    holder.kill('SIGKILL');
+    try {
+      process.kill(-holder.pid!, 'SIGKILL'); // flock and the sleep it started
+    } catch {
+      // it had exited (a failed start is reported above)
+    }
+    holder.stdout!.destroy();
     if (id) sb.flow(['rollback', id]);
     writeFileSync('/proc/sys/fs/protected_regular', protectedRegular);
     for (const p of planted) rmSync(p, { force: true });
