@@ -77,6 +77,7 @@ describe('flow check', () => {
     ['a duplicate step name', edit(26, '  - name: attach'), '26:11', /step name attach is used twice/, /its own name/],
     ['an unknown argument', edit(24, '      offset: 0\n      offest: 0'), '25:7', /loop.attach has no argument "offest"/, /its arguments: file, identity/],
     ['a missing argument', edit(25, ''), '18:11', /needs the argument sizeLimit/, /add it under with:/],
+    ['a record with an extra field', edit(22, '      identity: {dev: "8:1", ino: 12, mode: 0}'), '22:17', /identity is record \{dev, ino, mode\}, loop.attach needs record \{dev, ino\}/, /value of that type/],
     ['a wrongly typed argument', edit(23, '      readOnly: "yes"'), '23:17', /readOnly is string, loop.attach needs boolean/, /value of that type/],
     ['an unknown param', edit(21, '      file: ${params.fiel.path}'), '21:15', /unknown param "fiel"/, /params are: file, mountpoint, mount/],
     ['a subtraction written without spaces', edit(24, '      offset: ${params.file.size-1}'), '24:17', /params.file has no field "size-1"/, /to subtract, write spaces around -: params.file.size - 1/],
