@@ -49,10 +49,10 @@ function zodProblems(err: ZodError, root: PNode, p: Problems): void {
         break;
       case 'invalid_type':
         if (nodeAt(root, path) === undefined) p.add(pos, `${where} is missing`, `add ${String(path[path.length - 1])}: (${i.expected})`);
-        else p.add(pos, `${where} must be ${i.expected === 'record' ? 'a map (name: value)' : i.expected === 'array' ? 'a list' : `a ${i.expected}`}`, 'see docs/WORKFLOWS.md for the format');
+        else p.add(pos, `${where} must be ${i.expected === 'record' ? 'a map (name: value)' : i.expected === 'array' ? 'a list' : i.expected === 'object' ? 'a map (name: value)' : `a ${i.expected}`}`, 'see docs/WORKFLOWS.md for the format');
         break;
       case 'invalid_value':
-        if (path[path.length - 1] === 'kind') p.add(pos, `${where}: unknown step kind ${JSON.stringify(plain(nodeAt(root, path)!))}`, `use one of: ${KIND_NAMES.join(', ')}`);
+        if (path[path.length - 1] === 'kind') p.add(pos, `${where}: unknown step kind ${shown(root, path)}`, `use one of: ${KIND_NAMES.join(', ')}`);
         else p.add(pos, `${where}: ${i.message}`, `use one of: ${i.values.map(String).join(', ')}`);
         break;
       case 'invalid_union':
@@ -62,17 +62,29 @@ function zodProblems(err: ZodError, root: PNode, p: Problems): void {
         }
         p.add(pos, `${where}: ${i.message}`, 'see docs/WORKFLOWS.md for the format');
         break;
+      case 'invalid_key': {
+        const key = String(path[path.length - 1]);
+        const what = { params: 'a param', values: 'a value', outputs: 'an output' }[String(path[0])] ?? 'a key';
+        p.add(keyPos(root, path.slice(0, -1), key), `${JSON.stringify(key)} is not a valid name for ${what}`, 'a name is lower-case words joined by -, e.g. cow-size');
+        break;
+      }
       case 'too_small':
         p.add(pos, `${where} is empty`, path[0] === 'steps' && path.length === 1 ? 'a workflow has at least one step' : 'give it a value');
         break;
       case 'invalid_format':
-        p.add(pos, `${where}: ${JSON.stringify(plain(nodeAt(root, path)!))} is not a valid name`, 'a name is lower-case words joined by -, e.g. attach-image');
+        p.add(pos, `${where}: ${shown(root, path)} is not a valid name`, 'a name is lower-case words joined by -, e.g. attach-image');
         break;
       default:
         p.add(pos, `${where}: ${i.message}`, 'see docs/WORKFLOWS.md for the format');
     }
   }
   // a record key that is not a valid name comes out as a nameless path: report it at the key
+}
+
+/** The value at a path, for a message. */
+function shown(root: PNode, path: readonly PropertyKey[]): string {
+  const n = nodeAt(root, path);
+  return n ? JSON.stringify(plain(n)) : 'the value';
 }
 
 function fieldsHint(root: PNode, path: readonly PropertyKey[]): string {
