@@ -81,6 +81,14 @@ function zodProblems(err: ZodError, root: PNode, p: Problems): void {
   // a record key that is not a valid name comes out as a nameless path: report it at the key
 }
 
+/** `size-1` or `sectors-params`: a known name, a `-`, and the rest (a subtraction written without spaces). */
+function subtraction(name: string, known: (n: string) => boolean): [string, string] | undefined {
+  for (let i = name.indexOf('-'); i > 0; i = name.indexOf('-', i + 1)) {
+    if (known(name.slice(0, i))) return [name.slice(0, i), name.slice(i + 1)];
+  }
+  return undefined;
+}
+
 /** The value at a path, for a message. */
 function shown(root: PNode, path: readonly PropertyKey[]): string {
   const n = nodeAt(root, path);
@@ -235,8 +243,8 @@ function makeScope(o: ScopeOpts): TypeScope {
         const pt = o.params.get(head!);
         if (!pt) {
           if (o.laterParams?.has(head!)) fail(`params.${head} is declared after this param`, 'a default may only use params declared before it: move this param down');
-          const m = /^(.*)-(\d+)$/.exec(head!);
-          if (m && o.params.has(m[1]!)) fail(`unknown param ${JSON.stringify(head)}`, `to subtract, write spaces around -: params.${m[1]} - ${m[2]}`);
+          const sub = subtraction(head!, (n) => o.params.has(n));
+          if (sub) fail(`unknown param ${JSON.stringify(head)}`, `to subtract, write spaces around -: params.${sub[0]} - ${sub[1]}`);
           fail(`unknown param ${JSON.stringify(head)}`, o.paramNames.length ? `params are: ${o.paramNames.join(', ')}` : 'declare it under params:');
         }
         t = pt!;
@@ -248,6 +256,8 @@ function makeScope(o: ScopeOpts): TypeScope {
         const vt = o.values.get(head!);
         if (!vt) {
           if (o.laterValues?.has(head!)) fail(`values.${head} is defined after this value`, 'a value may only use values defined before it: reorder values:');
+          const sub = subtraction(head!, (n) => o.values.has(n));
+          if (sub) fail(`unknown value ${JSON.stringify(head)}`, `to subtract, write spaces around -: values.${sub[0]} - ${sub[1]}`);
           fail(`unknown value ${JSON.stringify(head)}`, o.values.size ? `values are: ${[...o.values.keys()].join(', ')}` : 'define it under values:');
         }
         t = vt!;
@@ -280,8 +290,8 @@ function makeScope(o: ScopeOpts): TypeScope {
         if (t.k === 'opt' && t.of.k === 'record') fail(`${e.root}.${e.path.slice(0, e.path.indexOf(f)).join('.')} may be null`, 'test it first: `X == null ? ... : ...`');
         if (t.k !== 'record') fail(`${e.root}.${e.path.join('.')}: ${tyName(t)} has no field ${JSON.stringify(f)}`, 'remove the field');
         const ft = (t as { fields: Record<string, Ty> }).fields[f];
-        const sub = /^(.*)-(\d+)$/.exec(f);
-        if (!ft && sub && (t as { fields: Record<string, Ty> }).fields[sub[1]!]) fail(`${prefix} has no field ${JSON.stringify(f)}`, `to subtract, write spaces around -: ${prefix}.${sub[1]} - ${sub[2]}`);
+        const sub = ft ? undefined : subtraction(f, (n) => Object.hasOwn((t as { fields: Record<string, Ty> }).fields, n));
+        if (sub) fail(`${prefix} has no field ${JSON.stringify(f)}`, `to subtract, write spaces around -: ${prefix}.${sub[0]} - ${sub[1]}`);
         if (!ft) fail(`${e.root}.${e.path.slice(0, e.path.indexOf(f)).join('.')} has no field ${JSON.stringify(f)}`, `its fields: ${Object.keys((t as { fields: Record<string, Ty> }).fields).join(', ')}`);
         t = ft!;
       }

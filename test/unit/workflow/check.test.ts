@@ -67,6 +67,11 @@ describe('flow check', () => {
     expect(problems(text)).toEqual([]);
   });
 
+  test('CRLF line endings and a byte-order mark are fine', () => {
+    const text = readFileSync(new URL('../../../machines/loop-mount.yaml', import.meta.url), 'utf8');
+    expect(problems('\ufeff' + text.replace(/\n/g, '\r\n'))).toEqual([]);
+  });
+
   test.each<[string, string, string, RegExp, RegExp]>([
     ['an unknown step kind', edit(18, '    kind: loop.atach'), '18:11', /unknown step kind "loop.atach"/, /use one of: file.create, fs.mkfs, loop.attach/],
     ['an unknown top-level field', edit(1, 'nmae: x\nname: demo'), '1:1', /unknown top-level field "nmae"/, /top-level fields: name/],
@@ -81,6 +86,7 @@ describe('flow check', () => {
     ['a wrongly typed argument', edit(23, '      readOnly: "yes"'), '23:17', /readOnly is string, loop.attach needs boolean/, /value of that type/],
     ['an unknown param', edit(21, '      file: ${params.fiel.path}'), '21:15', /unknown param "fiel"/, /params are: file, mountpoint, mount/],
     ['a subtraction written without spaces', edit(24, '      offset: ${params.file.size-1}'), '24:17', /params.file has no field "size-1"/, /to subtract, write spaces around -: params.file.size - 1/],
+    ['a subtraction of a reference written without spaces', edit(24, '      offset: ${params.file.size-params.file.size}'), '24:17', /params.file has no field "size-params"/, /to subtract, write spaces around -: params.file.size - params/],
     ['a forward reference', edit(21, '      file: ${steps.mount.target}'), '21:15', /steps.mount is a later step \(a forward reference\)/, /reorder the steps/],
     ['a reference to its own outputs', edit(21, '      file: ${steps.attach.device}'), '21:15', /step attach refers to its own outputs/, /reorder the steps/],
     ['an unknown step', edit(31, '      source: ${steps.atach.node}'), '31:17', /unknown step "atach"/, /steps before this one: attach/],
