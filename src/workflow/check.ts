@@ -445,7 +445,6 @@ export function checkTree(root: PNode, source: string): { workflow?: Workflow; p
     }
     const args: [string, ArgNode][] = [];
     let table: Segment[] | undefined;
-    const withNode = nodeAt(root, [...path, 'with']);
     const given = new Set(Object.keys(s.with ?? {}));
     for (const [argName, argSpec] of Object.entries(spec.args)) {
       if (!given.has(argName) && !argSpec.optional) p.add(posAt(root, [...path, 'kind']), `step ${s.name} (${s.kind}) needs the argument ${argName}`, `add it under with: (${argName}: ${tyName(argSpec.ty)})`);
@@ -468,7 +467,6 @@ export function checkTree(root: PNode, source: string): { workflow?: Workflow; p
       if (t && !fits(t, argSpec.ty)) p.add(node.pos, `step ${s.name}: ${argName} is ${tyName(t)}, ${s.kind} needs ${tyName(argSpec.ty)}`, 'give it a value of that type');
       args.push([argName, a]);
     }
-    void withNode;
     steps.push({ name: s.name, kind: s.kind, durable: spec.durable, title: title!, when, whenText, args, table });
     if (!known.has(s.name)) known.set(s.name, info);
     all.set(s.name, { ...info, index: all.get(s.name)?.index ?? i });
