@@ -49,10 +49,10 @@ function zodProblems(err: ZodError, root: PNode, p: Problems): void {
         break;
       case 'invalid_type':
         if (nodeAt(root, path) === undefined) p.add(pos, `${where} is missing`, `add ${String(path[path.length - 1])}: (${i.expected})`);
-        else p.add(pos, `${where} must be ${i.expected === 'record' ? 'a map (name: value)' : i.expected === 'array' ? 'a list' : `a ${i.expected}`}`, 'see docs/WORKFLOWS.md for the format');
+        else p.add(pos, `${where} must be ${i.expected === 'record' ? 'a map (name: value)' : i.expected === 'array' ? 'a list' : i.expected === 'object' ? 'a map (name: value)' : `a ${i.expected}`}`, 'see docs/WORKFLOWS.md for the format');
         break;
       case 'invalid_value':
-        if (path[path.length - 1] === 'kind') p.add(pos, `${where}: unknown step kind ${JSON.stringify(plain(nodeAt(root, path)!))}`, `use one of: ${KIND_NAMES.join(', ')}`);
+        if (path[path.length - 1] === 'kind') p.add(pos, `${where}: unknown step kind ${shown(root, path)}`, `use one of: ${KIND_NAMES.join(', ')}`);
         else p.add(pos, `${where}: ${i.message}`, `use one of: ${i.values.map(String).join(', ')}`);
         break;
       case 'invalid_union':
@@ -62,17 +62,37 @@ function zodProblems(err: ZodError, root: PNode, p: Problems): void {
         }
         p.add(pos, `${where}: ${i.message}`, 'see docs/WORKFLOWS.md for the format');
         break;
+      case 'invalid_key': {
+        const key = String(path[path.length - 1]);
+        const what = { params: 'a param', values: 'a value', outputs: 'an output' }[String(path[0])] ?? 'a key';
+        p.add(keyPos(root, path.slice(0, -1), key), `${JSON.stringify(key)} is not a valid name for ${what}`, 'a name is lower-case words joined by -, e.g. cow-size');
+        break;
+      }
       case 'too_small':
         p.add(pos, `${where} is empty`, path[0] === 'steps' && path.length === 1 ? 'a workflow has at least one step' : 'give it a value');
         break;
       case 'invalid_format':
-        p.add(pos, `${where}: ${JSON.stringify(plain(nodeAt(root, path)!))} is not a valid name`, 'a name is lower-case words joined by -, e.g. attach-image');
+        p.add(pos, `${where}: ${shown(root, path)} is not a valid name`, 'a name is lower-case words joined by -, e.g. attach-image');
         break;
       default:
         p.add(pos, `${where}: ${i.message}`, 'see docs/WORKFLOWS.md for the format');
     }
   }
   // a record key that is not a valid name comes out as a nameless path: report it at the key
+}
+
+/** `size-1` or `sectors-params`: a known name, a `-`, and the rest (a subtraction written without spaces). */
+function subtraction(name: string, known: (n: string) => boolean): [string, string] | undefined {
+  for (let i = name.indexOf('-'); i > 0; i = name.indexOf('-', i + 1)) {
+    if (known(name.slice(0, i))) return [name.slice(0, i), name.slice(i + 1)];
+  }
+  return undefined;
+}
+
+/** The value at a path, for a message. */
+function shown(root: PNode, path: readonly PropertyKey[]): string {
+  const n = nodeAt(root, path);
+  return n ? JSON.stringify(plain(n)) : 'the value';
 }
 
 function fieldsHint(root: PNode, path: readonly PropertyKey[]): string {
@@ -223,8 +243,8 @@ function makeScope(o: ScopeOpts): TypeScope {
         const pt = o.params.get(head!);
         if (!pt) {
           if (o.laterParams?.has(head!)) fail(`params.${head} is declared after this param`, 'a default may only use params declared before it: move this param down');
-          const m = /^(.*)-(\d+)$/.exec(head!);
-          if (m && o.params.has(m[1]!)) fail(`unknown param ${JSON.stringify(head)}`, `to subtract, write spaces around -: params.${m[1]} - ${m[2]}`);
+          const sub = subtraction(head!, (n) => o.params.has(n));
+          if (sub) fail(`unknown param ${JSON.stringify(head)}`, `to subtract, write spaces around -: params.${sub[0]} - ${sub[1]}`);
           fail(`unknown param ${JSON.stringify(head)}`, o.paramNames.length ? `params are: ${o.paramNames.join(', ')}` : 'declare it under params:');
         }
         t = pt!;
@@ -236,6 +256,8 @@ function makeScope(o: ScopeOpts): TypeScope {
         const vt = o.values.get(head!);
         if (!vt) {
           if (o.laterValues?.has(head!)) fail(`values.${head} is defined after this value`, 'a value may only use values defined before it: reorder values:');
+          const sub = subtraction(head!, (n) => o.values.has(n));
+          if (sub) fail(`unknown value ${JSON.stringify(head)}`, `to subtract, write spaces around -: values.${sub[0]} - ${sub[1]}`);
           fail(`unknown value ${JSON.stringify(head)}`, o.values.size ? `values are: ${[...o.values.keys()].join(', ')}` : 'define it under values:');
         }
         t = vt!;
@@ -268,8 +290,8 @@ function makeScope(o: ScopeOpts): TypeScope {
         if (t.k === 'opt' && t.of.k === 'record') fail(`${e.root}.${e.path.slice(0, e.path.indexOf(f)).join('.')} may be null`, 'test it first: `X == null ? ... : ...`');
         if (t.k !== 'record') fail(`${e.root}.${e.path.join('.')}: ${tyName(t)} has no field ${JSON.stringify(f)}`, 'remove the field');
         const ft = (t as { fields: Record<string, Ty> }).fields[f];
-        const sub = /^(.*)-(\d+)$/.exec(f);
-        if (!ft && sub && (t as { fields: Record<string, Ty> }).fields[sub[1]!]) fail(`${prefix} has no field ${JSON.stringify(f)}`, `to subtract, write spaces around -: ${prefix}.${sub[1]} - ${sub[2]}`);
+        const sub = ft ? undefined : subtraction(f, (n) => Object.hasOwn((t as { fields: Record<string, Ty> }).fields, n));
+        if (sub) fail(`${prefix} has no field ${JSON.stringify(f)}`, `to subtract, write spaces around -: ${prefix}.${sub[0]} - ${sub[1]}`);
         if (!ft) fail(`${e.root}.${e.path.slice(0, e.path.indexOf(f)).join('.')} has no field ${JSON.stringify(f)}`, `its fields: ${Object.keys((t as { fields: Record<string, Ty> }).fields).join(', ')}`);
         t = ft!;
       }
@@ -423,7 +445,6 @@ export function checkTree(root: PNode, source: string): { workflow?: Workflow; p
     }
     const args: [string, ArgNode][] = [];
     let table: Segment[] | undefined;
-    const withNode = nodeAt(root, [...path, 'with']);
     const given = new Set(Object.keys(s.with ?? {}));
     for (const [argName, argSpec] of Object.entries(spec.args)) {
       if (!given.has(argName) && !argSpec.optional) p.add(posAt(root, [...path, 'kind']), `step ${s.name} (${s.kind}) needs the argument ${argName}`, `add it under with: (${argName}: ${tyName(argSpec.ty)})`);
@@ -446,7 +467,6 @@ export function checkTree(root: PNode, source: string): { workflow?: Workflow; p
       if (t && !fits(t, argSpec.ty)) p.add(node.pos, `step ${s.name}: ${argName} is ${tyName(t)}, ${s.kind} needs ${tyName(argSpec.ty)}`, 'give it a value of that type');
       args.push([argName, a]);
     }
-    void withNode;
     steps.push({ name: s.name, kind: s.kind, durable: spec.durable, title: title!, when, whenText, args, table });
     if (!known.has(s.name)) known.set(s.name, info);
     all.set(s.name, { ...info, index: all.get(s.name)?.index ?? i });

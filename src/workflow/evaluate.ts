@@ -59,7 +59,8 @@ export function fits(t: Ty, u: Ty): boolean {
   if (t.k === 'any' || u.k === 'any') return true;
   if (u.k === 'opt') return t.k === 'null' || fits(t.k === 'opt' ? t.of : t, u.of);
   if (t.k === 'list' && u.k === 'list') return fits(t.of, u.of);
-  if (t.k === 'record' && u.k === 'record') return Object.entries(u.fields).every(([k, v]) => t.fields[k] !== undefined && fits(t.fields[k]!, v));
+  // exactly the fields expected: an extra one would end up in the step's arguments
+  if (t.k === 'record' && u.k === 'record') return Object.keys(t.fields).length === Object.keys(u.fields).length && Object.entries(u.fields).every(([k, v]) => t.fields[k] !== undefined && fits(t.fields[k]!, v));
   return t.k === u.k;
 }
 

@@ -7,6 +7,8 @@
  */
 import { z } from 'zod';
 import type { OptionSpec } from '../../machines/types.js';
+import { UsageError } from '../errors.js';
+import { checkPath, formatSize, parseInteger, parseSize, quote } from '../preflight/values.js';
 import { T, type Ty } from './evaluate.js';
 
 export const NAME_RE = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
@@ -102,4 +104,50 @@ function shownDefault(d: ParamDef['default']): string | undefined {
   const s = String(d);
   if (/\$\{\s*(params|values|steps)\./.test(s)) return undefined;
   return s.replace(/\$\{\s*run\.id\s*\}/g, '<id>').replace(/\$\{\s*run\.dir\s*\}/g, '/run/flow');
+}
+
+/**
+ * A scalar param's value from the command line (a string, or a boolean for a switch),
+ * checked with the same parsers and messages as today's options (src/preflight/values.ts).
+ * The types that stand for what is on the host (existing-file, file, directory, partition)
+ * are resolved by a preflight that reads the host, not here.
+ */
+export function parseScalarParam(name: string, p: ParamDef, raw: string | boolean | number, cwd: string): string | number | boolean {
+  const opt = `--${name}`;
+  if (p.type === 'boolean') {
+    if (typeof raw !== 'boolean') throw new UsageError(`${opt} is a switch and takes no value`, `write ${optionOf(name, p).flag} alone`);
+    return raw;
+  }
+  if (typeof raw === 'boolean') throw new UsageError(`${opt} needs a value`, `e.g. ${opt} ${VALUE_NAMES[p.type] ?? 'VALUE'}`);
+  const s = String(raw);
+  switch (p.type) {
+    case 'size': {
+      const n = parseSize(opt, s, { multipleOf: p['multiple-of'], min: p.min, why: p.why });
+      if (p.max !== undefined && n > p.max) throw new UsageError(`${opt} ${s} is too large`, `at most ${formatSize(p.max)}`);
+      return n;
+    }
+    case 'integer': {
+      const min = p.min ?? 0;
+      const max = p.max ?? Number.MAX_SAFE_INTEGER;
+      const hint = p['power-of-two'] ? `use a power of two from ${min} to ${max}` : `use a number from ${min} to ${max}`;
+      const n = parseInteger(opt, s, min, max, hint);
+      if (p['power-of-two'] && (n & (n - 1)) !== 0) throw new UsageError(`${opt} ${n} is not a power of two`, hint);
+      return n;
+    }
+    case 'string': {
+      if (/[\x00-\x1f\x7f]/.test(s)) throw new UsageError(`${opt} ${quote(s)} contains control characters (newline, tab, ...)`, 'leave them out');
+      if (s.length === 0) throw new UsageError(`${opt} is empty`, `leave out ${opt} for the default, or give a value`);
+      const maxLen = p['max-length'] ?? 4096;
+      if (Buffer.byteLength(s) > maxLen) throw new UsageError(`${opt} is ${Buffer.byteLength(s)} bytes long`, `at most ${maxLen} bytes`);
+      if (p.pattern !== undefined && !new RegExp(`^(?:${p.pattern})$`, 'u').test(s)) throw new UsageError(`${opt} ${quote(s)} is not accepted`, `it must match ${p.pattern}`);
+      return s;
+    }
+    case 'one-of':
+      if (!p.choices.includes(s)) throw new UsageError(`${opt} ${quote(s)} is not one of the choices`, `use one of: ${p.choices.join(', ')}`);
+      return s;
+    case 'path':
+      return checkPath(opt, s, cwd);
+    default:
+      throw new Error(`${opt}: a ${p.type} param is resolved by reading the host (preflight), not parsed alone`);
+  }
 }

@@ -9,6 +9,8 @@ import type { ArgNode, CompiledStep, Workflow } from './definition.js';
 import { evaluate, evaluateTemplate, type EvalScope, type Value } from './evaluate.js';
 import { ExprError, type Ast, type RefRoot } from './expr.js';
 import { dmUuid } from './kinds.js';
+import { parseScalarParam } from './params.js';
+import { UsageError } from '../errors.js';
 
 export interface RunFacts {
   id: string;
@@ -130,4 +132,38 @@ export function instantiate(wf: Workflow, params: Record<string, Value>, run: Ru
       return r;
     },
   };
+}
+
+/** Params whose value is what preflight found on the host (a file's identity, a partition, a mount point). */
+export const HOST_TYPES: ReadonlySet<string> = new Set(['existing-file', 'file', 'directory', 'partition']);
+
+/**
+ * The run's params, in file order: each scalar from its option (`given`, by param name) or
+ * its default (a literal, or a template over run facts and earlier params), checked as the
+ * option would be; each host-typed param from `host` (what preflight found).
+ */
+export function resolveParams(wf: Workflow, given: Readonly<Record<string, string | boolean | undefined>>, host: Readonly<Record<string, Value>>, run: RunFacts, cwd: string): Record<string, Value> {
+  const params: Record<string, Value> = {};
+  for (const [name, p, dflt] of wf.params) {
+    if (HOST_TYPES.has(p.type)) {
+      if (!Object.hasOwn(host, name)) throw new Error(`param ${name} (${p.type}) needs what preflight found on the host`);
+      params[name] = host[name]!;
+      continue;
+    }
+    const raw = given[name];
+    if (raw !== undefined) {
+      params[name] = parseScalarParam(name, p, raw, cwd);
+      continue;
+    }
+    if (p.required) throw new UsageError(`${wf.name} needs --${name}`, wf.examples[0] ? `e.g. ${wf.examples[0]}` : `give --${name}`);
+    if (p.type === 'boolean') {
+      params[name] = p.default === true;
+      continue;
+    }
+    if (!dflt) throw new Error(`param ${name} has no default`);
+    const v = dflt.t === 'lit' ? dflt.v : evalArg(dflt, scopeOf(params, {}, run, {}));
+    if (v === null || typeof v === 'object') throw new Error(`param ${name}: the default is not a plain value`);
+    params[name] = parseScalarParam(name, p, typeof v === 'boolean' ? v : String(v), cwd);
+  }
+  return params;
 }

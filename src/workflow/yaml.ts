@@ -75,9 +75,10 @@ export function prescan(text: string): Diagnostic | undefined {
         else if (ch === quote) quote = null;
       } else if (ch === '"' || ch === "'") quote = ch;
       else if (ch === '#' && (c === 0 || /\s/.test(line[c - 1]!))) break;
-      else if (ch === '[' || ch === '{') {
+      else if ((ch === '[' || ch === '{') && /(?:^|[:,\[{?-])\s*$/.test(line.slice(0, c))) {
+        // only where a flow collection can start (a `[` inside plain text is text)
         if (++flow > LIMITS.maxDepth) return { pos: { line: i + 1, col: c + 1 }, message: `nesting too deep: more than ${LIMITS.maxDepth} open brackets`, fix: `a workflow file nests at most ${LIMITS.maxDepth} levels` };
-      } else if (ch === ']' || ch === '}') flow = Math.max(0, flow - 1);
+      } else if ((ch === ']' || ch === '}') && flow > 0) flow--;
     }
   }
   return undefined;

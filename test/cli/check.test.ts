@@ -1,6 +1,6 @@
 /** `flow check FILE` as a user runs it: valid files, every problem at file:line:column, hostile files, and no start-up cost for other commands. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -51,7 +51,7 @@ describe('flow check', () => {
   });
 
   test('every problem at file:line:column with its fix (exit 2), changing nothing', () => {
-    const file = write('bad.yaml', BAD);
+    write('bad.yaml', BAD);
     const before = listing(sb);
     const r = sb.flow(['check', 'bad.yaml']);
     expectRefused(r, /^flow: bad\.yaml: 1 problem$/, /fix:/);
@@ -64,7 +64,6 @@ describe('flow check', () => {
     );
     expect(listing(sb)).toEqual(before);
     expect(existsSync(sb.stateDir)).toBe(false);
-    void file;
   });
 
   test('a reference to an unknown step, once the schema is right', () => {
@@ -143,6 +142,5 @@ describe('flow check', () => {
       expect(text, f).not.toContain('unknown step kind');
     }
     expect(readFileSync(join(chunks, 'workflow-check.js'), 'utf8')).toContain('LineCounter');
-    mkdirSync(join(sb.dir, 'x'), { recursive: true });
   });
 });

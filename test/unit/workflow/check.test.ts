@@ -67,6 +67,11 @@ describe('flow check', () => {
     expect(problems(text)).toEqual([]);
   });
 
+  test('CRLF line endings and a byte-order mark are fine', () => {
+    const text = readFileSync(new URL('../../../machines/loop-mount.yaml', import.meta.url), 'utf8');
+    expect(problems('\ufeff' + text.replace(/\n/g, '\r\n'))).toEqual([]);
+  });
+
   test.each<[string, string, string, RegExp, RegExp]>([
     ['an unknown step kind', edit(18, '    kind: loop.atach'), '18:11', /unknown step kind "loop.atach"/, /use one of: file.create, fs.mkfs, loop.attach/],
     ['an unknown top-level field', edit(1, 'nmae: x\nname: demo'), '1:1', /unknown top-level field "nmae"/, /top-level fields: name/],
@@ -77,9 +82,11 @@ describe('flow check', () => {
     ['a duplicate step name', edit(26, '  - name: attach'), '26:11', /step name attach is used twice/, /its own name/],
     ['an unknown argument', edit(24, '      offset: 0\n      offest: 0'), '25:7', /loop.attach has no argument "offest"/, /its arguments: file, identity/],
     ['a missing argument', edit(25, ''), '18:11', /needs the argument sizeLimit/, /add it under with:/],
+    ['a record with an extra field', edit(22, '      identity: {dev: "8:1", ino: 12, mode: 0}'), '22:17', /identity is record \{dev, ino, mode\}, loop.attach needs record \{dev, ino\}/, /value of that type/],
     ['a wrongly typed argument', edit(23, '      readOnly: "yes"'), '23:17', /readOnly is string, loop.attach needs boolean/, /value of that type/],
     ['an unknown param', edit(21, '      file: ${params.fiel.path}'), '21:15', /unknown param "fiel"/, /params are: file, mountpoint, mount/],
     ['a subtraction written without spaces', edit(24, '      offset: ${params.file.size-1}'), '24:17', /params.file has no field "size-1"/, /to subtract, write spaces around -: params.file.size - 1/],
+    ['a subtraction of a reference written without spaces', edit(24, '      offset: ${params.file.size-params.file.size}'), '24:17', /params.file has no field "size-params"/, /to subtract, write spaces around -: params.file.size - params/],
     ['a forward reference', edit(21, '      file: ${steps.mount.target}'), '21:15', /steps.mount is a later step \(a forward reference\)/, /reorder the steps/],
     ['a reference to its own outputs', edit(21, '      file: ${steps.attach.device}'), '21:15', /step attach refers to its own outputs/, /reorder the steps/],
     ['an unknown step', edit(31, '      source: ${steps.atach.node}'), '31:17', /unknown step "atach"/, /steps before this one: attach/],
@@ -98,6 +105,9 @@ describe('flow check', () => {
     ['a param with neither required nor a default', edit(7, ''), '4:3', /neither `required: true` nor a default/, /add one of them/],
     ['a bad literal default', edit(9, '    type: size').replace('default: ${run.dir}/${run.id}/mnt', 'default: 12Q'), '11:14', /bad default: --mountpoint "12Q" is not a size/, /would accept/],
     ['a pattern that backtracks', edit(9, '    type: string\n    pattern: "(a+)+"'), '10:14', /quantified group holding a quantifier/, /without nesting quantifiers/],
+    ['a param name that is not a name', edit(12, '  Mount:'), '12:3', /"Mount" is not a valid name for a param/, /lower-case words joined by -/],
+    ['an output name that is not a name', edit(37, '  mount point: ${steps.mount.target}'), '37:3', /"mount point" is not a valid name for an output/, /lower-case words/],
+    ['a step that is not a map', edit(26, '  - 3\n  - name: mount'), '26:5', /steps\[1\] must be a map/, /.+/],
     ['an empty step list', VALID.replace(/steps:[\s\S]*outputs:/, 'steps: []\noutputs:'), '16:1', /steps is empty/, /at least one step/],
     ['an output that is not text', edit(36, '  loop: ${steps.attach.readOnly}'), '36:9', /output loop is boolean/, /string or an integer/],
   ])('%s', (_what, text, at, message, fix) => {
@@ -182,5 +192,52 @@ outputs:`,
     expect((err as Error).message).toBe(
       'demo.yaml: 1 problem\n  demo.yaml:18:11: steps[0].kind: unknown step kind "loop.atach"\n    fix: use one of: file.create, fs.mkfs, loop.attach, partitions.check, dm.create, zram.add, dir.make, mount, fs.grow',
     );
+  });
+});
+
+describe('docs/WORKFLOWS.md', () => {
+  test('its example workflow passes flow check', () => {
+    const doc = readFileSync(new URL('../../../docs/WORKFLOWS.md', import.meta.url), 'utf8');
+    const example = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
+    expect(problems(example)).toEqual([]);
+  });
+});
+
+describe('damaged files never crash the checker', () => {
+  /** A deterministic generator (mulberry32): the same mutations on every run. */
+  function rng(seed: number) {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const CHARS = ['[', ']', '{', '}', ':', '$', '!', '&', '*', "'", '"', '-', '?', '#', '|', '>', '%', '@', '`', ' ', '\n', '${', '}}', '0', 'steps.', 'params.', '\\'];
+  test.each(['delayed-device', 'loop-mount', 'snapshot-image'])('%s.yaml with 250 random damages', (name) => {
+    const text = readFileSync(new URL(`../../../machines/${name}.yaml`, import.meta.url), 'utf8');
+    const r = rng(name.length * 7919);
+    for (let i = 0; i < 250; i++) {
+      let t = text;
+      for (let k = 0; k < 1 + Math.floor(r() * 3); k++) {
+        const at = Math.floor(r() * t.length);
+        const op = r();
+        if (op < 0.4) t = t.slice(0, at) + CHARS[Math.floor(r() * CHARS.length)] + t.slice(at + 1);
+        else if (op < 0.7) {
+          const lines = t.split('\n');
+          lines.splice(Math.floor(r() * lines.length), 1);
+          t = lines.join('\n');
+        } else if (op < 0.85) t = t.slice(0, at);
+        else t = t.slice(0, at) + t.slice(at, at + 40) + t.slice(at);
+      }
+      const res = checkText(t, 'x.yaml');
+      expect(res.workflow !== undefined || res.problems.length > 0).toBe(true);
+      for (const p of res.problems) {
+        expect(p.pos.line).toBeGreaterThanOrEqual(1);
+        expect(p.pos.col).toBeGreaterThanOrEqual(1);
+        expect(p.message.length).toBeGreaterThan(0);
+        expect(p.fix.length).toBeGreaterThan(0);
+      }
+    }
   });
 });

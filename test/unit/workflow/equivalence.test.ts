@@ -13,7 +13,7 @@ import type { Json, OptionSpec, StepDef, WorkflowDef } from '../../../machines/t
 import type { Value } from '../../../src/workflow/evaluate.js';
 import { loadText } from '../../../src/workflow/load.js';
 import { optionOf } from '../../../src/workflow/params.js';
-import { instantiate, type RunFacts } from '../../../src/workflow/resolve.js';
+import { instantiate, resolveParams, type RunFacts } from '../../../src/workflow/resolve.js';
 
 const RUN: RunFacts = { id: 'k3m9x2ab', dir: '/run/flow', uuid: '0b5c7a52-3f2e-4d8e-9a61-2c1f0e9d8b7a' };
 const load = (name: string) => loadText(readFileSync(new URL(`../../../machines/${name}.yaml`, import.meta.url), 'utf8'), `machines/${name}.yaml`);
@@ -134,6 +134,44 @@ describe('delayed-device.yaml = delayed-device.ts', () => {
     };
     expect(table(5, 5)).toEqual(['0 2048 delay 7:0 0 5']);
     expect(table(0, 500)).toEqual(['0 2048 delay 7:0 0 0 7:0 0 500']);
+  });
+});
+
+describe('params from options and defaults', () => {
+  const host = { file: { path: '/var/tmp/slow.img', identity: null, size: 0 }, mountpoint: { path: '/run/flow/k3m9x2ab/mnt', exists: false, create: ['/run/flow/k3m9x2ab/mnt'] } };
+  test('delayed-device: --read-delay and --write-delay default to --delay; the name to flow-<id>; switches on', () => {
+    expect(resolveParams(load('delayed-device'), { delay: '7', 'write-delay': '500' }, host, RUN, '/')).toEqual({
+      ...host,
+      size: 1024 ** 3,
+      delay: 7,
+      'read-delay': 7,
+      'write-delay': 500,
+      name: 'flow-k3m9x2ab',
+      mount: true,
+      sync: true,
+    });
+  });
+  test('delayed-device: the resolved params give the same steps as the TypeScript definition', () => {
+    const yaml = resolveParams(load('delayed-device'), { size: '256M', sync: false }, host, RUN, '/');
+    const ts: DelayedDeviceParams = {
+      file: '/var/tmp/slow.img',
+      createFile: true,
+      fileIdentity: null,
+      size: 256 * 1024 ** 2,
+      readDelay: 100,
+      writeDelay: 100,
+      name: 'flow-k3m9x2ab',
+      fsUuid: RUN.uuid,
+      mountpoint: host.mountpoint.path,
+      mountDirs: host.mountpoint.create,
+      sync: false,
+    };
+    runBoth(delayedDevice, ts, 'delayed-device', yaml);
+  });
+  test('a required param missing, a bad value: refused as the options are', () => {
+    expect(() => resolveParams(load('snapshot-image'), {}, {}, RUN, '/')).toThrow(/param image \(existing-file\) needs what preflight found/);
+    expect(() => resolveParams(load('delayed-device'), { delay: '60001' }, host, RUN, '/')).toThrow('--delay 60001 is too large');
+    expect(() => resolveParams(load('delayed-device'), { name: 'a b' }, host, RUN, '/')).toThrow(/--name "a b" is not accepted/);
   });
 });
 

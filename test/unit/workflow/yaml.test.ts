@@ -40,6 +40,11 @@ describe('parseYaml', () => {
     expect(plain(parseYaml('a: yes\nb: off\nc: true\nd: 0x10\ne: null\nf: "1"\n'))).toEqual({ a: 'yes', b: 'off', c: true, d: 16, e: null, f: '1' });
   });
 
+  test('brackets inside text do not count as nesting', () => {
+    const text = Array.from({ length: 40 }, (_, i) => `t${i}: attach [disk ${i} (of {many}`).join('\n') + '\n';
+    expect(plain(parseYaml(text))).toMatchObject({ t0: 'attach [disk 0 (of {many}' });
+  });
+
   test('aliases to plain values are expanded', () => {
     expect(plain(parseYaml('a: &x [1, 2]\nb: *x\n'))).toEqual({ a: [1, 2], b: [1, 2] });
   });
