@@ -5,7 +5,7 @@ import { runCommand, type CommandResult, type RunOptions } from '../exec.js';
 import { checkTableLine, conciseSpec, parseTableOutput } from '../parse/dm-table.js';
 import { DM_INFO_ARGS, parseDmInfo, parseDmTargets } from '../parse/dmsetup.js';
 import type { DmCreateArgs, DmFacility, DmInfo } from '../types.js';
-import { exists, readText } from './sysfs.js';
+import { readText } from './sysfs.js';
 
 const SAFE = /^[0-9A-Za-z#+\-.:=@_]+$/;
 /** How often a listing that raced with a removal is taken again. */
@@ -25,13 +25,15 @@ export function checkDmId(value: string, what: 'name' | 'uuid'): void {
  * autoload. (dmsetup would otherwise mknod /dev/mapper/control itself and fail.)
  */
 async function ensureDeviceMapper(): Promise<void> {
-  if (await exists('/dev/mapper/control')) return;
+  // Not /dev/mapper/control: dmsetup mknods that node whenever it runs (`flow doctor`'s
+  // `dmsetup --version` too), so on a kernel without device-mapper a stale node would let
+  // every command through to dmsetup's raw "open failed: No such device".
   if (/\bdevice-mapper\b/.test(await readText('/proc/misc').catch(() => ''))) return;
   const dir = `/lib/modules/${release()}`;
   for (const f of ['modules.dep', 'modules.builtin']) {
     if (/\/dm-mod\.ko/.test(await readText(`${dir}/${f}`).catch(() => ''))) return;
   }
-  throw new KernelError('ENOTSUP', 'device-mapper is not available: /dev/mapper/control is missing and this kernel has no dm-mod module');
+  throw new KernelError('ENOTSUP', 'device-mapper is not available: this kernel has no device-mapper driver loaded (/proc/misc) and no dm-mod module');
 }
 
 /** Options for tests: `checkDriver: false` skips the device-mapper presence check (a fake dmsetup on PATH). */
