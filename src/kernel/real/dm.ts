@@ -20,9 +20,8 @@ export function checkDmId(value: string, what: 'name' | 'uuid'): void {
 }
 
 /**
- * ENOTSUP without running dmsetup when the kernel clearly has no device-mapper: no
- * /dev/mapper/control, no "device-mapper" in /proc/misc and no dm-mod module to
- * autoload. (dmsetup would otherwise mknod /dev/mapper/control itself and fail.)
+ * ENOTSUP without running dmsetup when the kernel has no device-mapper: no
+ * "device-mapper" in /proc/misc and no dm-mod module to autoload.
  */
 async function ensureDeviceMapper(): Promise<void> {
   // Not /dev/mapper/control: dmsetup mknods that node whenever it runs (`flow doctor`'s
