@@ -187,6 +187,8 @@ export class SigkillMatrix {
   private episodeCount = 0;
   /** the phase each lane (by index) is in, for the violations it reports */
   private phaseOf = new Map<number, Phase>();
+  /** the workflow each busy lane (by index) works on */
+  private laneWf = new Map<number, string>();
   private waiters: (() => void)[] = [];
   private finished = false;
   private started = Date.now();
@@ -272,6 +274,8 @@ export class SigkillMatrix {
 
   private setPhase(lane: Lane, p: Phase): void {
     this.phaseOf.set(lane.index, p);
+    // a lane leaving a phase may be what a case waits for
+    this.notify();
   }
 
   /** True once nothing more can happen in this phase of this workflow. */
@@ -281,7 +285,10 @@ export class SigkillMatrix {
     if (!w.ready) return false;
     if (p === 'enumerate') return true;
     const need = p === 'resume' ? w.needA : p === 'rollback' ? w.needB : w.needC;
-    return need.size === 0 && w.active === 0;
+    // no lane of this workflow in this phase or one before it (a lane only moves on: resume → rollback → undo)
+    const upTo = PHASES.slice(0, PHASES.indexOf(p) + 1);
+    const busy = this.lanes.some((l) => l.busy && this.laneWf.get(l.index) === name && upTo.includes(this.phaseOf.get(l.index) ?? 'resume'));
+    return need.size === 0 && !busy;
   }
 
   /** Resolves when `phaseDone` (checked after every job of every lane). */
@@ -324,6 +331,8 @@ export class SigkillMatrix {
       lane.busy = true;
       const w = job.wf;
       w.active++;
+      this.laneWf.set(lane.index, w.name);
+      this.phaseOf.set(lane.index, 'resume');
       if (!w.firstStart) w.firstStart = Date.now();
       const started = Date.now();
       const before = this.remaining(w);
