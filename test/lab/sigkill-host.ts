@@ -6,28 +6,18 @@
  * the state an uninterrupted run left.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { cliFor, MAIN } from './real-host.js';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { cliFor } from './real-host.js';
 
 /**
  * The CLI every matrix invocation runs (the shipped entry, or the test entry when `env` sets a
- * test switch), decided here only. In the lab, the built dist/ folder copied once onto the
- * guest's tmpfs (/run): the host's files reach the guest over 9p, where every open and stat
- * of a module file is a round trip to the host.
+ * test switch), decided here only. (Running a copy of dist/ from the guest's tmpfs instead of
+ * the host's files over 9p was measured: no gain beyond the noise, the root is mounted
+ * cache=loose.)
  */
-const DIST = dirname(dirname(MAIN));
-const COPY = (() => {
-  if (!process.env.FLOW_LAB || process.env.FLOW_LAB_CLI_COPY === '0') return null;
-  const dir = mkdtempSync('/run/flow-lab-cli-');
-  cpSync(DIST, join(dir, 'dist'), { recursive: true });
-  // the bundle is ESM in .js files: the package.json above it says so
-  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
-  return join(dir, 'dist');
-})();
 export function cli(env: NodeJS.ProcessEnv): string {
-  const entry = cliFor(env);
-  return COPY ? join(COPY, relative(DIST, entry)) : entry;
+  return cliFor(env);
 }
 
 export interface Proc {

@@ -187,9 +187,12 @@ export class SigkillMatrix {
   private episodeCount = 0;
   /** the phase each lane (by index) is in, for the violations it reports */
   private phaseOf = new Map<number, Phase>();
+  /** the workflow each busy lane (by index) works on */
+  private laneWf = new Map<number, string>();
   private waiters: (() => void)[] = [];
   private finished = false;
   private started = Date.now();
+  private lastProgress = 0;
 
   constructor(
     readonly lanes: Lane[],
@@ -271,6 +274,8 @@ export class SigkillMatrix {
 
   private setPhase(lane: Lane, p: Phase): void {
     this.phaseOf.set(lane.index, p);
+    // a lane leaving a phase may be what a case waits for
+    this.notify();
   }
 
   /** True once nothing more can happen in this phase of this workflow. */
@@ -280,7 +285,10 @@ export class SigkillMatrix {
     if (!w.ready) return false;
     if (p === 'enumerate') return true;
     const need = p === 'resume' ? w.needA : p === 'rollback' ? w.needB : w.needC;
-    return need.size === 0 && w.active === 0;
+    // no lane of this workflow in this phase or one before it (a lane only moves on: resume → rollback → undo)
+    const upTo = PHASES.slice(0, PHASES.indexOf(p) + 1);
+    const busy = this.lanes.some((l) => l.busy && this.laneWf.get(l.index) === name && upTo.includes(this.phaseOf.get(l.index) ?? 'resume'));
+    return need.size === 0 && !busy;
   }
 
   /** Resolves when `phaseDone` (checked after every job of every lane). */
@@ -301,6 +309,7 @@ export class SigkillMatrix {
 
   /** One line per job: where the workflow stands (a long matrix is not silent). */
   private progress(lane: Lane, w: Wf, what: string): void {
+    this.lastProgress = Date.now();
     const f = w.fig;
     const fwd = w.forward.length;
     const prim = w.forward.filter((s) => s.primary).length;
@@ -322,6 +331,8 @@ export class SigkillMatrix {
       lane.busy = true;
       const w = job.wf;
       w.active++;
+      this.laneWf.set(lane.index, w.name);
+      this.phaseOf.set(lane.index, 'resume');
       if (!w.firstStart) w.firstStart = Date.now();
       const started = Date.now();
       const before = this.remaining(w);
@@ -538,16 +549,20 @@ export class SigkillMatrix {
     }
     let last: Spec | undefined;
     for (;;) {
-      const next = this.nextUndo(lane, w, ctx);
+      // never `last` itself: a rollback killed again where the previous one died would try nothing new
+      const next = this.nextUndo(lane, w, ctx, last);
       if (next) w.claimed.add(next.key);
       const p = await this.cli(lane, w, ['rollback', ctx.id!], next ? envOf(next) : {});
       const res = next ? await this.afterKill(lane, w, ctx, p, next, 'rollback') : p.code === 0 ? 'completed' : 'failed';
+      if (last) w.claimed.delete(last.key);
       if (res === 'killed') {
         if (last) {
           w.needC.delete(last.key);
           w.fig.rollbackAfter.add(last.key);
         }
         last = next!;
+        // ours until the next rollback recovers it (another lane must not try it meanwhile)
+        w.claimed.add(last.key);
         ctx.lastKill = last;
         this.setPhase(lane, 'undo');
         // the refusal reads only the journal's phase, the same at every point of a rollback: checked at the primary points
@@ -605,10 +620,10 @@ export class SigkillMatrix {
     return w.forward.find((c) => ok(c) && w.needA.has(c.key)) ?? w.forward.find((c) => ok(c) && w.needB.has(c.key));
   }
 
-  private nextUndo(lane: Lane, w: Wf, ctx: RunCtx): Spec | undefined {
+  private nextUndo(lane: Lane, w: Wf, ctx: RunCtx, last?: Spec): Spec | undefined {
     const j = this.journal(lane, ctx.id!);
     const present = (step: string) => (ctx.lastKill?.step === step ? effectPresent(ctx.lastKill) : j.status.get(step) === 'applied');
-    return w.undo.find((u) => w.needC.has(u.key) && !w.claimed.has(u.key) && present(u.step!));
+    return w.undo.find((u) => u !== last && w.needC.has(u.key) && !w.claimed.has(u.key) && present(u.step!));
   }
 
   // ---------------------------------------------------------------- one invocation
@@ -616,6 +631,7 @@ export class SigkillMatrix {
   private async cli(lane: Lane, w: Wf, args: string[], env: Record<string, string> = {}): Promise<Proc> {
     w.fig.invocations++;
     const p = await flowCli(lane, args, env);
+    if (Date.now() - this.lastProgress > 30_000) this.progress(lane, w, `${args[0]}`);
     if (process.env.FLOW_LAB_SIGKILL_LOG) {
       const kill = /^crash-kill (.*)$/m.exec(p.stderr)?.[1];
       process.stderr.write(`[lane ${lane.index} ${w.name} ${(p.ms / 1000).toFixed(1)}s] ${args[0]} ${env.FLOW_CRASH_AT ?? ''}${env.FLOW_CRASH_GROUP ? ' group' : env.FLOW_CRASH_CHILD ? ' alone' : ''} -> ${kill ? `killed ${kill}` : `exit ${p.code}`}\n`);
