@@ -13,8 +13,8 @@
  * dist/bin/chunks/workflow-check.js: `flow check` (YAML parser, checker), self-contained,
  * loaded only by that command, so program.js and its chunks stay as they were.
  *
- * Then the test build, dist/test/ (never shipped: package.json's bin and files name only
- * dist/bin): the same command line from the test entry (src/testing/entry.ts), which
+ * Then the test build, dist/test/ (never what `flow` runs: package.json's bin is
+ * dist/bin/flow.js): the same command line from the test entry (src/testing/entry.ts), which
  * installs the test seam from the test-only switches (a fake kernel, crash points, sync
  * mutants). One code-split build, so the entry, program.js and list-fast.js share one
  * instance of the seam. Nothing under src/testing/ or src/kernel/fake/ reaches dist/bin
