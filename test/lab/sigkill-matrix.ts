@@ -16,8 +16,9 @@
  * will reach is predicted from the journal (the step protocol); a recovery that finishes
  * instead is checked like any finished one and the point goes back to the pool. Each point
  * needs two producers (a run or resume killed there) since one crashed state feeds one
- * recovery. Lanes (own folder, image, state dir) run side by side; zram has no owner mark
- * (flow adopts a new zram device by "appeared since the intent"), so at most one lane at a
+ * recovery. Lanes (own folder, image, state dir) run side by side; a zram device that
+ * appears while another lane's zram step is in doubt would be one more suspect that lane's
+ * operator (the test) could not tell from its own, so at most one lane at a
  * time may run a snapshot-image episode that can reach its zram step.
  *
  * Checked after every kill: I1 (the journal reads back and folds), I2 (every line the CLI
@@ -28,14 +29,14 @@
  * second recovery runs no command that changes anything). At quiet moments and at the end:
  * the whole host equals what it was before (foreign objects included).
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDocument } from '../../journal/run-journal.js';
 import type { FlowEvent } from '../../journal/events.js';
 import { STEP_POINTS } from '../../src/engine/crash-points.js';
 import { fold } from '../../src/engine/fold.js';
 import type { StepStatus } from '../../src/engine/state.js';
-import { flowCli, globalView, gone, hostRaw, waitGone, isEmpty, laneRunIds, normalised, scoped, sleep, type LaneScope, type Proc, type Raw } from './sigkill-host.js';
+import { flowCli, globalView, gone, hostRaw, must, waitGone, isEmpty, laneRunIds, normalised, scoped, sleep, type LaneScope, type Proc, type Raw } from './sigkill-host.js';
 
 export type Variant = 'plain' | 'alone' | 'group';
 /**
@@ -87,6 +88,8 @@ export const SECONDARY = /-(written|renamed)$/;
 const POS = Object.fromEntries(STEP_POINTS.map((p, i) => [p, i])) as Record<(typeof STEP_POINTS)[number], number>;
 /** Kinds recovery always runs again (their probe says "absent": read-only or idempotent). */
 const ALWAYS_AGAIN = new Set(['partitions.check', 'fs.grow']);
+/** Points after which flow rightly stops for the operator: a loop/zram device made, its outcome not yet durable. */
+const DEVICE_WINDOW = /^apply:(attach-[a-z-]+|add-cow):(command-running|command-done|outcome-written)$/;
 
 export interface Lane extends LaneScope {
   index: number;
@@ -125,6 +128,8 @@ export interface Figures {
   leaks: number;
   wallMs: number;
   misses: number;
+  /** recoveries that rightly stopped for the operator (a device that appeared in doubt), played by the test */
+  operatorStops: number;
 }
 
 interface Wf {
@@ -243,6 +248,7 @@ export class SigkillMatrix {
           leaks: 0,
           wallMs: 0,
           misses: 0,
+          operatorStops: 0,
         },
       });
     }
@@ -494,7 +500,7 @@ export class SigkillMatrix {
       w.fig.resumeAfter.add(last.key);
       const next = this.nextForward(w, last);
       if (next) w.claimed.add(next.key);
-      const p = await this.cli(lane, w, ['resume', ctx.id!], next ? envOf(next) : {});
+      const p = await this.recover(lane, w, ctx, ['resume', ctx.id!], next ? envOf(next) : {});
       const res = next ? await this.afterKill(lane, w, ctx, p, next, 'resume') : p.code === 0 ? 'completed' : 'failed';
       if (res === 'killed') {
         last = next!;
@@ -552,7 +558,7 @@ export class SigkillMatrix {
       // never `last` itself: a rollback killed again where the previous one died would try nothing new
       const next = this.nextUndo(lane, w, ctx, last);
       if (next) w.claimed.add(next.key);
-      const p = await this.cli(lane, w, ['rollback', ctx.id!], next ? envOf(next) : {});
+      const p = await this.recover(lane, w, ctx, ['rollback', ctx.id!], next ? envOf(next) : {});
       const res = next ? await this.afterKill(lane, w, ctx, p, next, 'rollback') : p.code === 0 ? 'completed' : 'failed';
       if (last) w.claimed.delete(last.key);
       if (res === 'killed') {
@@ -624,6 +630,41 @@ export class SigkillMatrix {
     const j = this.journal(lane, ctx.id!);
     const present = (step: string) => (ctx.lastKill?.step === step ? effectPresent(ctx.lastKill) : j.status.get(step) === 'applied');
     return w.undo.find((u) => u !== last && w.needC.has(u.key) && !w.claimed.has(u.key) && present(u.step!));
+  }
+
+  /**
+   * `flow resume` / `flow rollback` after a kill. Where flow rightly stops for the operator
+   * (exit 3: a loop or zram device appeared while its step was in doubt, a kill between the
+   * command and the outcome's fsync, and flow cannot tell it from another program's; README,
+   * "How recovery works"), the test plays the operator: it removes the devices flow names
+   * (this lane's own: no other lane binds its images, and one lane at a time reaches a zram
+   * step), checking each one's diskseq first, runs `flow resolve --as absent`, then the same
+   * command again. A stop after a kill anywhere else is left to the caller: a failure.
+   */
+  private async recover(lane: Lane, w: Wf, ctx: RunCtx, args: string[], env: Record<string, string>): Promise<Proc> {
+    const p = await this.cli(lane, w, args, env);
+    if (p.code !== 3 || !ctx.lastKill || !DEVICE_WINDOW.test(ctx.lastKill.point)) return p;
+    const step = /needs an operator at step (\S+):/.exec(p.stderr)?.[1];
+    const devices = new Map([...p.stderr.matchAll(/# only if \/dev\/(loop|zram)(\d+) \(diskseq (\d+)\) is this run's$/gm)].map((m) => [m[0], m]));
+    if (!step || devices.size === 0) return p;
+    for (const [, kind, n, seq] of devices.values()) {
+      const name = `${kind}${n}`;
+      const now = existsSync(`/sys/block/${name}/diskseq`) ? readFileSync(`/sys/block/${name}/diskseq`, 'utf8').trim() : '';
+      if (now !== seq) continue;
+      if (kind === 'loop') await must(['losetup', '-d', `/dev/${name}`]);
+      else {
+        writeFileSync(`/sys/block/${name}/reset`, '1');
+        writeFileSync('/sys/class/zram-control/hot_remove', n!);
+      }
+    }
+    const r = await this.cli(lane, w, ['resolve', ctx.id!, '--step', step, '--as', 'absent']);
+    if (r.code !== 0) {
+      this.sink(lane, w).push(`${w.name} after ${ctx.lastKill.key}: flow resolve --as absent exited ${r.code}: ${r.stderr.slice(0, 300)}`);
+      return p;
+    }
+    w.fig.operatorStops++;
+    const again = await this.cli(lane, w, args, env);
+    return { ...again, stdout: p.stdout + again.stdout };
   }
 
   // ---------------------------------------------------------------- one invocation

@@ -169,7 +169,7 @@ function figureLines(f: Figures): string[] {
       ` compensation cases followed by rollback ${w.undo.filter((s) => f.rollbackAfter.has(s.key)).length}/${w.undo.length}, resume refused ${f.refusedAfter.size}/${undoPrimary} primary` +
       `; recoveries finished: resumed ${f.resumed}, rolled back ${f.rolledBack}, already clean ${f.alreadyClean}`,
     `    kills: plain ${f.kills.plain}, flow alone ${f.kills.alone} (child outlived flow ${f.childOutlivedFlow}), process group ${f.kills.group} (child died ${f.childKilledWithGroup}); longest wait for a killed command ${(f.childWaitMaxMs / 1000).toFixed(1)} s` +
-      `; I5 second recoveries ${f.i5}; invocations ${f.invocations} in ${f.episodes} episodes (${f.misses} predictions missed); lane time ${(f.wallMs / 1000).toFixed(0)} s`,
+      `; I5 second recoveries ${f.i5}; invocations ${f.invocations} in ${f.episodes} episodes (${f.misses} predictions missed); operator stops played ${f.operatorStops}; lane time ${(f.wallMs / 1000).toFixed(0)} s`,
     `    violations ${f.violations.length}, leaks ${f.leaks}${f.otherPoints.length ? `; other points listed, not in the matrix: ${[...new Set(f.otherPoints.map((p) => p.replace(/:outcome-\w+$/, '')))].join(' ')}` : ''}`,
     ...f.violations.slice(0, 8).map((v) => `    ! ${v}`),
   ];
