@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
-import { expectRefused, listing, MAIN, Sandbox } from './harness.js';
+import { expectRefused, listing, MAIN, SHIPPED, Sandbox } from './harness.js';
 
 const sb = new Sandbox();
 afterAll(() => sb.cleanup());
@@ -127,7 +127,7 @@ describe('flow check', () => {
   });
 
   test('program.js (every command) does not load the YAML parser or the checker; flow check does', () => {
-    const chunks = join(dirname(MAIN), 'chunks');
+    const chunks = join(dirname(SHIPPED), 'chunks');
     const seen = new Set<string>();
     const walk = (f: string) => {
       if (seen.has(f)) return;

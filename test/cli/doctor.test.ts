@@ -167,8 +167,8 @@ describe('flow doctor', () => {
   const real = { PATH: process.env.PATH ?? '', FLOW_FAKE_KERNEL: '' };
   const mapper = inNamespace('command -p mount -t tmpfs -o size=64k,mode=0755 flow-test-mapper /dev/mapper && command -p mknod -m 600 /dev/mapper/control c 10 236');
   if (!kernelHasDeviceMapper()) {
-    const detail = 'device-mapper is not usable: dmsetup targets failed (exit 1): /dev/mapper/control: open failed: No such device';
-    it("against this host's kernel (no device-mapper): dm:driver fails with dmsetup's refusal and the fix, exit 1", () => {
+    const detail = 'device-mapper is not usable: device-mapper is not available: this kernel has no device-mapper driver loaded (/proc/misc) and no dm-mod module';
+    it("against this host's kernel (no device-mapper): dm:driver fails with flow's refusal (no driver in /proc/misc, no dm-mod module) and the fix, exit 1", () => {
       const d = doctor(real, mapper);
       expect(d.check('dm:driver')).toEqual({ check: 'dm:driver', status: 'fail', detail, fix: NO_DM });
       expect(d.check('dm:targets')).toEqual({ check: 'dm:targets', status: 'fail', detail: 'not checked: no device-mapper driver', fix: NO_DM });

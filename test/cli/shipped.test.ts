@@ -107,11 +107,13 @@ describe('the shipped bundle', () => {
 
 describe('the shipped flow ignores each test switch', () => {
   it('FLOW_CRASH_AT=<point of the run>: the run is not killed there', () => {
-    const crash = { FLOW_CRASH_AT: 'apply:attach-file:command-done' };
+    // a point after the loop's outcome is durable: a kill between the command and that outcome
+    // leaves a loop flow rightly cannot tell from another program's (the rollback would stop for the operator)
+    const crash = { FLOW_CRASH_AT: 'apply:attach-file:outcome-synced' };
     rollBack(expectDone(cli(SHIPPED, RUN(), crash)));
     const t = cli(TEST_ENTRY, RUN(), crash);
     expect(t.signal, t.stderr).toBe('SIGKILL');
-    expect(t.stderr).toContain('crash-kill apply:attach-file:command-done flow-alone');
+    expect(t.stderr).toContain('crash-kill apply:attach-file:outcome-synced flow-alone');
     rollBack(idOf(t));
   });
 
@@ -132,20 +134,20 @@ describe('the shipped flow ignores each test switch', () => {
   });
 
   it('FLOW_CRASH_CHILD: flow is not killed while its command runs', () => {
-    const crash = { FLOW_CRASH_AT: 'apply:attach-file:command-running', FLOW_CRASH_CHILD: '1' };
+    const crash = { FLOW_CRASH_AT: 'apply:mount:command-running', FLOW_CRASH_CHILD: '1' };
     rollBack(expectDone(cli(SHIPPED, RUN(), crash)));
     const t = cli(TEST_ENTRY, RUN(), crash);
     expect(t.signal, t.stderr).toBe('SIGKILL');
-    expect(t.stderr).toMatch(/^crash-kill apply:attach-file:command-running flow-alone child \d+ losetup /m);
+    expect(t.stderr).toMatch(/^crash-kill apply:mount:command-running flow-alone child \d+ mount /m);
     rollBack(idOf(t));
   });
 
   it("FLOW_CRASH_GROUP: neither flow nor its command's process group is killed", () => {
-    const crash = { FLOW_CRASH_AT: 'apply:attach-file:command-running', FLOW_CRASH_CHILD: '1', FLOW_CRASH_GROUP: '1' };
+    const crash = { FLOW_CRASH_AT: 'apply:mount:command-running', FLOW_CRASH_CHILD: '1', FLOW_CRASH_GROUP: '1' };
     rollBack(expectDone(cli(SHIPPED, RUN(), crash)));
     const t = cli(TEST_ENTRY, RUN(), crash);
     expect(t.signal, t.stderr).toBe('SIGKILL');
-    expect(t.stderr).toMatch(/^crash-kill apply:attach-file:command-running group child \d+ losetup /m);
+    expect(t.stderr).toMatch(/^crash-kill apply:mount:command-running group child \d+ mount /m);
     rollBack(idOf(t));
   });
 
@@ -159,18 +161,18 @@ describe('the shipped flow ignores each test switch', () => {
 
   it('FLOW_HALT_AT with FLOW_HALT_MARKER: no halt, no marker', async () => {
     const marker = join(sb.dir, 'halted');
-    const halt = { FLOW_HALT_AT: 'apply:attach-file:command-done', FLOW_HALT_MARKER: marker };
+    const halt = { FLOW_HALT_AT: 'apply:attach-file:outcome-synced', FLOW_HALT_MARKER: marker };
     rollBack(expectDone(cli(SHIPPED, RUN(), halt)));
     expect(existsSync(marker)).toBe(false);
     const id = await halted(halt, () => existsSync(marker));
-    expect(readFileSync(marker, 'utf8')).toBe('apply:attach-file:command-done\n');
+    expect(readFileSync(marker, 'utf8')).toBe('apply:attach-file:outcome-synced\n');
     rollBack(id);
   });
 
   it('FLOW_HALT_AT with FLOW_LAB_SHARE (the default marker directory): no halt, no marker', async () => {
     const share = join(sb.dir, 'share');
     mkdirSync(share);
-    const halt = { FLOW_HALT_AT: 'apply:attach-file:command-done', FLOW_LAB_SHARE: share };
+    const halt = { FLOW_HALT_AT: 'apply:attach-file:outcome-synced', FLOW_LAB_SHARE: share };
     rollBack(expectDone(cli(SHIPPED, RUN(), halt)));
     expect(readdirSync(share)).toEqual([]);
     rollBack(await halted(halt, () => readdirSync(share).some((n) => n.startsWith('flow-halted.'))));
