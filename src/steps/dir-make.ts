@@ -85,7 +85,7 @@ async function removeOwn(dirs: string[], leaf: string | undefined, env: StepEnv)
 }
 
 /** What is at each directory and whose it is (by identity when the outcome recorded it, else by stamp). */
-async function survey(a: DirArgs, marker: Json, outputs: Json | undefined, env: StepEnv): Promise<{ d: string; st: FsStat | null; whose: Whose }[]> {
+async function survey(a: DirArgs, marker: Json, outputs: Json | undefined, env: StepEnv): Promise<{ d: string; st: FsStat | null; whose: Whose; covered?: Made }[]> {
   const made = madeOf(outputs);
   const stamps = stampsOf(a, marker);
   const out = [];
@@ -94,7 +94,15 @@ async function survey(a: DirArgs, marker: Json, outputs: Json | undefined, env: 
     let whose: Whose;
     if (made) {
       const m = made.find((x) => x.path === d);
-      whose = !st ? 'absent' : m ? byIdentity(st, m) : 'not';
+      // A filesystem mounted on the directory (the run's mount point, once mounted) hides it:
+      // stat answers for the mounted root. Taken as the run's directory as recorded; nothing
+      // is removed on that belief alone: rmdir of a mount point fails (EBUSY).
+      const covered = st !== null && m !== undefined && (await statOrNull(env.kernel.fs, path.dirname(d)))?.dev !== st.dev;
+      whose = !st ? 'absent' : m ? (covered ? 'ours' : byIdentity(st, m)) : 'not';
+      if (covered) {
+        out.push({ d, st, whose, covered: m });
+        continue;
+      }
     } else if (outputs) {
       whose = !st ? 'absent' : st.kind === 'dir' ? 'ours' : 'not'; // an outcome of an older flow: it made every listed directory
     } else if (stamps) {
@@ -186,7 +194,7 @@ export const dirMake: Executor<DirArgs> = {
       return foreign.length ? { found: 'absent', detail: `${foreign.join(', ')}: not made by this run (left untouched)` } : { found: 'absent' };
     }
     if (leaf?.whose === 'ours' && rows.every((r) => r.st?.kind === 'dir')) {
-      return { found: 'applied', outputs: { dirs: a.dirs, made: ours.map((r) => ({ path: r.d, ...identityOf(r.st!) })) } } satisfies ProbeResult;
+      return { found: 'applied', outputs: { dirs: a.dirs, made: ours.map((r) => r.covered ?? { path: r.d, ...identityOf(r.st!) }) } } satisfies ProbeResult;
     }
     return { found: 'partial', detail: `only ${ours.map((r) => r.d).join(', ')} made by this run exist` };
   },

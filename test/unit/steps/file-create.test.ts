@@ -3,6 +3,7 @@
  * (temp name + stamp, then inode + birth time) at the step level, on the simulated and on
  * the real filesystem.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,5 +135,24 @@ describe('dir.make: a directory is the run\'s only by its stamp, or by its recor
     expect(await dirMake.probe(a, again, undefined, env)).toMatchObject({ found: 'absent' });
     await dirMake.undo(a, out, env); // the recorded identity is not this directory's
     expect((await realFs.readdir(dir)).sort()).toEqual(['keep', 'x']);
+  });
+
+  it('on the real filesystem: the mount point with a filesystem mounted on it is still the run\'s (applied); rmdir of it is refused while mounted', async () => {
+    const dir = mkdtempSync(join(real, 'covered-'));
+    const env = envOn(realFs);
+    const a = { dirs: [`${dir}/x`, `${dir}/x/mnt`] };
+    const marker = await dirMake.observe!(a, env);
+    const out = await dirMake.apply(a, marker, env);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'flow-test-covered', `${dir}/x/mnt`]);
+    try {
+      // stat of the mount point answers for the mounted root, not for the directory beneath
+      expect(await dirMake.probe(a, marker, out, env)).toEqual({ found: 'applied', outputs: out });
+      await expect(dirMake.undo(a, out, env)).rejects.toThrow();
+      expect((await realFs.lstat(`${dir}/x/mnt`)).kind).toBe('dir');
+    } finally {
+      execFileSync('umount', [`${dir}/x/mnt`]);
+    }
+    await dirMake.undo(a, out, env);
+    expect(await realFs.readdir(dir)).toEqual([]);
   });
 });
