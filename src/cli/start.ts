@@ -4,7 +4,8 @@
  * commands run most often by people and scripts take a fast path that loads next to
  * nothing: `flow --version`, and `flow list` while the run index is fresh (list-fast.ts).
  * Everything else (and every case a fast path is unsure of) loads the full command line,
- * program.ts (commander and every command), as before.
+ * program.ts (commander and every command), the way the entry says (main.ts: through the
+ * build's code cache).
  */
 import { DEFAULT_STATE_DIR, FLOW_VERSION } from '../version.js';
 
@@ -41,7 +42,10 @@ export function plainList(args: readonly string[], env: NodeJS.ProcessEnv): { st
   return { stateDir: stateDir ?? DEFAULT_STATE_DIR, json };
 }
 
-export async function start(argv: string[]): Promise<number> {
+/** The full command line, as each entry loads it (the shipped one: through its code cache, main.ts). */
+export type LoadProgram = () => Promise<{ run(argv: string[]): Promise<number> }>;
+
+export async function start(argv: string[], loadProgram: LoadProgram): Promise<number> {
   const args = argv.slice(2);
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     process.stdout.write(`${FLOW_VERSION}\n`);
@@ -49,11 +53,11 @@ export async function start(argv: string[]): Promise<number> {
   }
   const list = plainList(args, process.env);
   if (list && (await (await import('./commands/list-fast.js')).fastList(list.stateDir, list.json, process.env))) return 0;
-  return (await import('./program.js')).run(argv);
+  return (await loadProgram()).run(argv);
 }
 
 /** Runs the command line `argv` and sets the exit code. */
-export function main(argv: string[]): void {
+export function main(argv: string[], loadProgram: LoadProgram): void {
   // `flow run ... | head -1`: a reader that goes away must not abort a run halfway; the
   // run goes on (its journal says what happened) and output to the closed pipe is dropped.
   for (const stream of [process.stdout, process.stderr]) {
@@ -61,7 +65,7 @@ export function main(argv: string[]): void {
       if (err.code !== 'EPIPE') throw err;
     });
   }
-  start(argv).then(
+  start(argv, loadProgram).then(
     (code) => {
       process.exitCode = code;
     },

@@ -11,7 +11,7 @@ import { seamFromEnv } from './seam-from-env.js';
 
 try {
   installTestSeam(seamFromEnv(process.env));
-  main(process.argv);
+  main(process.argv, () => import('../cli/program.js'));
 } catch (err) {
   // a mistyped switch must not pass as a run with the switch
   process.stderr.write(`flow (test entry): ${err instanceof Error ? err.message : String(err)}\n`);

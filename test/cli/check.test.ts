@@ -126,7 +126,7 @@ describe('flow check', () => {
     expectRefused(sb.flow(['check', make()]), problem, hint);
   });
 
-  test('program.js (every command) does not load the YAML parser or the checker; flow check does', () => {
+  test('program.cjs (every command) does not load the YAML parser or the checker; flow check does', () => {
     const chunks = join(dirname(SHIPPED), 'chunks');
     const seen = new Set<string>();
     const walk = (f: string) => {
@@ -134,8 +134,8 @@ describe('flow check', () => {
       seen.add(f);
       for (const m of readFileSync(f, 'utf8').matchAll(/(?:^|[;\n}])\s*import\s*(?:[^"'();]*?from\s*)?["'](\.\/[^"']+)["']/g)) walk(join(dirname(f), m[1]!));
     };
-    walk(join(chunks, 'program.js'));
-    expect(seen.size).toBeGreaterThan(1);
+    walk(join(chunks, 'program.cjs')); // one CommonJS file: no chunk of its own to follow
+    expect(seen.size).toBeGreaterThanOrEqual(1);
     for (const f of seen) {
       const text = readFileSync(f, 'utf8');
       expect(text, f).not.toContain('LineCounter');

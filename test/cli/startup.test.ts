@@ -1,0 +1,53 @@
+/**
+ * How the shipped binary starts (docs/PERFORMANCE.md, start-up): the full command line is
+ * one CommonJS file compiled from the V8 code cache the build made beside it, and that
+ * cache is one this node accepts in a fresh process (else every command compiles ~0.8 MB
+ * of JavaScript again). No timing here: benchmarks (scripts/bench) measure, tests check
+ * that the mechanism is in place and that every path through it still works.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { Sandbox, SHIPPED } from './harness.js';
+
+const chunks = join(dirname(SHIPPED), 'chunks');
+let sb: Sandbox;
+beforeEach(() => (sb = new Sandbox()));
+afterEach(() => sb.cleanup());
+
+function shipped(args: string[]) {
+  return spawnSync(process.execPath, [SHIPPED, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, LANG: 'C.UTF-8', FLOW_STATE_DIR: sb.stateDir, FLOW_RUN_DIR: sb.runDir } });
+}
+
+test('the full command line ships as program.cjs with a code cache this node accepts in a fresh process', () => {
+  const program = join(chunks, 'program.cjs');
+  expect(existsSync(program)).toBe(true);
+  expect(existsSync(`${program}.cache`)).toBe(true);
+  // the loader as the build bundles it, in a fresh process as a later `flow` is
+  const tool = join(sb.dir, 'loader.mjs');
+  buildSync({ entryPoints: [new URL('../../src/cli/code-cache.ts', import.meta.url).pathname], bundle: true, format: 'esm', platform: 'node', outfile: tool, logLevel: 'error' });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { loadWithCache } from ${JSON.stringify(tool)}; const r = loadWithCache(${JSON.stringify(program)}); console.log(JSON.stringify({ cache: r.cache, run: typeof r.exports.run }));`], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  expect(JSON.parse(r.stdout)).toEqual({ cache: 'accepted', run: 'function' });
+});
+
+test('every path of the shipped binary works through it: a command, an error, help, flow check (its own ES module chunk)', () => {
+  const w = shipped(['workflows', '--json']);
+  expect(w.status, w.stderr).toBe(0);
+  expect((JSON.parse(w.stdout) as { name: string }[]).map((x) => x.name)).toContain('delayed-device');
+  const e = shipped(['rollback', 'zzzzzzzz']);
+  expect(e.status).toBe(2);
+  expect(e.stderr).toMatch(/^flow: no run zzzzzzzz/);
+  const u = shipped(['nope']);
+  expect(u.status).toBe(2);
+  expect(u.stderr).toContain("flow: unknown command 'nope'");
+  const h = shipped(['run', '--help']);
+  expect(h.status).toBe(0);
+  expect(h.stdout).toContain('loop-mount');
+  const c = shipped(['check', join(dirname(SHIPPED), '../../machines/loop-mount.yaml')]);
+  expect(c.status, c.stderr).toBe(0);
+  expect(c.stdout).toContain('workflow loop-mount');
+  expect(readFileSync(join(chunks, 'workflow-check.js'), 'utf8')).toContain('LineCounter');
+});
