@@ -104,7 +104,7 @@ await build({
   const ours = code.split('import("./workflow-check.js")');
   if (ours.length !== 2 || calls.length !== 1) throw new Error(`program.cjs: expected exactly one import(), of ./workflow-check.js; found ${calls.length}`);
   writeFileSync(program, ours.join('__flowImport("./workflow-check.js")'));
-  writeFileSync(`${program}.cache`, makeCache(program));
+  writeFileSync(`${program}.cache`, await makeCache(program));
   rmSync(tool);
 }
 await build({

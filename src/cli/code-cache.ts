@@ -56,13 +56,15 @@ export function loadWithCache<T>(file: string): { exports: T; cache: CacheUse } 
 }
 
 /**
- * The cache for `file` (build time): its module code run once (what every start runs, so
- * the functions that runs are compiled into the cache too), behind the source's hash.
+ * The cache for `file` (build time): its module code run once, and its `warm()` export
+ * awaited when it has one (program.ts: initialise every command's modules, run none), so
+ * that the functions those run are compiled into the cache too; behind the source's hash.
  */
-export function makeCache(file: string): Buffer {
+export async function makeCache(file: string): Promise<Buffer> {
   const source = readFileSync(file, 'utf8');
   const s = script(file, source);
-  run(s, file);
+  const exports = run<{ warm?: () => Promise<unknown> }>(s, file);
+  await exports.warm?.();
   return Buffer.concat([sha256(source), s.createCachedData()]);
 }
 

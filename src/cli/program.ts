@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { FlowError } from '../errors.js';
 import { exitCodeOf, messageOf, EXIT } from './exit.js';
-import { registerCommands } from './commands/index.js';
+import { COMMANDS, registerCommands } from './commands/index.js';
 import { DEFAULT_STATE_DIR, FLOW_VERSION } from '../version.js';
 
 /** "flow run snapshot-image" for that command. */
@@ -45,7 +45,8 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError(false);
   let code: number = EXIT.ok;
-  registerCommands(program, (c) => (code = c));
+  // only the command argv names is loaded (commands/index.ts)
+  await registerCommands(program, (c) => (code = c), argv.slice(2));
   // a command given without its subcommand ("flow", "flow run"): commander would print the
   // whole help to stderr; flow says what is missing instead (below)
   let helpError: Command | undefined;
@@ -82,4 +83,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write((err instanceof FlowError ? messageOf(err) : `flow: internal error: ${String(err)}`) + '\n');
     return exitCodeOf(err);
   }
+}
+
+/** The build's code cache (code-cache.ts, makeCache): every command's modules initialised, none run. */
+export async function warm(): Promise<void> {
+  await Promise.all(COMMANDS.map((c) => c.load()));
 }

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterEach, beforeEach, expect, test } from 'vitest';
+import { COMMANDS, entriesFor } from '../../src/cli/commands/index.js';
 import { Sandbox, SHIPPED } from './harness.js';
 
 const chunks = join(dirname(SHIPPED), 'chunks');
@@ -50,4 +51,18 @@ test('every path of the shipped binary works through it: a command, an error, he
   expect(c.status, c.stderr).toBe(0);
   expect(c.stdout).toContain('workflow loop-mount');
   expect(readFileSync(join(chunks, 'workflow-check.js'), 'utf8')).toContain('LineCounter');
+});
+
+test('a command loaded alone (the command line names it) is the same command as with every one loaded (help, completion)', () => {
+  for (const e of COMMANDS) {
+    expect(entriesFor(['--state-dir', 'x', ...e.names.slice(0, 1), '--help'])).toEqual(e.all ? COMMANDS : [e]);
+    for (const name of e.names) {
+      const alone = shipped([name, '--help']);
+      const all = shipped(['help', name]); // `help` is no command of ours: every one is loaded
+      expect(alone.status, alone.stderr).toBe(0);
+      expect(alone.stdout, name).toBe(all.stdout);
+    }
+  }
+  const words = (s: string) => s.split(/\s+/);
+  expect(words(shipped(['completion', 'bash']).stdout)).toEqual(expect.arrayContaining(['workflows', 'rollback', 'delayed-device']));
 });

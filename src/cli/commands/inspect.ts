@@ -1,23 +1,34 @@
 /** Read-only commands: list, log, workflows. They never write a journal. */
+import type { Command } from 'commander';
 import { listRuns } from '../../../journal/run-index.js';
 import { workflows } from '../../../machines/index.js';
 import { openApp, type App } from '../../app.js';
 import { Session } from '../../engine/session.js';
 import { eventLine, statusOf } from '../render.js';
 import { printRuns } from './list-output.js';
+import { globalOpts as global, type SetCode } from './common.js';
 
-/** The examples in `--help` of flow itself and of the read-only commands. */
+/** The examples in `--help` of the read-only commands. */
 export const EXAMPLES = {
-  flow: `\nExamples:\n${[
-    ['flow run snapshot-image --image raspios.img', "a writable snapshot of the image's root partition"],
-    ['flow list', 'the runs, oldest first'],
-    ['flow rollback k3m9x2ab', 'undo a run'],
-    ['flow <command> --help', "a command's options and examples"],
-  ].map(([c, d]) => `  ${c!.padEnd(46)}${d}`).join('\n')}`,
   list: `\nExamples:\n  flow list\n  flow list --json\n  flow --state-dir /srv/flow-state list`,
   log: `\nExamples:\n  flow log k3m9x2ab\n  flow log k3m9x2ab --json`,
   workflows: `\nExamples:\n  flow workflows\n  flow workflows --json`,
 };
+
+export function registerList(program: Command, setCode: SetCode): void {
+  program.command('list').description('list runs, oldest first').option('--json', 'print a JSON array').addHelpText('after', EXAMPLES.list)
+    .action(async (o: { json?: boolean }, cmd: Command) => setCode(await listCommand(global(cmd).stateDir, !!o.json)));
+}
+
+export function registerLog(program: Command, setCode: SetCode): void {
+  program.command('log <id>').description("a run's journal events, oldest first").option('--json', 'print a JSON array').addHelpText('after', EXAMPLES.log)
+    .action(async (id: string, o: { json?: boolean }, cmd: Command) => setCode(await logCommand(global(cmd).stateDir, id, !!o.json)));
+}
+
+export function registerWorkflows(program: Command, setCode: SetCode): void {
+  program.command('workflows').description('workflows with their options and defaults').option('--json', 'print a JSON array').addHelpText('after', EXAMPLES.workflows)
+    .action(async (o: { json?: boolean }) => setCode(workflowsCommand(!!o.json)));
+}
 
 export async function session(app: App, id: string): Promise<Session> {
   return Session.open(await app.store.load(id));

@@ -36,7 +36,7 @@ function child(code: string): string {
   expect(r.status, r.stderr).toBe(0);
   return r.stdout;
 }
-const makeIn = (f: string) => child(`writeFileSync(${JSON.stringify(`${f}.cache`)}, makeCache(${JSON.stringify(f)}));`);
+const makeIn = (f: string) => child(`writeFileSync(${JSON.stringify(`${f}.cache`)}, await makeCache(${JSON.stringify(f)}));`);
 const loadIn = (f: string) => JSON.parse(child(`const r = loadWithCache(${JSON.stringify(f)}); console.log(JSON.stringify({ cache: r.cache, value: r.exports.value }));`)) as { cache: string; value: string };
 
 /** A CommonJS bundle that counts how often its module code ran. */
@@ -60,9 +60,9 @@ describe('loadWithCache', () => {
     expect(loadIn(f)).toEqual({ cache: 'accepted', value: 'two' });
   });
 
-  test('a cache for other source (same length) is never handed to V8: the new source runs', () => {
+  test('a cache for other source (same length) is never handed to V8: the new source runs', async () => {
     const f = bundle('c.cjs', 'old');
-    writeFileSync(`${f}.cache`, makeCache(f));
+    writeFileSync(`${f}.cache`, await makeCache(f));
     bundle('c.cjs', 'new'); // same length: V8's own check (the length) would not see it
     const r = loadWithCache<{ value: string }>(f);
     expect(r.cache).toBe('stale');
@@ -83,7 +83,7 @@ describe('loadWithCache', () => {
     writeFileSync(join(dir, 'sub', 'esm.mjs'), 'export const answer = 42;');
     const f = join(dir, 'e.cjs');
     writeFileSync(f, 'module.exports = () => __flowImport("./sub/esm.mjs");');
-    writeFileSync(`${f}.cache`, makeCache(f));
+    writeFileSync(`${f}.cache`, await makeCache(f));
     const r = loadWithCache<() => Promise<{ answer: number }>>(f);
     expect(r.cache).toBe('accepted');
     expect((await r.exports()).answer).toBe(42);
@@ -128,12 +128,14 @@ describe('enableCompileCache (node 22+)', () => {
   });
 });
 
-test('makeCache ran the module code once; loading with the cache runs it once more', () => {
-  const f = bundle('g.cjs', 'seven');
-  const g = globalThis as { __ran?: number };
+test('makeCache ran the module code once and awaited its warm(); loading with the cache runs it once more', async () => {
+  const f = join(dir, 'g.cjs');
+  writeFileSync(f, 'globalThis.__ran = (globalThis.__ran ?? 0) + 1; module.exports = { warm: async () => { globalThis.__warmed = (globalThis.__warmed ?? 0) + 1; } };');
+  const g = globalThis as { __ran?: number; __warmed?: number };
   const before = g.__ran ?? 0;
-  writeFileSync(`${f}.cache`, makeCache(f));
+  writeFileSync(`${f}.cache`, await makeCache(f));
   loadWithCache(f);
   expect(g.__ran).toBe(before + 2);
+  expect(g.__warmed).toBe(1);
   expect(readFileSync(`${f}.cache`).length).toBeGreaterThan(32);
 });
