@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { hostStartup, labStartup, labStartupFigures, startupCommands } from './startup.js';
 
 interface Figure {
   section: string;
@@ -104,6 +105,20 @@ function startupAndScale(repo: string, work: string, tools: string, runs: number
     { ...fig('flow workflows (full CLI)', 'node -e 0', Infinity, 'start-up', 'for comparison: a command that loads commander and everything'), target: '—', met: undefined },
     fig('flow list (10,000 runs)', 'flow list (100 runs)', 3, 'scale'),
   ].map((f) => (f.baseline && f.baseline.name === 'node -e 0' ? { ...f, baseline: { name: 'node -e 0', value: ms(node) } } : f));
+}
+
+/** Each command's start (startup.ts) on the 100-run state directory startupAndScale made. */
+function everyCommand(repo: string, work: string, runs: number): Figure[] {
+  const dir = path.join(work, 'state-100');
+  const listed = JSON.parse(sh(flowArgv(repo, '--state-dir', dir, 'list', '--json'))) as { id: string; status: string }[];
+  const done = listed.find((r) => r.status === 'done')?.id;
+  const gone = listed.find((r) => /rolled/.test(r.status))?.id;
+  if (!done || !gone) throw new Error(`${dir}: no done and no rolled-back run to start resume/rollback on`);
+  const img = path.join(work, 'plan.img');
+  sh(['truncate', '-s', '16M', img]);
+  sh(['mkfs.ext4', '-q', '-F', img]);
+  log(`start-up of every command: hyperfine, ${runs} runs each`);
+  return hostStartup(repo, work, runs, startupCommands(dir, done, gone, img));
 }
 
 function journalFigures(tools: string, work: string, tpl: string[], rounds: number): Figure[] {
@@ -238,7 +253,9 @@ function lab(repo: string, work: string, runs: number): void {
     const r = peakRss(flowArgv(repo, 'run', 'delayed-device', '--file', `/tmp/mem-${i}.img`, '--size', '64M', '--delay', '0', '--name', `bench-mem-${i}`, '--mountpoint', `/tmp/mem-mnt-${i}`), env);
     rss.push(r.mb, peakRss(flowArgv(repo, 'rollback', r.stdout.split('\n')[0]!.trim()), env).mb);
   }
-  const result = { runs, flowMs, shellMs, nodeMs: nodeMs.slice(1), versionMs: versionMs.slice(1), fullMs: fullMs.slice(1), rssMb: rss, commands: { count: commands.length, totalMs: commands.reduce((a, c) => a + c.durationMs, 0), perTool, events, journal, shellCount: LAB_SCRIPT.split('\n').filter((l) => /^[a-z]/.test(l) && !l.startsWith('set ') && !l.startsWith('f=')).length }, kernel: sh(['uname', '-r']).trim(), cpus: cpus().length };
+  // each command's start in the VM, on a run this VM made and rolled back
+  const startup = labStartup(repo, runs, startupCommands(stateDir, vid, vid, '/tmp/verbose.img'), env);
+  const result = { startup, runs, flowMs, shellMs, nodeMs: nodeMs.slice(1), versionMs: versionMs.slice(1), fullMs: fullMs.slice(1), rssMb: rss, commands: { count: commands.length, totalMs: commands.reduce((a, c) => a + c.durationMs, 0), perTool, events, journal, shellCount: LAB_SCRIPT.split('\n').filter((l) => /^[a-z]/.test(l) && !l.startsWith('set ') && !l.startsWith('f=')).length }, kernel: sh(['uname', '-r']).trim(), cpus: cpus().length };
   writeFileSync(path.join(work, 'lab.json'), JSON.stringify(result, null, 2));
   process.stdout.write(JSON.stringify(result) + '\n');
 }
@@ -256,7 +273,7 @@ function labFigures(repo: string, work: string, bundle: string, runs: number): F
   );
   log(`kernel lab took ${Math.round((performance.now() - t) / 1000)} s (exit ${r.status})`);
   if (r.status !== 0 || !existsSync(path.join(share, 'lab.json'))) throw new Error(`the kernel lab failed (exit ${r.status})`);
-  const res = JSON.parse(readFileSync(path.join(share, 'lab.json'), 'utf8')) as { flowMs: number[]; shellMs: number[]; nodeMs: number[]; versionMs: number[]; fullMs: number[]; rssMb: number[]; kernel: string; commands: { count: number; totalMs: number; perTool: Record<string, number>; shellCount: number; events: number; journal: { flow: { p50: number; p99: number }; bare: { p50: number } } } };
+  const res = JSON.parse(readFileSync(path.join(share, 'lab.json'), 'utf8')) as { startup: Parameters<typeof labStartupFigures>[0]; flowMs: number[]; shellMs: number[]; nodeMs: number[]; versionMs: number[]; fullMs: number[]; rssMb: number[]; kernel: string; commands: { count: number; totalMs: number; perTool: Record<string, number>; shellCount: number; events: number; journal: { flow: { p50: number; p99: number }; bare: { p50: number } } } };
   writeFileSync(path.join(work, 'lab-raw.json'), JSON.stringify(res, null, 2));
   const flow = median(res.flowMs);
   const shell = median(res.shellMs);
@@ -274,6 +291,7 @@ function labFigures(repo: string, work: string, bundle: string, runs: number): F
     { section: 'kernel lab', name: 'flow --version (in the VM)', value: r2(version), unit: 'ms', baseline: { name: 'node -e 0 (in the VM)', value: r2(node) }, ratio: r2(version / node), target: '—' },
     { section: 'kernel lab', name: 'flow workflows, the full CLI (in the VM)', value: r2(full), unit: 'ms', baseline: { name: 'node -e 0 (in the VM)', value: r2(node) }, ratio: r2(full / node), target: '—' },
     { section: 'kernel lab', name: 'peak RSS of flow run / rollback (real kernel)', value: Math.max(...res.rssMb), unit: 'MB', target: '< 100 MB', met: Math.max(...res.rssMb) < 100, note: `all: ${res.rssMb.join(', ')} MB` },
+    ...labStartupFigures(res.startup),
   ];
 }
 
@@ -316,6 +334,7 @@ function host(repo: string, work: string, outDir: string, runs: number, lab: str
   };
   if (hostToo) {
     step('start-up and scale', () => startupAndScale(repo, work, tools, runs, tpl));
+    step('start-up of every command', () => everyCommand(repo, work, runs));
     step('journal', () => journalFigures(tools, work, tpl, 5));
     step('fold', () => foldFigures(tools, 5));
     step('memory', () => memoryHost(repo, work, 5));
