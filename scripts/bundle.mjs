@@ -5,20 +5,22 @@
  * module files: start-up is ~2x faster on the host and ~3x inside the kernel lab, where
  * every file read crosses 9p.
  *
- * Three builds. dist/bin/chunks/: the full command line (program.js) and the fast `flow list`
- * (list-fast.js), code-split so that list-fast loads only its own small chunks.
- * dist/bin/flow.js: the entry (src/cli/main.ts) as one self-contained file that imports
- * nothing until it knows which of the two it needs: `flow --version` reads one file, and
- * every module file loaded costs an asynchronous read (and, in the lab, a 9p round trip).
- * dist/bin/chunks/workflow-check.js: `flow check` (YAML parser, checker), self-contained,
- * loaded only by that command, so program.js and its chunks stay as they were.
+ * dist/bin/chunks/program.cjs: the full command line as one CommonJS file, compiled at every
+ * start from program.cjs.cache, the V8 code cache made here (src/cli/code-cache.ts: node 20
+ * has no compile cache of its own; compiling ~0.8 MB was most of a command's start).
+ * Commands are dynamic imports in it (src/cli/commands/index.ts), i.e. modules initialised
+ * only when the command line names them. dist/bin/chunks/list-fast.js: the fast `flow list`.
+ * dist/bin/flow.js: the entry (src/cli/main.ts), self-contained, that imports nothing until
+ * it knows which of the two it needs: `flow --version` reads one file.
+ * dist/bin/chunks/workflow-check.js: `flow check` (YAML parser, checker), an ES module
+ * loaded only by that command.
  *
  * Then the test build, dist/test/ (never what `flow` runs: package.json's bin is
- * dist/bin/flow.js): the same command line from the test entry (src/testing/entry.ts), which
- * installs the test seam from the test-only switches (a fake kernel, crash points, sync
- * mutants). One code-split build, so the entry, program.js and list-fast.js share one
- * instance of the seam. Nothing under src/testing/ or src/kernel/fake/ reaches dist/bin
- * (test/cli/shipped.test.ts checks the bundle for every switch name).
+ * dist/bin/flow.js): the test entry (src/testing/entry.ts), which installs the test seam
+ * from the test-only switches (a fake kernel, crash points, sync mutants), with the whole
+ * command line in one CommonJS file (one instance of the seam), flow-test.cjs, compiled from
+ * its code cache like program.cjs. Nothing under src/testing/ or src/kernel/fake/ reaches
+ * dist/bin (test/cli/shipped.test.ts checks the bundle for every switch name).
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
@@ -27,7 +29,7 @@ const src = (p) => new URL(`../src/${p}`, import.meta.url).pathname;
 const out = new URL('../dist/', import.meta.url).pathname;
 /**
  * zod re-exports every locale it ships (`z.locales`, ~300 KB, half of zod in the bundle) from
- * one module that tree shaking cannot drop; flow uses only the English messages (imported by
+ * modules tree shaking cannot drop (classic/external.js, core/index.js); flow uses only the English messages (imported by
  * zod's schemas on their own), so that module becomes an empty one: less to compile at every start.
  */
 const zodLocales = {
@@ -90,12 +92,28 @@ await build({
     },
   ],
 });
-// program.cjs's V8 code cache, made by the very loader that reads it (src/cli/code-cache.ts)
+// the test build: the test entry with the whole command line as one CommonJS file (one
+// instance of the test seam), compiled from its code cache like the shipped one; flow.js loads it
+await build({ ...common, format: 'cjs', entryPoints: { 'flow-test': src('testing/entry.ts') }, outdir: `${out}test/chunks`, outExtension: { '.js': '.cjs' } });
+await build({
+  ...common,
+  stdin: {
+    contents: "import { fileURLToPath } from 'node:url'; import { loadWithCache } from './cli/code-cache.ts'; loadWithCache(fileURLToPath(new URL('./chunks/flow-test.cjs', import.meta.url))).exports.testMain(process.argv);",
+    resolveDir: src(''),
+    sourcefile: 'test-launcher.ts',
+    loader: 'ts',
+  },
+  outfile: `${out}test/flow.js`,
+  banner: { js: '#!/usr/bin/env node' },
+});
+// the V8 code caches of program.cjs and flow-test.cjs, made by the very loader that reads it (src/cli/code-cache.ts)
 // under the node that builds: another node refuses it and compiles as before
 {
   const tool = `${out}.code-cache-tool.mjs`;
   await build({ ...common, plugins: [], sourcemap: false, entryPoints: [src('cli/code-cache.ts')], outfile: tool });
   const { makeCache } = await import(tool);
+  const test = `${out}test/chunks/flow-test.cjs`;
+  writeFileSync(`${test}.cache`, await makeCache(test));
   const program = `${out}bin/chunks/program.cjs`;
   // node 20 has no import() in a vm.Script without an experimental flag: the loader passes
   // its own (code-cache.ts, __flowImport); no other import() may remain
@@ -107,11 +125,3 @@ await build({
   writeFileSync(`${program}.cache`, await makeCache(program));
   rmSync(tool);
 }
-await build({
-  ...common,
-  entryPoints: { flow: src('testing/entry.ts'), 'chunks/program': src('cli/program.ts'), 'chunks/list-fast': src('cli/commands/list-fast.ts') },
-  outdir: `${out}test`,
-  chunkNames: 'chunks/[name]-[hash]',
-  splitting: true,
-  banner,
-});

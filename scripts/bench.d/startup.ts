@@ -24,7 +24,11 @@ export interface StartupFigure {
   note?: string;
 }
 
-/** The commands measured: name → flow's arguments. `done`: a finished run, `gone`: a rolled-back one. */
+/**
+ * The commands measured: name → flow's arguments. `done`: a finished run (only shown),
+ * `gone`: a rolled-back one, which resume refuses and rollback reports, neither writing
+ * (a resume of a done run made on the fake kernel would find its devices missing here).
+ */
 export function startupCommands(listDir: string, done: string, gone: string, planFile: string): Record<string, string[]> {
   return {
     'flow --version': ['--version'],
@@ -35,7 +39,7 @@ export function startupCommands(listDir: string, done: string, gone: string, pla
     'flow plan loop-mount': ['plan', 'loop-mount', '--file', planFile],
     'flow run --help': ['run', '--help'],
     'flow run delayed-device (refused: no --file)': ['run', 'delayed-device'],
-    'flow resume <done run>': ['--state-dir', listDir, 'resume', done],
+    'flow resume <rolled-back run> (refused)': ['--state-dir', listDir, 'resume', gone],
     'flow rollback <rolled-back run>': ['--state-dir', listDir, 'rollback', gone],
   };
 }
