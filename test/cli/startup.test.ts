@@ -32,6 +32,10 @@ test('the full command line ships as program.cjs with a code cache this node acc
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { loadWithCache } from ${JSON.stringify(tool)}; const r = loadWithCache(${JSON.stringify(program)}); console.log(JSON.stringify({ cache: r.cache, run: typeof r.exports.run }));`], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   expect(JSON.parse(r.stdout)).toEqual({ cache: 'accepted', run: 'function' });
+  // zod's other locales (300 KB) are left out: its English messages stay
+  const code = readFileSync(program, 'utf8');
+  expect(code).not.toContain('Unbekannte');
+  expect(code).toContain('Invalid input');
 });
 
 test('every path of the shipped binary works through it: a command, an error, help, flow check (its own ES module chunk)', () => {
