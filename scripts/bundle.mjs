@@ -12,6 +12,8 @@
  * every module file loaded costs an asynchronous read (and, in the lab, a 9p round trip).
  * dist/bin/chunks/workflow-check.js: `flow check` (YAML parser, checker), self-contained,
  * loaded only by that command, so program.js and its chunks stay as they were.
+ * dist/bin/chunks/verify.js: `flow verify` (the crash matrices on the fake kernel and the
+ * simulated filesystem, all in memory), self-contained the same way.
  *
  * Then the test build, dist/test/ (never what `flow` runs: package.json's bin is
  * dist/bin/flow.js): the same command line from the test entry (src/testing/entry.ts), which
@@ -61,11 +63,17 @@ await build({
           if (!args.importer.endsWith('/src/cli/commands/check.ts') || args.kind !== 'dynamic-import') return undefined;
           return { path: './workflow-check.js', external: true };
         });
+        // `flow verify` (the crash matrices, the fake kernel, the simulated filesystem) likewise
+        b.onResolve({ filter: /^\.\/verify-command\.js$/ }, (args) => {
+          if (!args.importer.endsWith('/src/cli/commands/verify.ts') || args.kind !== 'dynamic-import') return undefined;
+          return { path: './verify.js', external: true };
+        });
       },
     },
   ],
 });
 await build({ ...common, entryPoints: { 'workflow-check': src('workflow/command.ts') }, outdir: `${out}bin/chunks`, banner });
+await build({ ...common, entryPoints: { verify: src('cli/commands/verify-command.ts') }, outdir: `${out}bin/chunks`, banner });
 await build({
   ...common,
   entryPoints: { flow: src('cli/main.ts') },

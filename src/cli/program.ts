@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { FlowError } from '../errors.js';
 import { exitCodeOf, messageOf, EXIT } from './exit.js';
 import { registerCommands } from './commands/index.js';
+import { registerVerify } from './commands/verify.js';
 import { DEFAULT_STATE_DIR, FLOW_VERSION } from '../version.js';
 
 /** "flow run snapshot-image" for that command. */
@@ -46,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError(false);
   let code: number = EXIT.ok;
   registerCommands(program, (c) => (code = c));
+  registerVerify(program, (c) => (code = c));
   // a command given without its subcommand ("flow", "flow run"): commander would print the
   // whole help to stderr; flow says what is missing instead (below)
   let helpError: Command | undefined;

@@ -1,0 +1,56 @@
+/**
+ * A subject for `flow verify NAME [options]`: a workflow with its command-line options,
+ * resolved by the same preflight as `flow run`, against a simulated host that has this
+ * host's paths (host.ts). The entry point takes the definition and its preflight, so a
+ * workflow from a file plugs in the same way.
+ */
+import path from 'node:path';
+import type { Json, WorkflowDef } from '../../machines/types.js';
+import { preflights, type PreflightEnv, type RawOptions } from '../preflight/index.js';
+import { makeOtherPrograms, mirrorPath, type Mirrored } from './host.js';
+import type { Subject } from './subject.js';
+
+/** The metavariables of options that name a path on the host. */
+const PATH_VALUES = new Set(['PATH', 'FILE', 'DIR']);
+
+/** commander's key of an option: "--cow-size" → "cowSize". */
+const keyOf = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/** The absolute paths the options name (relative ones start at `cwd`), and `cwd` itself. */
+export function pathsOf(wf: WorkflowDef<any>, raw: RawOptions, cwd: string): string[] {
+  const out = [cwd];
+  for (const o of wf.options) {
+    const v = raw[keyOf(o.flag)];
+    if (o.value && PATH_VALUES.has(o.value) && typeof v === 'string' && v !== '') out.push(path.resolve(cwd, v));
+  }
+  return out;
+}
+
+/** A subject from a definition, the preflight that resolves its params, and the paths of the host it needs. */
+export function subjectFor(
+  wf: WorkflowDef<any>,
+  preflight: (env: PreflightEnv) => Promise<Json>,
+  paths: readonly string[],
+  cwd: string,
+): Subject {
+  let inputs: string[] = [];
+  return {
+    workflow: wf.name,
+    def: wf,
+    preflight: (w, id) => preflight(w.preflightEnv(id, cwd)),
+    setup: async (w) => {
+      const found: Mirrored = { files: [] };
+      for (const p of paths) await mirrorPath(w, p, found);
+      inputs = found.files;
+      await makeOtherPrograms(w, inputs);
+    },
+    afterBoot: (w) => makeOtherPrograms(w, inputs),
+  };
+}
+
+/** `flow verify NAME [options]` for a built-in workflow. */
+export function builtinSubject(wf: WorkflowDef<any>, raw: RawOptions, cwd: string): Subject {
+  const pre = preflights[wf.name];
+  if (!pre) throw new Error(`workflow ${wf.name} has no preflight`);
+  return subjectFor(wf, (env) => pre(raw, env), pathsOf(wf, raw, cwd), cwd);
+}
