@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { Json, WorkflowDef } from '../../machines/types.js';
 import { preflights, type PreflightEnv, type RawOptions } from '../preflight/index.js';
-import { makeOtherPrograms, mirrorPath, type Mirrored } from './host.js';
+import { makeOtherPrograms, mirrorEntries, mirrorPath, type Mirrored } from './host.js';
 import type { Subject } from './subject.js';
 
 /** The metavariables of options that name a path on the host. */
@@ -33,18 +33,17 @@ export function subjectFor(
   paths: readonly string[],
   cwd: string,
 ): Subject {
-  let inputs: string[] = [];
   return {
     workflow: wf.name,
     def: wf,
     preflight: (w, id) => preflight(w.preflightEnv(id, cwd)),
     setup: async (w) => {
-      const found: Mirrored = { files: [] };
+      const found: Mirrored = { files: [], dirs: [] };
       for (const p of paths) await mirrorPath(w, p, found);
-      inputs = found.files;
-      await makeOtherPrograms(w, inputs);
+      for (const d of found.dirs) await mirrorEntries(w, d);
+      await makeOtherPrograms(w);
     },
-    afterBoot: (w) => makeOtherPrograms(w, inputs),
+    afterBoot: makeOtherPrograms,
   };
 }
 

@@ -18,9 +18,11 @@ const MAX_ENTRIES = 64;
 /** at most this many partitions (DOS: four primary) */
 const MAX_PARTITIONS = 4;
 
-/** The files `mirrorPath` found: an existing input is what another program's read-only loop sits on. */
+/** What `mirrorPath` found on this host. */
 export interface Mirrored {
   files: string[];
+  /** directories named by a path: their entries are mirrored last (mirrorEntries), after every file */
+  dirs: string[];
 }
 
 async function lstatOrNull(p: string) {
@@ -52,7 +54,7 @@ export async function mirrorPath(w: SimWorld, p: string, out: Mirrored, depth = 
     const leaf = i === parts.length - 1;
     if (st.isDirectory()) {
       if (!known) w.fs.putDir(cur, { durable: true, mode: st.mode & 0o7777 });
-      if (leaf) await mirrorEntries(w, cur);
+      if (leaf) out.dirs.push(cur);
       continue;
     }
     if (leaf && st.isFile() && !known) {
@@ -63,8 +65,8 @@ export async function mirrorPath(w: SimWorld, p: string, out: Mirrored, depth = 
   }
 }
 
-/** A directory's entry names (the preflight asks whether a mount point is empty). */
-async function mirrorEntries(w: SimWorld, dir: string): Promise<void> {
+/** A directory's entry names, as empty files where nothing is mirrored yet (the preflight asks whether a mount point is empty). */
+export async function mirrorEntries(w: SimWorld, dir: string): Promise<void> {
   const names = (await readdir(dir).catch(() => [] as string[])).slice(0, MAX_ENTRIES);
   for (const n of names) if (!w.fs.snapshotTree()[path.join(dir, n)]) w.fs.putFile(path.join(dir, n), new Uint8Array(0), { durable: true });
 }
@@ -101,13 +103,13 @@ async function mirrorFile(w: SimWorld, p: string, size: number, mode: number): P
 export const OTHER_DISK = '/opt/other-program/disk.img';
 
 /**
- * Objects another program owns, made before the run and again at every boot: a read-only
- * loop on each input file, a loop on its own disk with a dm device on it, a zram device.
- * No run may touch them (I7).
+ * Objects another program owns, made before the run and again at every boot: a loop on its
+ * own disk with a dm device on it, a zram device. No run may touch them (I7). (Not a loop
+ * on the run's input: a workflow may rightly refuse an input in use; the foreign-device
+ * matrix puts one there in the window of each loop.attach step.)
  */
-export async function makeOtherPrograms(w: SimWorld, inputs: readonly string[]): Promise<void> {
+export async function makeOtherPrograms(w: SimWorld): Promise<void> {
   if (!w.fs.snapshotTree()[OTHER_DISK]) w.fs.putFile(OTHER_DISK, { size: 16 * MIB }, { durable: true });
-  for (const f of inputs) await w.kernel.loop.attach({ file: f, readOnly: true });
   const loop = await w.kernel.loop.attach({ file: OTHER_DISK, readOnly: true });
   await w.kernel.dm.create({ name: 'other-program', uuid: 'OTHER-PROGRAM-1', table: [`0 8192 linear ${loop.majmin} 0`] });
   const z = await w.kernel.zram.add();

@@ -5,6 +5,7 @@
  */
 import type { WorkflowDef } from '../../../machines/types.js';
 import { VerifyFailedError } from '../../errors.js';
+import { exitCodeOf, messageOf } from '../exit.js';
 import type { RawOptions } from '../../preflight/types.js';
 import { builtinSubject } from '../../verify/builtin.js';
 import type { Subject } from '../../verify/subject.js';
@@ -18,8 +19,17 @@ export interface VerifyIO {
 /** findings printed in the text form (--json has them all) */
 const SHOWN = 20;
 
+/**
+ * `flow verify NAME`. This chunk carries its own copy of the errors module (it is built on
+ * its own), so its errors are mapped to messages and exit codes here, not by program.ts.
+ */
 export async function verifyBuiltin(wf: WorkflowDef<any>, raw: RawOptions, json: boolean): Promise<number> {
-  return verifyCommand(builtinSubject(wf, raw, process.cwd()), json);
+  try {
+    return await verifyCommand(builtinSubject(wf, raw, process.cwd()), json);
+  } catch (err) {
+    process.stderr.write(messageOf(err) + '\n');
+    return exitCodeOf(err);
+  }
 }
 
 /** Verifies `sub`; returns 0, or throws VerifyFailedError once the figures are printed. */
