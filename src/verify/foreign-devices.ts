@@ -97,44 +97,48 @@ export async function foreignDeviceMatrix(sc: Subject, tick: () => void = () => 
           const point = `apply:${def.name}:${p}`;
           const where = `${sc.workflow} ${point} ${mode} ${how} + a foreign ${def.kind} device in the window`;
           f.runs++;
-          tick();
-          const w = base.clone();
-          w.crashAt = point;
-          try {
-            await startRun(w, sc, ID);
-            v.push(`${where}: point never reached`);
-            continue;
-          } catch (err) {
-            if (!(err instanceof CrashSignal)) {
-              v.push(`${where}: failed instead of crashing: ${String(err)}`);
-              continue;
+          // one case; one that throws is a finding, and the matrix goes on
+          const deviceCase = async (): Promise<void> => {
+            const w = base.clone();
+            w.crashAt = point;
+            try {
+              await startRun(w, sc, ID);
+              v.push(`${where}: point never reached`);
+              return;
+            } catch (err) {
+              if (!(err instanceof CrashSignal)) {
+                v.push(`${where}: failed instead of crashing: ${String(err)}`);
+                return;
+              }
             }
-          }
-          w.crashAt = undefined;
-          await crash(w, mode, sc);
-          const planted = await plantForeignDevice(w, def.kind, intent.args);
-          const stops: OperatorStop[] = [];
-          const isForeign = (c: { device: string; diskseq: number }) => c.device === planted.info.device && c.diskseq === planted.info.diskseq;
-          let res;
-          try {
-            res = await recoverWithOperator(w, () => recover(w, how), isForeign, stops);
-          } catch (err) {
-            v.push(`${where}: ${how} failed: ${String(err)}`);
-            continue;
-          }
-          f.operatorStops += stops.length;
-          checkStops(stops, [point], mode, v, where, FOREIGN_WINDOW, 2);
-          const want = how === 'resume' ? 'done' : 'rolled-back';
-          if (res === 'not-found' || res.phase !== want) v.push(`${where}: ${how} ended ${res === 'not-found' ? 'not-found' : res.phase}, not ${want}`);
-          const changed = await plantedChange(w, planted);
-          if (changed) v.push(`${where}: after ${how}: ${changed}`);
-          if (how === 'resume') {
-            const back = await (await w.runner()).rollback(ID);
-            if (back.phase !== 'rolled-back') v.push(`${where}: rollback after resume ended ${back.phase}`);
-            const again = await plantedChange(w, planted);
-            if (again) v.push(`${where}: after rollback: ${again}`);
-          }
-          if (!isDeepStrictEqual(withoutPlanted(w, planted), baseline)) v.push(`${where}: the host is not as before the run (besides the foreign device): ${JSON.stringify(withoutPlanted(w, planted))}`);
+            w.crashAt = undefined;
+            await crash(w, mode, sc);
+            const planted = await plantForeignDevice(w, def.kind, intent.args);
+            const stops: OperatorStop[] = [];
+            const isForeign = (c: { device: string; diskseq: number }) => c.device === planted.info.device && c.diskseq === planted.info.diskseq;
+            let res;
+            try {
+              res = await recoverWithOperator(w, () => recover(w, how), isForeign, stops);
+            } catch (err) {
+              v.push(`${where}: ${how} failed: ${String(err)}`);
+              return;
+            }
+            f.operatorStops += stops.length;
+            checkStops(stops, [point], mode, v, where, FOREIGN_WINDOW, 2);
+            const want = how === 'resume' ? 'done' : 'rolled-back';
+            if (res === 'not-found' || res.phase !== want) v.push(`${where}: ${how} ended ${res === 'not-found' ? 'not-found' : res.phase}, not ${want}`);
+            const changed = await plantedChange(w, planted);
+            if (changed) v.push(`${where}: after ${how}: ${changed}`);
+            if (how === 'resume') {
+              const back = await (await w.runner()).rollback(ID);
+              if (back.phase !== 'rolled-back') v.push(`${where}: rollback after resume ended ${back.phase}`);
+              const again = await plantedChange(w, planted);
+              if (again) v.push(`${where}: after rollback: ${again}`);
+            }
+            if (!isDeepStrictEqual(withoutPlanted(w, planted), baseline)) v.push(`${where}: the host is not as before the run (besides the foreign device): ${JSON.stringify(withoutPlanted(w, planted))}`);
+          };
+          await deviceCase().catch((err: unknown) => v.push(`${where}: failed: ${String(err)}`));
+          tick();
         }
       }
     }

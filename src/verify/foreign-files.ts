@@ -172,13 +172,12 @@ export function foreignFileCases(prep: { plants: Plant[]; forward: string[]; und
 export async function runForeignFiles(m: ForeignMatrix, prep: { plants: Plant[]; forward: string[]; undo: string[] }, tick: () => void = () => undefined): Promise<ForeignFigures> {
   for (const p of prep.plants) {
     for (const how of DISTURBANCES) {
-      for (const point of prep.forward) {
-        await m.run('forward', point, p, how);
-        tick();
-      }
-      for (const point of prep.undo) {
-        await m.run('undo', point, p, how);
-        tick();
+      for (const [phase, points] of [['forward', prep.forward], ['undo', prep.undo]] as const) {
+        for (const point of points) {
+          // a case that throws is a finding, and the matrix goes on
+          await m.run(phase, point, p, how).catch((err: unknown) => m.figures.violations.push(`${m.figures.workflow} ${point} foreign ${p.kind} ${p.path} ${how}: failed: ${String(err)}`));
+          tick();
+        }
       }
     }
   }

@@ -130,7 +130,7 @@ export class CrashMatrix {
   async prepare(): Promise<{ forward: string[]; undo: string[] }> {
     this.base = World.create();
     await this.sc.setup(this.base);
-    this.base.disabledSyncs = this.disabledSyncs;
+    if (this.disabledSyncs) this.base.disabledSyncs = this.disabledSyncs; // else as the subject's host has it
     this.baseline = endState(this.base);
     const ref = this.base.clone();
     await startRun(ref, this.sc, ID);
@@ -289,13 +289,18 @@ export class CrashMatrix {
   /** Runs `cases` after prepare(); `tick` after each case. */
   async runAll(points: { forward: string[]; undo: string[] }, tick: () => void = () => undefined, modes: Mode[] = MODES): Promise<Figures> {
     let rotation = 0;
-    for (const p of points.forward) for (const mode of modes) for (const how of RECOVERIES) {
-      await this.forward(p, mode, how, rotation++);
+    // a case that throws (past the checks that expect it to) is a finding, and the matrix goes on
+    const guard = async (where: string, f: () => Promise<void>) => {
+      await f().catch((err: unknown) => this.figures.violations.push(`${this.sc.workflow} ${where}: failed: ${String(err)}`));
       tick();
+    };
+    for (const p of points.forward) for (const mode of modes) for (const how of RECOVERIES) {
+      const r = rotation++;
+      await guard(`${p} ${mode} ${how}`, () => this.forward(p, mode, how, r));
     }
     for (const p of points.undo) for (const mode of modes) {
-      await this.undo(p, mode, rotation++);
-      tick();
+      const r = rotation++;
+      await guard(`${p} ${mode} rollback`, () => this.undo(p, mode, r));
     }
     return this.figures;
   }
