@@ -38,7 +38,7 @@ export function subjectFor(
     def: wf,
     preflight: (w, id) => preflight(w.preflightEnv(id, cwd)),
     setup: async (w) => {
-      const found: Mirrored = { files: [], dirs: [] };
+      const found: Mirrored = { dirs: [] };
       for (const p of paths) await mirrorPath(w, p, found);
       for (const d of found.dirs) await mirrorEntries(w, d);
       await makeOtherPrograms(w);

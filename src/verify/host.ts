@@ -20,7 +20,6 @@ const MAX_PARTITIONS = 4;
 
 /** What `mirrorPath` found on this host. */
 export interface Mirrored {
-  files: string[];
   /** directories named by a path: their entries are mirrored last (mirrorEntries), after every file */
   dirs: string[];
 }
@@ -59,7 +58,6 @@ export async function mirrorPath(w: SimWorld, p: string, out: Mirrored, depth = 
     }
     if (leaf && st.isFile() && !known) {
       await mirrorFile(w, cur, st.size, st.mode & 0o7777);
-      out.files.push(cur);
     }
     return;
   }
