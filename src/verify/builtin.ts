@@ -1,14 +1,14 @@
 /**
  * A subject for `flow verify NAME [options]`: a workflow with its command-line options,
  * resolved by the same preflight as `flow run`, against a simulated host that has this
- * host's paths (host.ts). The entry point takes the definition and its preflight, so a
- * workflow from a file plugs in the same way.
+ * host's paths (host.ts). `subjectFor` takes any resolution of a run (a definition and
+ * its params from a preflight), so a workflow from a file plugs in the same way.
  */
 import path from 'node:path';
-import type { Json, WorkflowDef } from '../../machines/types.js';
+import type { WorkflowDef } from '../../machines/types.js';
 import { preflights, type PreflightEnv, type RawOptions } from '../preflight/index.js';
 import { makeOtherPrograms, mirrorEntries, mirrorPath, type Mirrored } from './host.js';
-import type { Subject } from './subject.js';
+import type { ResolvedRun, Subject } from './subject.js';
 
 /** The metavariables of options that name a path on the host. */
 const PATH_VALUES = new Set(['PATH', 'FILE', 'DIR']);
@@ -26,17 +26,11 @@ export function pathsOf(wf: WorkflowDef<any>, raw: RawOptions, cwd: string): str
   return out;
 }
 
-/** A subject from a definition, the preflight that resolves its params, and the paths of the host it needs. */
-export function subjectFor(
-  wf: WorkflowDef<any>,
-  preflight: (env: PreflightEnv) => Promise<Json>,
-  paths: readonly string[],
-  cwd: string,
-): Subject {
+/** A subject from a workflow's name, how a run of it resolves (given the preflight's environment), and the host paths it needs. */
+export function subjectFor(name: string, resolve: (env: PreflightEnv) => Promise<ResolvedRun>, paths: readonly string[], cwd: string): Subject {
   return {
-    workflow: wf.name,
-    def: wf,
-    preflight: (w, id) => preflight(w.preflightEnv(id, cwd)),
+    workflow: name,
+    resolve: (w, id) => resolve(w.preflightEnv(id, cwd)),
     setup: async (w) => {
       const found: Mirrored = { dirs: [] };
       for (const p of paths) await mirrorPath(w, p, found);
@@ -51,5 +45,5 @@ export function subjectFor(
 export function builtinSubject(wf: WorkflowDef<any>, raw: RawOptions, cwd: string): Subject {
   const pre = preflights[wf.name];
   if (!pre) throw new Error(`workflow ${wf.name} has no preflight`);
-  return subjectFor(wf, (env) => pre(raw, env), pathsOf(wf, raw, cwd), cwd);
+  return subjectFor(wf.name, async (env) => ({ def: wf, params: await pre(raw, env) }), pathsOf(wf, raw, cwd), cwd);
 }

@@ -16,7 +16,7 @@ import { STEP_POINTS } from '../engine/crash-points.js';
 import type { LoopInfo, ZramInfo } from '../kernel/types.js';
 import { checkStops, crash, endState, recover, type EndState, type Mode, type Recovery } from './matrix.js';
 import { ID, recoverWithOperator, type OperatorStop } from './operator.js';
-import { startRun, type Subject } from './subject.js';
+import { startRun, stepsIn, type Subject } from './subject.js';
 import { SimWorld as World } from './world.js';
 
 export interface ForeignFigures {
@@ -86,8 +86,7 @@ export async function foreignDeviceMatrix(sc: Subject, tick: () => void = () => 
   const ref = base.clone();
   await startRun(ref, sc, ID);
   const events = (await (await ref.store()).load(ID)).events;
-  const started = events[0] as unknown as { params: Json };
-  const devSteps = sc.def.steps(sc.def.parseParams(started.params), ID).filter(isDeviceStep);
+  const devSteps = (await stepsIn(base, sc, ID)).filter(isDeviceStep);
   for (const def of devSteps) {
     const intent = events.find((e) => e.type === 'StepIntended' && e.step === def.name) as unknown as { args: Json };
     f.steps.push(def.name);

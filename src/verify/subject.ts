@@ -1,31 +1,40 @@
 /**
- * What the crash matrices verify: a workflow, how its params resolve on a simulated host,
- * and that host. The crash tests make one from each test scenario; `flow verify` from a
- * workflow and the command line's params (src/verify/host.ts builds its host).
+ * What the crash matrices verify: a workflow, how a run of it resolves on a simulated
+ * host, and that host. The crash tests make one from each test scenario; `flow verify`
+ * from a workflow and the command line's params (builtin.ts; host.ts builds its host).
  */
 import type { Json, StepDef, WorkflowDef } from '../../machines/types.js';
 import type { RunOutcome } from '../engine/runner.js';
 import type { SimWorld } from './world.js';
 
-export interface Subject {
-  /** the workflow's name (as the journal records it, and in every finding) */
-  workflow: string;
+/** A run as `flow run` would start it, resolved on the simulated host. */
+export interface ResolvedRun {
   def: WorkflowDef<any>;
-  /** resolves the run's params on the simulated host, as `flow run` would (refusals throw UsageError) */
-  preflight(w: SimWorld, id: string): Promise<Json>;
+  /** the params RunStarted records */
+  params: Json;
+  /** more of the runner's start request (e.g. the definition record a workflow file's run writes) */
+  extra?: Record<string, unknown>;
+}
+
+export interface Subject {
+  /** the workflow's name (in every finding) */
+  workflow: string;
+  /** the same preflight as `flow run`, on the simulated host (a refusal throws UsageError); deterministic: a clone of `w` resolves the same */
+  resolve(w: SimWorld, id: string): Promise<ResolvedRun>;
   /** makes the host: the run's inputs and objects another program owns (which no run may touch) */
   setup(w: SimWorld): Promise<void>;
   /** what the host's own boot sets up again after a power cut (other programs' objects) */
   afterBoot(w: SimWorld): Promise<void>;
 }
 
-/** Resolves params and starts the run in `w`. */
+/** Resolves the run and starts it in `w`. */
 export async function startRun(w: SimWorld, sub: Subject, id: string): Promise<RunOutcome> {
-  return w.startWith(sub.def, await sub.preflight(w, id), id);
+  const r = await sub.resolve(w, id);
+  return (await w.runner()).start({ id, workflow: r.def, params: r.params, keepOnFailure: false, ...r.extra });
 }
 
-/** The run's steps as resolved in `w` (a clone: the preflight counts UUIDs). */
+/** The run's steps as resolved in `w` (in a clone: the preflight counts UUIDs). */
 export async function stepsIn(w: SimWorld, sub: Subject, id: string): Promise<StepDef[]> {
-  const params = await sub.preflight(w.clone(), id);
-  return sub.def.steps(sub.def.parseParams(params), id);
+  const { def, params } = await sub.resolve(w.clone(), id);
+  return def.steps(def.parseParams(params), id);
 }

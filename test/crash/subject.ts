@@ -6,8 +6,7 @@ import { makeForeignObjects, type Scenario } from '../support/scenarios.js';
 export function subjectOf(sc: Scenario): Subject {
   return {
     workflow: sc.workflow,
-    def: findWorkflow(sc.workflow)!,
-    preflight: (w, id) => w.preflight(sc.workflow, sc.options, id),
+    resolve: async (w, id) => ({ def: findWorkflow(sc.workflow)!, params: await w.preflight(sc.workflow, sc.options, id) }),
     setup: sc.setup,
     afterBoot: makeForeignObjects,
   };
