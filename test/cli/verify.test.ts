@@ -6,7 +6,7 @@
  * terminal.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { findWorkflow } from '../../machines/index.js';
@@ -71,10 +71,12 @@ describe('flow verify', () => {
     expect(loopsOf(file)).toEqual([]);
   }, 600_000);
 
-  test('--json: the figures as one object; an existing image is read, never written', () => {
+  test('--json: the figures as one object; an existing image, named through a symbolic link, is read, never written', () => {
     const image = sb.extImage();
     const before = spawnSync('sha256sum', [image], { encoding: 'utf8' }).stdout;
-    const r = shipped(['verify', 'loop-mount', '--file', image, '--json']);
+    mkdirSync(join(sb.dir, 'images'));
+    symlinkSync('../rootfs.ext4', join(sb.dir, 'images', 'current.ext4'));
+    const r = shipped(['verify', 'loop-mount', '--file', 'images/current.ext4', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(Object.keys(j).sort()).toEqual(
