@@ -13,7 +13,8 @@
  * dist/bin/flow.js: the entry (src/cli/main.ts), self-contained, that imports nothing until
  * it knows which of the two it needs: `flow --version` reads one file.
  * dist/bin/chunks/workflow-check.js: `flow check` (YAML parser, checker), an ES module
- * loaded only by that command.
+ * loaded only by that command. dist/bin/chunks/verify.js: `flow verify` (the crash matrices
+ * on the fake kernel and the simulated filesystem, all in memory), self-contained the same way.
  *
  * Then the test build, dist/test/ (never what `flow` runs: package.json's bin is
  * dist/bin/flow.js): the test entry (src/testing/entry.ts), which installs the test seam
@@ -69,12 +70,18 @@ const workflowCheck = {
       if (!args.importer.endsWith('/src/cli/commands/check.ts') || args.kind !== 'dynamic-import') return undefined;
       return { path: './workflow-check.js', external: true };
     });
+    // `flow verify` (the crash matrices, the fake kernel, the simulated filesystem) likewise
+    b.onResolve({ filter: /^\.\/verify-command\.js$/ }, (args) => {
+      if (!args.importer.endsWith('/src/cli/commands/verify.ts') || args.kind !== 'dynamic-import') return undefined;
+      return { path: './verify.js', external: true };
+    });
   },
 };
 // the full command line: one CommonJS file that main.ts compiles through its code cache (below)
 await build({ ...common, format: 'cjs', entryPoints: { program: src('cli/program.ts') }, outdir: `${out}bin/chunks`, outExtension: { '.js': '.cjs' }, plugins: [zodLocales, workflowCheck] });
 await build({ ...common, entryPoints: { 'list-fast': src('cli/commands/list-fast.ts') }, outdir: `${out}bin/chunks`, banner });
 await build({ ...common, entryPoints: { 'workflow-check': src('workflow/command.ts') }, outdir: `${out}bin/chunks`, banner });
+await build({ ...common, entryPoints: { verify: src('cli/commands/verify-command.ts') }, outdir: `${out}bin/chunks`, banner });
 await build({
   ...common,
   entryPoints: { flow: src('cli/main.ts') },
@@ -119,9 +126,15 @@ await build({
   // its own (code-cache.ts, __flowImport); no other import() may remain
   const code = readFileSync(program, 'utf8');
   const calls = code.match(/\bimport\(/g) ?? [];
-  const ours = code.split('import("./workflow-check.js")');
-  if (ours.length !== 2 || calls.length !== 1) throw new Error(`program.cjs: expected exactly one import(), of ./workflow-check.js; found ${calls.length}`);
-  writeFileSync(program, ours.join('__flowImport("./workflow-check.js")'));
+  const chunks = ['./workflow-check.js', './verify.js'];
+  let rewritten = code;
+  for (const c of chunks) {
+    const parts = rewritten.split(`import("${c}")`);
+    if (parts.length !== 2) throw new Error(`program.cjs: expected exactly one import() of ${c}; found ${parts.length - 1}`);
+    rewritten = parts.join(`__flowImport("${c}")`);
+  }
+  if (calls.length !== chunks.length) throw new Error(`program.cjs: expected exactly ${chunks.length} import() (${chunks.join(', ')}); found ${calls.length}`);
+  writeFileSync(program, rewritten);
   writeFileSync(`${program}.cache`, await makeCache(program));
   rmSync(tool);
 }

@@ -125,3 +125,17 @@ export class WorkflowFileError extends UsageError {
     );
   }
 }
+
+/** `flow verify` found crash points where recovery is not exact (exit 5); the figures and findings were printed. */
+export class VerifyFailedError extends FlowError {
+  constructor(
+    readonly workflow: string,
+    readonly violations: number,
+    readonly leaks: number,
+  ) {
+    super(
+      `${workflow} did not verify: ${violations} violation${violations === 1 ? '' : 's'}, ${leaks} leak${leaks === 1 ? '' : 's'}`,
+      'each finding names the crash point, the crash (process or power) and the recovery; `flow verify ... --json` lists them all',
+    );
+  }
+}

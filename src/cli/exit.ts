@@ -1,7 +1,8 @@
 /**
  * The one place that turns errors into exit codes and messages.
  *   0 done · 1 a step failed · 2 usage or bad input (nothing changed) ·
- *   3 needs an operator (or a corrupt journal) · 4 locked by another flow · 130 interrupted
+ *   3 needs an operator (or a corrupt journal) · 4 locked by another flow ·
+ *   5 `flow verify` found violations or leaks · 130 interrupted
  */
 import {
   CorruptJournalError,
@@ -15,9 +16,10 @@ import {
   StateDirError,
   StepFailedError,
   UsageError,
+  VerifyFailedError,
 } from '../errors.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, operator: 3, locked: 4, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, operator: 3, locked: 4, unverified: 5, interrupted: 130 } as const;
 
 export function exitCodeOf(err: unknown): number {
   // a kernel facility flow needs is missing: found before anything changed (steps wrap their own errors)
@@ -26,6 +28,7 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof NeedsOperatorError || err instanceof CorruptJournalError) return EXIT.operator;
   if (err instanceof LockedError) return EXIT.locked;
   if (err instanceof InterruptedError) return EXIT.interrupted;
+  if (err instanceof VerifyFailedError) return EXIT.unverified;
   if (err instanceof StepFailedError || err instanceof JournalWriteError) return EXIT.failed;
   return EXIT.failed;
 }

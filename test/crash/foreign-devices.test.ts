@@ -1,12 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../support/scenarios.js';
-import { foreignDeviceMatrix, type ForeignFigures } from './foreign-devices.js';
+import { foreignDeviceMatrix, type ForeignFigures } from '../../src/verify/foreign-devices.js';
+import { subjectOf } from './subject.js';
 
 const all: ForeignFigures[] = [];
 
 describe.each(SCENARIOS.map((s) => [s.workflow, s] as const))('foreign devices in the window: %s', (_name, sc) => {
   it('a zram device of the same size / a loop on the same file, made at every point of the device steps, is never touched', async () => {
-    const f = await foreignDeviceMatrix(sc);
+    const f = await foreignDeviceMatrix(subjectOf(sc));
     all.push(f);
     expect(f.violations.slice(0, 10)).toEqual([]);
     expect(f.steps.length).toBeGreaterThan(0);

@@ -1,20 +1,17 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../support/scenarios.js';
-import { DISTURBANCES, ForeignMatrix, type ForeignFigures } from './foreign-files.js';
+import { DISTURBANCES, ForeignMatrix, runForeignFiles, type ForeignFigures } from '../../src/verify/foreign-files.js';
+import { subjectOf } from './subject.js';
 
 const all: ForeignFigures[] = [];
 
 describe.each(SCENARIOS.map((s) => [s.workflow, s] as const))('foreign files and directories: %s', (_name, sc) => {
   it('planted at every point of file.create / dir.make and their undo where the path is free: never adopted, cleaned or removed', async () => {
-    const m = new ForeignMatrix(sc);
-    const { plants, forward, undo } = await m.prepare();
+    const m = new ForeignMatrix(subjectOf(sc));
+    const prep = await m.prepare();
+    const { plants } = prep;
     expect(plants.length).toBeGreaterThan(0);
-    for (const p of plants) {
-      for (const how of DISTURBANCES) {
-        for (const point of forward) await m.run('forward', point, p, how);
-        for (const point of undo) await m.run('undo', point, p, how);
-      }
-    }
+    await runForeignFiles(m, prep);
     all.push(m.figures);
     expect(m.figures.violations.slice(0, 10)).toEqual([]);
     // every step's path is free somewhere before its intent and after its undo

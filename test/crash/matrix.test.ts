@@ -1,19 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { SYNC_CALLS } from '../../journal/durability.js';
+import { CrashMatrix, type Figures } from '../../src/verify/matrix.js';
 import { SCENARIOS } from '../support/scenarios.js';
-import { CrashMatrix, type Figures, type Mode, type Recovery } from './matrix.js';
+import { subjectOf } from './subject.js';
 
-const MODES: Mode[] = ['process', 'power'];
-const RECOVERIES: Recovery[] = ['resume', 'rollback'];
 const all: Figures[] = [];
 
 describe.each(SCENARIOS.map((s) => [s.workflow, s] as const))('crash matrix: %s', (_name, sc) => {
   it('every point of every step and compensation, both crash modes, resume and rollback', async () => {
-    const m = new CrashMatrix(sc);
-    const { forward, undo } = await m.prepare();
-    let rotation = 0;
-    for (const p of forward) for (const mode of MODES) for (const how of RECOVERIES) await m.forward(p, mode, how, rotation++);
-    for (const p of undo) for (const mode of MODES) await m.undo(p, mode, rotation++);
+    const m = new CrashMatrix(subjectOf(sc));
+    await m.runAll(await m.prepare());
     all.push(m.figures);
     if (process.env.FLOW_MATRIX_DUMP) (await import('node:fs')).writeFileSync(`${process.env.FLOW_MATRIX_DUMP}.${sc.workflow}`, m.figures.violations.join('\n'));
     const f = m.figures;
@@ -30,11 +26,8 @@ describe('fsync mutation score (power-cut tier)', () => {
     let caught = 0;
     const found: string[] = [];
     for (const sc of SCENARIOS) {
-      const m = new CrashMatrix(sc, new Set([call]));
-      const { forward, undo } = await m.prepare();
-      let rotation = 0;
-      for (const p of forward) for (const how of RECOVERIES) await m.forward(p, 'power', how, rotation++);
-      for (const p of undo) await m.undo(p, 'power', rotation++);
+      const m = new CrashMatrix(subjectOf(sc), new Set([call]));
+      await m.runAll(await m.prepare(), undefined, ['power']);
       caught += m.figures.violations.length;
       found.push(...m.figures.violations.slice(0, 1));
     }

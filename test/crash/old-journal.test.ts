@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { CrashSignal } from '../../journal/durability.js';
 import { SCENARIOS } from '../support/scenarios.js';
 import { STATE_DIR, World } from '../support/world.js';
-import { ID } from './device-operator.js';
-import { endState } from './matrix.js';
+import { endState } from '../../src/verify/matrix.js';
+import { ID } from '../../src/verify/operator.js';
 
 const sc = SCENARIOS.find((s) => s.workflow === 'snapshot-image')!;
 

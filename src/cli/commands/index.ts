@@ -25,6 +25,7 @@ export const COMMANDS: readonly Entry[] = [
   { names: ['resume', 'rollback'], load: async () => (await import('./recovery.js')).registerRecovery },
   { names: ['plan'], load: async () => (await import('./plan.js')).registerPlan },
   { names: ['check'], load: async () => (await import('./check.js')).registerCheck },
+  { names: ['verify'], load: async () => (await import('./verify.js')).registerVerify },
   { names: ['recover'], load: async () => (await import('./recover.js')).registerRecover },
   { names: ['resolve'], load: async () => (await import('./resolve.js')).registerResolve },
   { names: ['doctor'], load: async () => (await import('./doctor.js')).registerDoctor },

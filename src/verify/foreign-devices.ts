@@ -11,14 +11,13 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { CrashSignal } from '../../journal/durability.js';
-import { findWorkflow } from '../../machines/index.js';
-import type { Json } from '../../machines/types.js';
-import { STEP_POINTS } from '../../src/engine/crash-points.js';
-import type { LoopInfo, ZramInfo } from '../../src/kernel/types.js';
-import type { Scenario } from '../support/scenarios.js';
-import { World } from '../support/world.js';
-import { ID, recoverWithOperator, type OperatorStop } from './device-operator.js';
+import type { Json, StepDef } from '../../machines/types.js';
+import { STEP_POINTS } from '../engine/crash-points.js';
+import type { LoopInfo, ZramInfo } from '../kernel/types.js';
 import { checkStops, crash, endState, recover, type EndState, type Mode, type Recovery } from './matrix.js';
+import { ID, recoverWithOperator, type OperatorStop } from './operator.js';
+import { startRun, stepsIn, type Subject } from './subject.js';
+import { SimWorld as World } from './world.js';
 
 export interface ForeignFigures {
   workflow: string;
@@ -70,19 +69,24 @@ function withoutPlanted(w: World, p: Planted): EndState {
   return { kernel, tree: s.tree };
 }
 
-/** Runs every (device step × point × crash mode × recovery) of one scenario. */
-export async function foreignDeviceMatrix(sc: Scenario): Promise<ForeignFigures> {
+const isDeviceStep = (d: StepDef) => d.kind === 'loop.attach' || d.kind === 'zram.add';
+
+/** The cases foreignDeviceMatrix runs for these steps: every point × both crash modes × both recoveries of each device step. */
+export function foreignDeviceCases(defs: StepDef[]): number {
+  return defs.filter(isDeviceStep).length * STEP_POINTS.length * 4;
+}
+
+/** Runs every (device step × point × crash mode × recovery) of one subject; `tick` after each. */
+export async function foreignDeviceMatrix(sc: Subject, tick: () => void = () => undefined): Promise<ForeignFigures> {
   const f: ForeignFigures = { workflow: sc.workflow, runs: 0, operatorStops: 0, violations: [], steps: [] };
   const v = f.violations;
   const base = World.create();
   await sc.setup(base);
   const baseline = endState(base);
   const ref = base.clone();
-  await ref.start(sc.workflow, sc.options, ID);
+  await startRun(ref, sc, ID);
   const events = (await (await ref.store()).load(ID)).events;
-  const started = events[0] as unknown as { params: Json };
-  const wf = findWorkflow(sc.workflow)!;
-  const devSteps = wf.steps(wf.parseParams(started.params), ID).filter((d) => d.kind === 'loop.attach' || d.kind === 'zram.add');
+  const devSteps = (await stepsIn(base, sc, ID)).filter(isDeviceStep);
   for (const def of devSteps) {
     const intent = events.find((e) => e.type === 'StepIntended' && e.step === def.name) as unknown as { args: Json };
     f.steps.push(def.name);
@@ -92,43 +96,48 @@ export async function foreignDeviceMatrix(sc: Scenario): Promise<ForeignFigures>
           const point = `apply:${def.name}:${p}`;
           const where = `${sc.workflow} ${point} ${mode} ${how} + a foreign ${def.kind} device in the window`;
           f.runs++;
-          const w = base.clone();
-          w.crashAt = point;
-          try {
-            await w.start(sc.workflow, sc.options, ID);
-            v.push(`${where}: point never reached`);
-            continue;
-          } catch (err) {
-            if (!(err instanceof CrashSignal)) {
-              v.push(`${where}: failed instead of crashing: ${String(err)}`);
-              continue;
+          // one case; one that throws is a finding, and the matrix goes on
+          const deviceCase = async (): Promise<void> => {
+            const w = base.clone();
+            w.crashAt = point;
+            try {
+              await startRun(w, sc, ID);
+              v.push(`${where}: point never reached`);
+              return;
+            } catch (err) {
+              if (!(err instanceof CrashSignal)) {
+                v.push(`${where}: failed instead of crashing: ${String(err)}`);
+                return;
+              }
             }
-          }
-          w.crashAt = undefined;
-          await crash(w, mode);
-          const planted = await plantForeignDevice(w, def.kind, intent.args);
-          const stops: OperatorStop[] = [];
-          const isForeign = (c: { device: string; diskseq: number }) => c.device === planted.info.device && c.diskseq === planted.info.diskseq;
-          let res;
-          try {
-            res = await recoverWithOperator(w, () => recover(w, how), isForeign, stops);
-          } catch (err) {
-            v.push(`${where}: ${how} failed: ${String(err)}`);
-            continue;
-          }
-          f.operatorStops += stops.length;
-          checkStops(stops, [point], mode, v, where, FOREIGN_WINDOW, 2);
-          const want = how === 'resume' ? 'done' : 'rolled-back';
-          if (res === 'not-found' || res.phase !== want) v.push(`${where}: ${how} ended ${res === 'not-found' ? 'not-found' : res.phase}, not ${want}`);
-          const changed = await plantedChange(w, planted);
-          if (changed) v.push(`${where}: after ${how}: ${changed}`);
-          if (how === 'resume') {
-            const back = await (await w.runner()).rollback(ID);
-            if (back.phase !== 'rolled-back') v.push(`${where}: rollback after resume ended ${back.phase}`);
-            const again = await plantedChange(w, planted);
-            if (again) v.push(`${where}: after rollback: ${again}`);
-          }
-          if (!isDeepStrictEqual(withoutPlanted(w, planted), baseline)) v.push(`${where}: the host is not as before the run (besides the foreign device): ${JSON.stringify(withoutPlanted(w, planted))}`);
+            w.crashAt = undefined;
+            await crash(w, mode, sc);
+            const planted = await plantForeignDevice(w, def.kind, intent.args);
+            const stops: OperatorStop[] = [];
+            const isForeign = (c: { device: string; diskseq: number }) => c.device === planted.info.device && c.diskseq === planted.info.diskseq;
+            let res;
+            try {
+              res = await recoverWithOperator(w, () => recover(w, how), isForeign, stops);
+            } catch (err) {
+              v.push(`${where}: ${how} failed: ${String(err)}`);
+              return;
+            }
+            f.operatorStops += stops.length;
+            checkStops(stops, [point], mode, v, where, FOREIGN_WINDOW, 2);
+            const want = how === 'resume' ? 'done' : 'rolled-back';
+            if (res === 'not-found' || res.phase !== want) v.push(`${where}: ${how} ended ${res === 'not-found' ? 'not-found' : res.phase}, not ${want}`);
+            const changed = await plantedChange(w, planted);
+            if (changed) v.push(`${where}: after ${how}: ${changed}`);
+            if (how === 'resume') {
+              const back = await (await w.runner()).rollback(ID);
+              if (back.phase !== 'rolled-back') v.push(`${where}: rollback after resume ended ${back.phase}`);
+              const again = await plantedChange(w, planted);
+              if (again) v.push(`${where}: after rollback: ${again}`);
+            }
+            if (!isDeepStrictEqual(withoutPlanted(w, planted), baseline)) v.push(`${where}: the host is not as before the run (besides the foreign device): ${JSON.stringify(withoutPlanted(w, planted))}`);
+          };
+          await deviceCase().catch((err: unknown) => v.push(`${where}: failed: ${String(err)}`));
+          tick();
         }
       }
     }

@@ -8,12 +8,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import { CrashSignal, type SyncCall } from '../../journal/durability.js';
 import type { FlowEvent } from '../../journal/events.js';
-import { findWorkflow } from '../../machines/index.js';
-import { applyPoints, undoPoints } from '../../src/engine/crash-points.js';
-import { RunNotFoundError, UsageError } from '../../src/errors.js';
-import { makeForeignObjects, type Scenario } from '../support/scenarios.js';
-import { World } from '../support/world.js';
-import { recoverWithOperator, type OperatorStop } from './device-operator.js';
+import { applyPoints, undoPoints } from '../engine/crash-points.js';
+import { RunNotFoundError, UsageError } from '../errors.js';
+import { ID, recoverWithOperator, type OperatorStop } from './operator.js';
+import { startRun, stepsIn, type Subject } from './subject.js';
+import { SimWorld as World } from './world.js';
 
 export type Mode = 'process' | 'power';
 export type Recovery = 'resume' | 'rollback';
@@ -31,8 +30,6 @@ export interface Figures {
   operatorStops: number;
 }
 
-const ID = 'k3m9x2ab';
-
 export interface EndState {
   kernel: unknown;
   tree: unknown;
@@ -45,13 +42,13 @@ export function endState(w: World): EndState {
   return { kernel: { ...k, loops: k.loops.map(({ backingIno: _i, backingDev: _d, ...l }) => l) }, tree: w.tree() };
 }
 
-export async function crash(w: World, mode: Mode): Promise<void> {
+export async function crash(w: World, mode: Mode, sub: Subject): Promise<void> {
   if (mode === 'process') {
     w.processCrash();
     return;
   }
   await w.powerCut();
-  await makeForeignObjects(w); // what the host's own boot sets up again; flow must not touch it
+  await sub.afterBoot(w); // what the host's own boot sets up again; flow must not touch it
 }
 
 /** I3: every kernel object carrying this run's marker has a durable intent. */
@@ -115,7 +112,7 @@ export class CrashMatrix {
   private defsNames: string[] = [];
 
   constructor(
-    private readonly sc: Scenario,
+    private readonly sc: Subject,
     private readonly disabledSyncs?: Set<SyncCall>,
   ) {
     this.figures = { workflow: sc.workflow, pointsEnumerated: 0, pointsTried: new Set(), runs: 0, outcomes: {}, violations: [], leaks: 0, recoveryCrashes: 0, operatorStops: 0 };
@@ -133,14 +130,12 @@ export class CrashMatrix {
   async prepare(): Promise<{ forward: string[]; undo: string[] }> {
     this.base = World.create();
     await this.sc.setup(this.base);
-    this.base.disabledSyncs = this.disabledSyncs;
+    if (this.disabledSyncs) this.base.disabledSyncs = this.disabledSyncs; // else as the subject's host has it
     this.baseline = endState(this.base);
     const ref = this.base.clone();
-    await ref.start(this.sc.workflow, this.sc.options, ID);
+    await startRun(ref, this.sc, ID);
     this.reference = endState(ref);
-    const params = await this.base.clone().preflight(this.sc.workflow, this.sc.options, ID);
-    const wf = findWorkflow(this.sc.workflow)!;
-    const defs = wf.steps(wf.parseParams(params), ID);
+    const defs = await stepsIn(this.base, this.sc, ID);
     this.defsNames = defs.map((d) => d.name);
     const forward = ['start-written', 'start-renamed', 'start-synced', ...applyPoints(defs)];
     const undo = undoPoints(defs);
@@ -188,10 +183,10 @@ export class CrashMatrix {
     const where = `${this.sc.workflow} ${point} ${mode} ${how}`;
     const w = this.base.clone();
     w.crashAt = point;
-    if (!(await this.crashes(w, () => w.start(this.sc.workflow, this.sc.options, ID), where))) return;
+    if (!(await this.crashes(w, () => startRun(w, this.sc, ID), where))) return;
     const reported = [...w.reported];
     if (mode === 'process') await checkI3(w, this.figures.violations, where);
-    await crash(w, mode);
+    await crash(w, mode, this.sc);
     await this.recoverChecked(w, how, reported, where, mode, rotation, point);
   }
 
@@ -199,12 +194,12 @@ export class CrashMatrix {
   async undo(point: string, mode: Mode, rotation: number): Promise<void> {
     const where = `${this.sc.workflow} ${point} ${mode} rollback`;
     const w = this.base.clone();
-    await w.start(this.sc.workflow, this.sc.options, ID);
+    await startRun(w, this.sc, ID);
     w.reported = [];
     w.crashAt = point;
     if (!(await this.crashes(w, async () => (await w.runner()).rollback(ID), where))) return;
     const reported = [...w.reported];
-    await crash(w, mode);
+    await crash(w, mode, this.sc);
     // a crashed rollback cannot be resumed forward
     const r = await w.runner();
     await r.resume(ID).then(
@@ -273,7 +268,7 @@ export class CrashMatrix {
     }
     this.figures.recoveryCrashes++;
     second.crashAt = undefined;
-    await crash(second, mode);
+    await crash(second, mode, this.sc);
     try {
       const r2 = await this.recoverOp(second, how, [point, q], mode, again);
       await this.checkEnd(second, how, r2, again);
@@ -285,4 +280,31 @@ export class CrashMatrix {
   get stepNames(): string[] {
     return this.defsNames;
   }
+
+  /** The whole matrix: every forward point × both crash modes × resume and rollback, every undo point × both modes. */
+  static cases(points: { forward: string[]; undo: string[] }, modes: Mode[] = MODES): number {
+    return points.forward.length * modes.length * RECOVERIES.length + points.undo.length * modes.length;
+  }
+
+  /** Runs `cases` after prepare(); `tick` after each case. */
+  async runAll(points: { forward: string[]; undo: string[] }, tick: () => void = () => undefined, modes: Mode[] = MODES): Promise<Figures> {
+    let rotation = 0;
+    // a case that throws (past the checks that expect it to) is a finding, and the matrix goes on
+    const guard = async (where: string, f: () => Promise<void>) => {
+      await f().catch((err: unknown) => this.figures.violations.push(`${this.sc.workflow} ${where}: failed: ${String(err)}`));
+      tick();
+    };
+    for (const p of points.forward) for (const mode of modes) for (const how of RECOVERIES) {
+      const r = rotation++;
+      await guard(`${p} ${mode} ${how}`, () => this.forward(p, mode, how, r));
+    }
+    for (const p of points.undo) for (const mode of modes) {
+      const r = rotation++;
+      await guard(`${p} ${mode} rollback`, () => this.undo(p, mode, r));
+    }
+    return this.figures;
+  }
 }
+
+export const MODES: Mode[] = ['process', 'power'];
+export const RECOVERIES: Recovery[] = ['resume', 'rollback'];

@@ -11,14 +11,12 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { CrashSignal } from '../../journal/durability.js';
-import { findWorkflow } from '../../machines/index.js';
-import { applyPoints, undoPoints } from '../../src/engine/crash-points.js';
-import { StepFailedError } from '../../src/errors.js';
-import type { Scenario } from '../support/scenarios.js';
-import { makeForeignObjects } from '../support/scenarios.js';
-import { World } from '../support/world.js';
-
-const ID = 'k3m9x2ab';
+import type { StepDef } from '../../machines/types.js';
+import { applyPoints, undoPoints } from '../engine/crash-points.js';
+import { StepFailedError } from '../errors.js';
+import { ID } from './operator.js';
+import { startRun, stepsIn, type Subject } from './subject.js';
+import { SimWorld as World } from './world.js';
 
 export type Disturbance = 'continue' | 'process-resume' | 'process-rollback' | 'power-resume' | 'power-rollback';
 export const DISTURBANCES: Disturbance[] = ['continue', 'process-resume', 'process-rollback', 'power-resume', 'power-rollback'];
@@ -63,10 +61,7 @@ function plant(w: World, p: Plant): boolean {
 }
 
 /** The paths of the run's file.create and dir.make steps: what may be planted, and where. */
-async function plantsOf(sc: Scenario, base: World): Promise<{ plants: Plant[]; steps: string[] }> {
-  const wf = findWorkflow(sc.workflow)!;
-  const params = await base.clone().preflight(sc.workflow, sc.options, ID);
-  const defs = wf.steps(wf.parseParams(params), ID);
+function plantsOf(defs: StepDef[]): { plants: Plant[]; steps: string[] } {
   const plants: Plant[] = [];
   const steps: string[] = [];
   for (const d of defs) {
@@ -91,7 +86,7 @@ export class ForeignMatrix {
   private baseline!: ReturnType<typeof endState>;
   private reference!: ReturnType<typeof endState>;
 
-  constructor(private readonly sc: Scenario) {
+  constructor(private readonly sc: Subject) {
     this.figures = { workflow: sc.workflow, planted: 0, notFree: 0, outcomes: {}, violations: [] };
   }
 
@@ -101,11 +96,10 @@ export class ForeignMatrix {
     await this.sc.setup(this.base);
     this.baseline = endState(this.base);
     const ref = this.base.clone();
-    await ref.start(this.sc.workflow, this.sc.options, ID);
+    await startRun(ref, this.sc, ID);
     this.reference = endState(ref);
-    const { plants } = await plantsOf(this.sc, this.base);
-    const wf = findWorkflow(this.sc.workflow)!;
-    const defs = wf.steps(wf.parseParams(await this.base.clone().preflight(this.sc.workflow, this.sc.options, ID)), ID);
+    const defs = await stepsIn(this.base, this.sc, ID);
+    const { plants } = plantsOf(defs);
     const mine = (p: string) => plants.some((x) => p.split(':')[1] === x.step);
     return { plants, forward: applyPoints(defs).filter(mine), undo: undoPoints(defs).filter(mine) };
   }
@@ -119,7 +113,7 @@ export class ForeignMatrix {
     if (p.step !== point.split(':')[1]) return;
     const where = `${this.sc.workflow} ${point} foreign ${p.kind} ${p.path} ${how}`;
     const w = this.base.clone();
-    if (phase === 'undo') await w.start(this.sc.workflow, this.sc.options, ID);
+    if (phase === 'undo') await startRun(w, this.sc, ID);
     let planted: Record<string, unknown> | undefined;
     let free = true;
     w.atPoint = (at) => {
@@ -131,7 +125,7 @@ export class ForeignMatrix {
       planted = Object.fromEntries(Object.entries(w.fs.snapshotTree()).filter(([k]) => !(k in before)));
       if (how !== 'continue') throw new CrashSignal(at);
     };
-    const first = phase === 'forward' ? () => w.start(this.sc.workflow, this.sc.options, ID) : async () => (await w.runner()).rollback(ID);
+    const first = phase === 'forward' ? () => startRun(w, this.sc, ID) : async () => (await w.runner()).rollback(ID);
     let res = await settle(first);
     w.atPoint = undefined;
     if (!free) {
@@ -144,7 +138,7 @@ export class ForeignMatrix {
       if (!(res instanceof CrashSignal)) return this.bad(where, `did not crash: ${String(res)}`);
       if (how.startsWith('power')) {
         await w.powerCut();
-        await makeForeignObjects(w);
+        await this.sc.afterBoot(w);
       } else w.processCrash();
       const r = await w.runner();
       res = await settle(() => (how.endsWith('resume') && phase === 'forward' ? r.resume(ID) : r.rollback(ID)));
@@ -167,6 +161,27 @@ export class ForeignMatrix {
     if (back instanceof Error || back.phase !== 'rolled-back') return this.bad(where, `final rollback: ${back instanceof Error ? String(back) : back.phase}`);
     check('rolled back', this.baseline);
   }
+}
+
+/** The cases runAll runs: each plant × each disturbance × each point (forward and undo). */
+export function foreignFileCases(prep: { plants: Plant[]; forward: string[]; undo: string[] }): number {
+  return prep.plants.length * DISTURBANCES.length * (prep.forward.length + prep.undo.length);
+}
+
+/** Every plant × disturbance × point after prepare(); `tick` after each case. */
+export async function runForeignFiles(m: ForeignMatrix, prep: { plants: Plant[]; forward: string[]; undo: string[] }, tick: () => void = () => undefined): Promise<ForeignFigures> {
+  for (const p of prep.plants) {
+    for (const how of DISTURBANCES) {
+      for (const [phase, points] of [['forward', prep.forward], ['undo', prep.undo]] as const) {
+        for (const point of points) {
+          // a case that throws is a finding, and the matrix goes on
+          await m.run(phase, point, p, how).catch((err: unknown) => m.figures.violations.push(`${m.figures.workflow} ${point} foreign ${p.kind} ${p.path} ${how}: failed: ${String(err)}`));
+          tick();
+        }
+      }
+    }
+  }
+  return m.figures;
 }
 
 async function settle<T>(f: () => Promise<T>): Promise<T | Error> {

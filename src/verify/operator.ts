@@ -6,9 +6,10 @@
  * /sys/block/zramN/reset ..."), runs those for the devices it knows are the run's (never
  * one `isForeign` names), records `flow resolve --as absent`, and recovers again.
  */
-import { NeedsOperatorError } from '../../src/errors.js';
-import type { World } from '../support/world.js';
+import { NeedsOperatorError } from '../errors.js';
+import type { SimWorld as World } from './world.js';
 
+/** the id of every run the matrices make */
 export const ID = 'k3m9x2ab';
 
 /** A device named in an operator's command list. */
@@ -62,7 +63,7 @@ export async function recoverWithOperator<T>(
         removed.push(c);
       }
       stops.push({ step: err.step, kind, candidates, removed });
-      await (await w.runner()).resolve(ID, err.step, 'absent', 'test-operator');
+      await (await w.runner()).resolve(ID, err.step, 'absent', 'verify-operator');
     }
   }
 }

@@ -1,0 +1,49 @@
+/**
+ * A subject for `flow verify NAME [options]`: a workflow with its command-line options,
+ * resolved by the same preflight as `flow run`, against a simulated host that has this
+ * host's paths (host.ts). `subjectFor` takes any resolution of a run (a definition and
+ * its params from a preflight), so a workflow from a file plugs in the same way.
+ */
+import path from 'node:path';
+import type { WorkflowDef } from '../../machines/types.js';
+import { preflights, type PreflightEnv, type RawOptions } from '../preflight/index.js';
+import { makeOtherPrograms, mirrorEntries, mirrorPath, type Mirrored } from './host.js';
+import type { ResolvedRun, Subject } from './subject.js';
+
+/** The metavariables of options that name a path on the host. */
+const PATH_VALUES = new Set(['PATH', 'FILE', 'DIR']);
+
+/** commander's key of an option: "--cow-size" → "cowSize". */
+const keyOf = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/** The absolute paths the options name (relative ones start at `cwd`), and `cwd` itself. */
+export function pathsOf(wf: WorkflowDef<any>, raw: RawOptions, cwd: string): string[] {
+  const out = [cwd];
+  for (const o of wf.options) {
+    const v = raw[keyOf(o.flag)];
+    if (o.value && PATH_VALUES.has(o.value) && typeof v === 'string' && v !== '') out.push(path.resolve(cwd, v));
+  }
+  return out;
+}
+
+/** A subject from a workflow's name, how a run of it resolves (given the preflight's environment), and the host paths it needs. */
+export function subjectFor(name: string, resolve: (env: PreflightEnv) => Promise<ResolvedRun>, paths: readonly string[], cwd: string): Subject {
+  return {
+    workflow: name,
+    resolve: (w, id) => resolve(w.preflightEnv(id, cwd)),
+    setup: async (w) => {
+      const found: Mirrored = { dirs: [] };
+      for (const p of paths) await mirrorPath(w, p, found);
+      for (const d of found.dirs) await mirrorEntries(w, d);
+      await makeOtherPrograms(w);
+    },
+    afterBoot: makeOtherPrograms,
+  };
+}
+
+/** `flow verify NAME [options]` for a built-in workflow. */
+export function builtinSubject(wf: WorkflowDef<any>, raw: RawOptions, cwd: string): Subject {
+  const pre = preflights[wf.name];
+  if (!pre) throw new Error(`workflow ${wf.name} has no preflight`);
+  return subjectFor(wf.name, async (env) => ({ def: wf, params: await pre(raw, env) }), pathsOf(wf, raw, cwd), cwd);
+}

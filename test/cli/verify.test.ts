@@ -1,0 +1,129 @@
+/**
+ * `flow verify`: the crash matrices for a workflow and its options, in memory. The shipped
+ * binary verifies the built-ins (figures, --json) and changes nothing on this host; a host
+ * whose filesystem drops the journal's directory fsync (injected in-process, never a
+ * switch of the binary) is not verified: findings, exit 5, and the progress line on a
+ * terminal.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { findWorkflow } from '../../machines/index.js';
+import { verifyCommand } from '../../src/cli/commands/verify-command.js';
+import { exitCodeOf } from '../../src/cli/exit.js';
+import { VerifyFailedError } from '../../src/errors.js';
+import { builtinSubject } from '../../src/verify/builtin.js';
+import { Sandbox, SHIPPED } from './harness.js';
+
+const sb = new Sandbox();
+afterAll(() => sb.cleanup());
+
+/** The shipped flow, with no test switch in its environment. */
+function shipped(args: string[]) {
+  const r = spawnSync(process.execPath, [SHIPPED, ...args], {
+    cwd: sb.dir,
+    env: { PATH: process.env.PATH, FLOW_STATE_DIR: sb.stateDir, FLOW_RUN_DIR: sb.runDir },
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The loop devices this host's kernel has on `file`. */
+function loopsOf(file: string): string[] {
+  const r = spawnSync('losetup', ['-j', file, '-O', 'NAME', '-n'], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+/** Every run has 9 points per step plus the 3 of its start; a rollback 9 per step with an inverse. */
+function expectConsistent(j: { steps: number; points: { enumerated: number; tried: number }; runs: number; resumed: number; rolledBack: number; alreadyClean: number }) {
+  const forward = 3 + 9 * j.steps;
+  const undo = j.points.enumerated - forward;
+  expect(undo % 9).toBe(0);
+  expect(undo).toBeGreaterThan(0);
+  expect(j.points.tried).toBe(j.points.enumerated);
+  // each forward point: process crash and power cut, each resumed and rolled back; each undo point: both crashes
+  expect(j.runs).toBe(forward * 4 + undo * 2);
+  // a resume is followed by a rollback; a crash in recovery is recovered again
+  expect(j.resumed + j.rolledBack + j.alreadyClean).toBeGreaterThanOrEqual(j.runs);
+}
+
+describe('flow verify', () => {
+  test('delayed-device: figures, every point tried, exit 0; nothing on this host changed', () => {
+    const file = join(sb.dir, 'slow.img');
+    const r = shipped(['verify', 'delayed-device', '--file', file, '--size', '64M', '--delay', '100']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stderr).toBe(''); // no progress line: stderr is not a terminal
+    const m = /^flow verify delayed-device: (\d+) steps, in memory/m.exec(r.stdout);
+    expect(m).not.toBeNull();
+    const points = /^ {2}crash points +(\d+) enumerated \/ (\d+) tried$/m.exec(r.stdout)!;
+    expect(Number(points[1])).toBeGreaterThan(0);
+    expect(points[2]).toBe(points[1]);
+    expect(r.stdout).toMatch(/^ {2}runs +\d+ \(crash, then resume or rollback; \d+ crashed again during recovery\)$/m);
+    expect(r.stdout).toMatch(/^ {2}recoveries +resumed \d+, rolled back \d+, already clean \d+$/m);
+    expect(r.stdout).toMatch(/^ {2}foreign objects +36 runs with another program's device in the window, \d+ with another process's file or directory in the way$/m);
+    expect(r.stdout).toMatch(/^ {2}violations +0\n {2}leaks +0\nverified in [\d.]+ s: every crash point resumes and rolls back exactly\n$/m);
+    // in memory only: no file where the workflow makes one, no state directory, no loop device
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(sb.stateDir)).toBe(false);
+    expect(readdirSync(sb.dir)).toEqual([]);
+    expect(loopsOf(file)).toEqual([]);
+  }, 600_000);
+
+  test('--json: the figures as one object; an existing image, named through a symbolic link, is read, never written', () => {
+    const image = sb.extImage();
+    const before = spawnSync('sha256sum', [image], { encoding: 'utf8' }).stdout;
+    mkdirSync(join(sb.dir, 'images'));
+    symlinkSync('../rootfs.ext4', join(sb.dir, 'images', 'current.ext4'));
+    const r = shipped(['verify', 'loop-mount', '--file', 'images/current.ext4', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(Object.keys(j).sort()).toEqual(
+      ['alreadyClean', 'findings', 'foreignDevices', 'foreignFiles', 'leaks', 'ok', 'operatorStops', 'points', 'recoveryCrashes', 'resumed', 'rolledBack', 'runs', 'seconds', 'steps', 'violations', 'workflow'].sort(),
+    );
+    expect(j).toMatchObject({ workflow: 'loop-mount', ok: true, violations: 0, leaks: 0, findings: [], foreignDevices: { runs: 36 } });
+    expectConsistent(j);
+    expect(j.foreignFiles.planted).toBeGreaterThan(0);
+    expect(spawnSync('sha256sum', [image], { encoding: 'utf8' }).stdout).toBe(before);
+    expect(loopsOf(image)).toEqual([]);
+  }, 600_000);
+
+  test('bad options: exit 2 with the same refusal as flow run', () => {
+    const r = shipped(['verify', 'loop-mount', '--file', join(sb.dir, 'missing.img')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^flow: --file .*missing\.img does not exist\n {2}check the path/);
+  });
+
+  test('a host that drops the journal directory fsync: violations, exit 5, and a progress line on a terminal', async () => {
+    const image = sb.extImage('lossy.ext4');
+    const wf = findWorkflow('loop-mount')!;
+    const sub = builtinSubject(wf, { file: image }, sb.dir);
+    const setup = sub.setup;
+    // the fault, injected in-process: every world of this host loses the directory fsync of each journal write
+    sub.setup = async (w) => {
+      await setup(w);
+      w.disabledSyncs = new Set(['doc-dir']);
+    };
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { stdout: { write: (s: string) => out.push(s) }, stderr: { isTTY: true, write: (s: string) => err.push(s) } };
+    const thrown = await verifyCommand(sub, false, io).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(thrown).toBeInstanceOf(VerifyFailedError);
+    expect(exitCodeOf(thrown)).toBe(5);
+    const text = out.join('');
+    const n = Number(/^ {2}violations +(\d+)$/m.exec(text)![1]);
+    expect(n).toBeGreaterThan(0);
+    expect(text).toMatch(/^ {2}violation: loop-mount \S+ power (resume|rollback)/m);
+    expect(text).toMatch(/^not verified \([\d.]+ s\)$/m);
+    expect((thrown as VerifyFailedError).violations).toBe(n);
+    // the progress line: redrawn in place, counting up to the last case, then erased
+    expect(err[0]).toMatch(/^\r\x1b\[2Kflow verify loop-mount: \d+\/\d+ cases, \d+ violations?$/);
+    const last = /(\d+)\/(\d+) cases/.exec(err[err.length - 2]!)!;
+    expect(last[1]).toBe(last[2]);
+    expect(err[err.length - 1]).toBe('\r\x1b[2K');
+  }, 600_000);
+});
