@@ -134,7 +134,7 @@ describe('dm.create with a flakey table', () => {
     const { k, identity, env } = await setup();
     const loop = await loopAttach.apply({ file: '/img/a.img', identity }, {}, env);
     for (const features of [undefined, ['drop_writes']]) {
-      const table = renderTable([{ target: 'flakey', sectors: 32768, fields: { device: loop.majmin, offset: 0, up: 60, down: 5, features } }]);
+      const table = renderTable([{ target: 'flakey', sectors: 32768, fields: { device: loop.majmin as string, offset: 0, up: 60, down: 5, features } }]);
       const a = { name: 'flow-flaky', uuid: 'FLOW-t3st1234-flakey', table };
       const out = await dmCreate.apply(a, {}, env);
       expect(await dmCreate.probe(a, {}, out, env)).toMatchObject({ found: 'applied' });
