@@ -90,8 +90,10 @@ function parseArgs(state: KernelState, type: string, args: string[], length: num
   };
   switch (type) {
     case 'zero':
-    case 'error':
       argc(args.length === 0);
+      return [];
+    case 'error':
+      // io_err_ctr takes any arguments and keeps none: `dmsetup table` shows "error" alone
       return [];
     case 'linear': {
       argc(args.length === 2);
