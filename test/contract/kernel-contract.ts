@@ -579,6 +579,31 @@ function registerMoreTargetCases(scope: () => Scope): void {
     expect(await s.k.dm.info(s.names('bsnap').name)).toBeNull();
   });
 
+  it('dm: the try-image example: a "partition" as a read-only loop at its offset with a size limit, a persistent snapshot on a zeroed store file, mounted', async () => {
+    const s = scope();
+    const img = await s.file('tryimg.img', 24 * MiB);
+    const uuid = randomUUID();
+    const start = 4 * MiB;
+    const bytes = 16 * MiB;
+    const writer = await s.loop({ file: img, readOnly: false, offset: start, sizeLimit: bytes });
+    await s.k.filesystems.mkfsExt4({ target: writer.device, uuid, blockSize: 4096 });
+    await s.k.loop.detach(writer.device);
+    const part = await s.loop({ file: img, readOnly: true, offset: start, sizeLimit: bytes });
+    expect(part).toMatchObject({ readOnly: true, offset: start, sizeLimit: bytes });
+    const storeFile = await s.file('trystore.cow', 8 * MiB);
+    const store = await s.loop({ file: storeFile, readOnly: false });
+    const line = `0 ${bytes / 512} snapshot ${part.majmin} ${store.majmin} P 8`;
+    const snap = await s.dm('try', [line]);
+    expect(await s.k.dm.table(snap.name)).toEqual([line]);
+    const dev = `/dev/dm-${snap.minor}`;
+    expect(await s.k.filesystems.probe(dev)).toMatchObject({ type: 'ext4', uuid });
+    const dir = await s.dir('try-mnt');
+    await s.mount(dev, dir);
+    expect(await s.mountAt(dir)).toMatchObject({ majmin: `${snap.major}:${snap.minor}`, fstype: 'ext4', device: `${snap.major}:${snap.minor}` });
+    expect((await s.mountAt(dir))!.options).toContain('rw');
+    expect(await s.k.dm.status(snap.name)).toEqual([expect.stringMatching(new RegExp(`^0 ${bytes / 512} snapshot \\d+/16384 16$`))]);
+  });
+
   it('dm: snapshot-origin takes exactly one device', async () => {
     const s = scope();
     const loop = await s.loop({ file: await s.file('org2.img', MiB), readOnly: false });
