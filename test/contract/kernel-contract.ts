@@ -604,6 +604,17 @@ function registerMoreTargetCases(scope: () => Scope): void {
     expect(await s.k.dm.status(snap.name)).toEqual([expect.stringMatching(new RegExp(`^0 ${bytes / 512} snapshot \\d+/16384 16$`))]);
   });
 
+  it.each([
+    ['a chunk size that is no power of two', 'P 12'],
+    ['a persistent flag other than P, PO or N', 'X 8'],
+  ])('dm: a snapshot (persistent or not) with %s is EINVAL and leaves no device', async (_what, tail) => {
+    const s = scope();
+    const origin = await s.loop({ file: await s.file('corigin.img', 4 * MiB), readOnly: true });
+    const cow = await s.loop({ file: await s.file('ccow.img', 4 * MiB), readOnly: false });
+    await expectCode(s.dm('csnap', [`0 8192 snapshot ${origin.majmin} ${cow.majmin} ${tail}`]), 'EINVAL');
+    expect(await s.k.dm.info(s.names('csnap').name)).toBeNull();
+  });
+
   it('dm: snapshot-origin takes exactly one device', async () => {
     const s = scope();
     const loop = await s.loop({ file: await s.file('org2.img', MiB), readOnly: false });
