@@ -159,7 +159,11 @@ export interface MountEntry {
 
 export interface MountFacility {
   list(): Promise<MountEntry[]>;
-  /** mount [-t fstype] [-o options] -- SOURCE TARGET */
+  /**
+   * mount [-t fstype] [-o options] -- SOURCE TARGET. Option `bind`: SOURCE is a directory
+   * (mountinfo then shows its filesystem's device and `root` the directory within it);
+   * `bind,ro` is a bind then a read-only remount (two calls: util-linux >= 2.27).
+   */
   mount(args: { source: string; target: string; options: string[]; fstype?: string }): Promise<void>;
   /** umount TARGET (never lazy). EBUSY while in use, EINVAL when not a mount point. */
   umount(target: string): Promise<void>;
@@ -180,6 +184,8 @@ export interface FilesystemFacility {
   probe(path: string, offset?: number): Promise<FsProbe | null>;
   /** mkfs.ext4 -F -q -b BLOCKSIZE -U UUID -- TARGET */
   mkfsExt4(args: { target: string; uuid: string; blockSize: number }): Promise<void>;
+  /** mkfs.vfat -i VOLUMEID -- TARGET (VOLUMEID: 8 hex digits; blkid then shows UUID "XXXX-XXXX") */
+  mkfsVfat(args: { target: string; volumeId: string }): Promise<void>;
   /** resize2fs DEVICE (online when mounted); idempotent. */
   grow(device: string): Promise<void>;
 }

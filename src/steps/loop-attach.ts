@@ -34,12 +34,19 @@ import { line, str, type Executor, type StepEnv } from './types.js';
 export interface LoopArgs extends Record<string, unknown> {
   file: string;
   identity: FileIdentity;
-  readOnly: boolean;
-  offset: number;
-  sizeLimit: number;
+  /** default false: read-write (refused when losetup falls back to read-only) */
+  readOnly?: boolean;
+  /** bytes into the file; default 0 */
+  offset?: number;
+  /** bytes from the offset, 0 = to the end of the file; default 0 */
+  sizeLimit?: number;
 }
 
-const matches = (a: LoopArgs, b: { dev: string; ino: number }) => (l: LoopInfo) =>
+/** The arguments with their defaults: what the binding is matched on. */
+type Full = LoopArgs & { readOnly: boolean; offset: number; sizeLimit: number };
+const full = (a: LoopArgs): Full => ({ ...a, readOnly: a.readOnly ?? false, offset: a.offset ?? 0, sizeLimit: a.sizeLimit ?? 0 });
+
+const matches = (a: Full, b: { dev: string; ino: number }) => (l: LoopInfo) =>
   l.backingDev === b.dev && l.backingIno === b.ino && l.offset === a.offset && l.sizeLimit === a.sizeLimit;
 
 /** The backing file as the kernel names it now: the recorded `dev` may be from an earlier boot. */
@@ -57,14 +64,14 @@ function seenOf(marker: Json): { device: string; diskseq?: number }[] {
 }
 
 /** Bindings of the intended file that did not exist when the intent was recorded. */
-async function appeared(a: LoopArgs, marker: Json, env: StepEnv): Promise<LoopInfo[]> {
+async function appeared(a: Full, marker: Json, env: StepEnv): Promise<LoopInfo[]> {
   const seen = seenOf(marker);
   const b = await backing(a, env);
   return (await env.kernel.loop.list()).filter((l) => matches(a, b)(l) && !seen.some((s) => s.device === l.device && (s.diskseq === undefined || s.diskseq === l.diskseq)));
 }
 
 /** The run's binding as its outcome names it; null when it is gone (or the device is bound anew). */
-async function ours(a: LoopArgs, outputs: Json, env: StepEnv): Promise<LoopInfo | null> {
+async function ours(a: Full, outputs: Json, env: StepEnv): Promise<LoopInfo | null> {
   const dev = str(outputs, 'device');
   const b = await backing(a, env);
   const l = (await env.kernel.loop.list()).find((x) => x.device === dev && matches(a, b)(x));
@@ -73,7 +80,7 @@ async function ours(a: LoopArgs, outputs: Json, env: StepEnv): Promise<LoopInfo 
   return typeof outputs.diskseq !== 'number' || l.diskseq === outputs.diskseq ? l : null;
 }
 
-export const loopAttach: Executor<LoopArgs> = {
+const exact: Executor<Full> = {
   allocates: true,
   async observe(a, env) {
     return { seen: (await env.kernel.loop.list()).filter(matches(a, await backing(a, env))).map((l) => ({ device: l.device, diskseq: l.diskseq })) };
@@ -125,4 +132,15 @@ export const loopAttach: Executor<LoopArgs> = {
       undo: [line('losetup', '-d', typeof outputs?.device === 'string' ? outputs.device : '<the loop device bound to ' + a.file + '>')],
     };
   },
+};
+
+/** loop.attach, its optional arguments defaulted before anything matches on them. */
+export const loopAttach: Executor<LoopArgs> = {
+  allocates: exact.allocates,
+  observe: (a, env) => exact.observe!(full(a), env),
+  apply: (a, m, env) => exact.apply(full(a), m, env),
+  probe: (a, m, o, env) => exact.probe(full(a), m, o, env),
+  clean: (a, m, env, o) => exact.clean(full(a), m, env, o),
+  undo: (a, o, env) => exact.undo(full(a), o, env),
+  commands: (a, o) => exact.commands(full(a), o),
 };

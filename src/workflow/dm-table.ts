@@ -15,7 +15,8 @@ export interface TargetSpec {
   render(v: Record<string, Value | undefined>): string[];
 }
 
-const FLAKEY_FEATURES = ['drop_writes', 'error_writes', 'error_reads'] as const;
+/** In the order the kernel prints them back (`dmsetup table`), so a read-back table compares equal. */
+const FLAKEY_FEATURES = ['error_reads', 'drop_writes', 'error_writes'] as const;
 
 export const TARGETS: Readonly<Record<string, TargetSpec>> = {
   linear: { fields: { device: { kind: 'device' }, offset: { kind: 'count' } }, render: (v) => [s(v.device), s(v.offset)] },
@@ -41,11 +42,16 @@ export const TARGETS: Readonly<Record<string, TargetSpec>> = {
     fields: { origin: { kind: 'device' }, cow: { kind: 'device' }, persistent: { kind: 'bool' }, chunk: { kind: 'count' } },
     render: (v) => [s(v.origin), s(v.cow), v.persistent ? 'P' : 'N', s(v.chunk)],
   },
+  'snapshot-origin': { fields: { origin: { kind: 'device' } }, render: (v) => [s(v.origin)] },
   flakey: {
+    // up `up` seconds, then down `down` seconds (from the load), and so on; while down: all
+    // I/O fails, or what the features say. The kernel prints the feature count always (0
+    // without features) and the features in its own order: rendered the same way.
     fields: { device: { kind: 'device' }, offset: { kind: 'count' }, up: { kind: 'count' }, down: { kind: 'count' }, features: { kind: 'features', optional: true } },
     render(v) {
-      const f = (v.features as string[] | undefined) ?? [];
-      return [s(v.device), s(v.offset), s(v.up), s(v.down), ...(f.length ? [String(f.length), ...f] : [])];
+      const given = (v.features as string[] | undefined) ?? [];
+      const f = FLAKEY_FEATURES.filter((x) => given.includes(x));
+      return [s(v.device), s(v.offset), s(v.up), s(v.down), String(f.length), ...f];
     },
   },
 };
@@ -75,6 +81,7 @@ export function checkField(kind: FieldKind, v: Value): string | undefined {
       const bad = v.find((x) => typeof x !== 'string' || !(FLAKEY_FEATURES as readonly string[]).includes(x));
       if (bad !== undefined) return `${JSON.stringify(bad)} is not a flakey feature (${FLAKEY_FEATURES.join(', ')})`;
       if (new Set(v).size !== v.length) return 'a feature is listed twice';
+      if (v.includes('drop_writes') && v.includes('error_writes')) return 'drop_writes and error_writes exclude each other (writes are either dropped or failed)';
       return undefined;
     }
   }
@@ -105,6 +112,7 @@ export function renderTable(segments: EvaluatedSegment[]): string[] {
       const e = checkField(f.kind, v);
       if (e) throw new Error(`segment ${i + 1} (${seg.target}): ${name}: ${e}`);
     }
+    if (seg.target === 'flakey' && seg.fields.up === 0 && seg.fields.down === 0) throw new Error(`segment ${i + 1} (flakey): up and down are both 0 (the kernel needs an interval)`);
     const sectors = seg.sectors as number;
     lines.push([String(start), String(sectors), seg.target, ...spec.render(seg.fields)].join(' '));
     start += sectors;

@@ -27,10 +27,16 @@ const dev = { device: T.string, node: T.string, majmin: T.string };
 
 export const KINDS: Readonly<Record<StepKind, KindInfo>> = {
   'file.create': { durable: true, args: { path: { ty: T.string }, size: { ty: T.int } }, outputs: { path: T.string, dev: T.string, ino: T.int } },
-  'fs.mkfs': { durable: true, args: { target: { ty: T.string }, uuid: { ty: T.string }, blockSize: { ty: T.int } }, outputs: { uuid: T.string } },
+  // type: ext4 (default) or vfat; blockSize: ext4 only (default 4096); outputs.uuid as blkid shows it (vfat: XXXX-XXXX)
+  'fs.mkfs': {
+    durable: true,
+    args: { target: { ty: T.string }, uuid: { ty: T.string }, type: { ty: T.string, optional: true }, blockSize: { ty: T.int, optional: true } },
+    outputs: { uuid: T.string },
+  },
+  // readOnly default false; offset and sizeLimit in bytes, default 0 (0 = to the end)
   'loop.attach': {
     durable: false,
-    args: { file: { ty: T.string }, identity: { ty: identity }, readOnly: { ty: T.bool }, offset: { ty: T.int }, sizeLimit: { ty: T.int } },
+    args: { file: { ty: T.string }, identity: { ty: identity }, readOnly: { ty: T.bool, optional: true }, offset: { ty: T.int, optional: true }, sizeLimit: { ty: T.int, optional: true } },
     outputs: { ...dev, readOnly: T.bool },
   },
   'partitions.check': {
@@ -41,7 +47,19 @@ export const KINDS: Readonly<Record<StepKind, KindInfo>> = {
   'dm.create': { durable: false, args: { name: { ty: T.string }, table: { ty: T.list(T.string) } }, added: ['uuid'], outputs: { name: T.string, ...dev } },
   'zram.add': { durable: false, args: { disksize: { ty: T.int }, algorithm: { ty: T.string, optional: true } }, outputs: { id: T.int, ...dev } },
   'dir.make': { durable: true, args: { dirs: { ty: T.list(T.string) } }, outputs: { dirs: T.list(T.string) } },
-  mount: { durable: false, args: { source: { ty: T.string }, majmin: { ty: T.string }, target: { ty: T.string }, options: { ty: T.list(T.string) } }, outputs: { target: T.string } },
+  // a device (source + majmin) or, with bind: true, a directory (source); readOnly adds ro
+  mount: {
+    durable: false,
+    args: {
+      source: { ty: T.string },
+      majmin: { ty: T.string, optional: true },
+      target: { ty: T.string },
+      options: { ty: T.list(T.string), optional: true },
+      readOnly: { ty: T.bool, optional: true },
+      bind: { ty: T.bool, optional: true },
+    },
+    outputs: { target: T.string },
+  },
   'fs.grow': { durable: false, args: { device: { ty: T.string }, target: { ty: T.string } }, outputs: {} },
 };
 

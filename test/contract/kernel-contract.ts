@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kernelCode, type KernelErrorCode } from '../../src/errors.js';
 import { buildTestImage } from '../../src/kernel/fake/test-image.js';
 import { createBackingFile, makeDirs, removeOwnedDirs, removeOwnedFile } from '../../src/kernel/files.js';
-import type { DmInfo, Kernel, LoopAttachArgs, LoopInfo, ZramInfo } from '../../src/kernel/types.js';
+import type { DmInfo, Kernel, LoopAttachArgs, LoopInfo, MountEntry, ZramInfo } from '../../src/kernel/types.js';
 
 /** What a contract run needs: a kernel, a scratch directory on its `fs`, and a final cleanup. */
 export interface ContractEnv {
@@ -137,12 +137,18 @@ class Scope {
     return (await this.k.zram.list()).find((z) => z.id === id)!;
   }
 
-  async mount(source: string, target: string): Promise<void> {
+  async mount(source: string, target: string, options: string[] = []): Promise<void> {
     const real = await this.k.fs.realpath(target);
     this.defer(`mount ${target}`, async () => {
       if ((await this.k.mounts.list()).some((m) => m.target === real)) await this.k.mounts.umount(target);
     });
-    await this.k.mounts.mount({ source, target, options: [] });
+    await this.k.mounts.mount({ source, target, options });
+  }
+
+  /** The mountinfo entry at `dir` (realpath), if any. */
+  async mountAt(dir: string): Promise<MountEntry | undefined> {
+    const real = await this.k.fs.realpath(dir);
+    return (await this.k.mounts.list()).find((m) => m.target === real);
   }
 }
 
@@ -165,6 +171,8 @@ export function kernelContract(name: string, makeKernel: () => Promise<ContractE
     registerZramCases(() => s);
     registerDiskseqCases(() => s);
     registerMountAndFsCases(() => s);
+    registerMoreTargetCases(() => s);
+    registerMoreMountAndFsCases(() => s);
   });
 }
 
@@ -459,5 +467,234 @@ function registerMountAndFsCases(scope: () => Scope): void {
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(await s.k.system.bootId()).toBe(id);
     expect(await s.k.system.memTotal()).toBeGreaterThan(0);
+  });
+}
+
+/** A probe of `path` that is null or, on a real device mid-change, an error: "no filesystem". */
+async function noFs(k: Kernel, path: string, offset?: number): Promise<boolean> {
+  return (await k.filesystems.probe(path, offset)) === null;
+}
+
+/** Issue 9 §5: error, flakey, persistent snapshot, snapshot-origin, as the lab's kernel (6.1) takes them. */
+function registerMoreTargetCases(scope: () => Scope): void {
+  it('dm: error target; its table round-trips', async () => {
+    const s = scope();
+    const info = await s.dm('err', ['0 2048 error']);
+    expect(await s.k.dm.table(info.name)).toEqual(['0 2048 error']);
+    // the kernel takes arguments to error and drops them (zero refuses any)
+    const args = await s.dm('err-args', ['0 2048 error 1 x']);
+    expect(await s.k.dm.table(args.name)).toEqual(['0 2048 error']);
+    await expectCode(s.dm('zero-args', ['0 2048 zero 1']), 'EINVAL');
+  });
+
+  it.each([
+    ['no feature: the kernel prints the count 0', '0 180 0', '0 180 0 0'],
+    ['drop_writes', '0 0 5 1 drop_writes', '0 0 5 1 drop_writes'],
+    ['error_writes', '0 3 4 1 error_writes', '0 3 4 1 error_writes'],
+  ])('dm: flakey with %s', async (_what, args, shown) => {
+    const s = scope();
+    const loop = await s.loop({ file: await s.file('flakey.img', 2 * MiB), readOnly: false });
+    const info = await s.dm('flakey', [`0 4096 flakey ${loop.majmin} ${args}`]);
+    expect(await s.k.dm.table(info.name)).toEqual([`0 4096 flakey ${loop.majmin} ${shown}`]);
+  });
+
+  it.each([
+    ['both drop_writes and error_writes', '0 5 2 drop_writes error_writes'],
+    ['a feature twice', '0 5 2 drop_writes drop_writes'],
+    ['error_reads (Linux >= 6.5; the lab runs 6.1)', '0 5 1 error_reads'],
+    ['an unknown feature', '0 5 1 corrupt_everything'],
+    ['up + down = 0', '0 0 0'],
+    ['a missing feature', '0 5 2 drop_writes'],
+  ])('dm: flakey with %s is EINVAL and leaves no device', async (_what, args) => {
+    const s = scope();
+    const loop = await s.loop({ file: await s.file('flakeybad.img', 2 * MiB), readOnly: false });
+    await expectCode(s.dm('flakeybad', [`0 4096 flakey ${loop.majmin} ${args}`]), 'EINVAL');
+    expect(await s.k.dm.info(s.names('flakeybad').name)).toBeNull();
+  });
+
+  it('dm: flakey always up passes writes through (the flaky-disk example: file → loop → flakey → ext4 mount)', async () => {
+    const s = scope();
+    const path = await s.file('flaky-disk.img', 16 * MiB);
+    const uuid = randomUUID();
+    await s.k.filesystems.mkfsExt4({ target: path, uuid, blockSize: 4096 });
+    const loop = await s.loop({ file: path, readOnly: false });
+    const flakey = await s.dm('flaky-disk', [`0 32768 flakey ${loop.majmin} 0 3600 1 1 drop_writes`]);
+    const dev = `/dev/dm-${flakey.minor}`;
+    expect(await s.k.filesystems.probe(dev)).toMatchObject({ type: 'ext4', uuid });
+    const dir = await s.dir('flaky-mnt');
+    await s.mount(dev, dir, ['noatime']);
+    expect(await s.mountAt(dir)).toMatchObject({ majmin: `${flakey.major}:${flakey.minor}`, fstype: 'ext4' });
+    expect((await s.mountAt(dir))!.options).toContain('noatime');
+  });
+
+  it('dm: flakey always down with drop_writes takes writes and keeps none; always up keeps them', async () => {
+    const s = scope();
+    const path = await s.file('drop.img', 4 * MiB);
+    const loop = await s.loop({ file: path, readOnly: false });
+    const down = await s.dm('drop', [`0 8192 flakey ${loop.majmin} 0 0 1 1 drop_writes`]);
+    await s.k.filesystems.mkfsVfat({ target: `/dev/dm-${down.minor}`, volumeId: '0D0D0D0D' });
+    expect(await noFs(s.k, `/dev/dm-${down.minor}`)).toBe(true);
+    expect(await noFs(s.k, path)).toBe(true);
+    await s.k.dm.remove(down.uuid);
+    const up = await s.dm('keep', [`0 8192 flakey ${loop.majmin} 0 1 0`]);
+    await s.k.filesystems.mkfsVfat({ target: `/dev/dm-${up.minor}`, volumeId: '0E0E0E0E' });
+    expect(await s.k.filesystems.probe(path)).toMatchObject({ type: 'vfat', uuid: '0E0E-0E0E' });
+  });
+
+  it('dm: persistent snapshot + snapshot-origin: writes through the origin keep the old data in the snapshot', async () => {
+    const s = scope();
+    const origin = await s.loop({ file: await s.file('porigin.img', 8 * MiB), readOnly: false });
+    const cowFile = await s.file('pcow.img', 8 * MiB);
+    const cow = await s.loop({ file: cowFile, readOnly: false });
+    // the snapshot first: loading it while a snapshot-origin of the same origin is live needs that origin suspended
+    const snapLine = `0 16384 snapshot ${origin.majmin} ${cow.majmin} P 8`;
+    const snap = await s.dm('psnap', [snapLine]);
+    expect(await s.k.dm.table(snap.name)).toEqual([snapLine]);
+    // a new persistent store: a header chunk and the first metadata area
+    expect(await s.k.dm.status(snap.name)).toEqual(['0 16384 snapshot 16/16384 16']);
+    const originLine = `0 16384 snapshot-origin ${origin.majmin}`;
+    const org = await s.dm('porg', [originLine]);
+    expect(await s.k.dm.table(org.name)).toEqual([originLine]);
+    expect((await s.k.dm.targets()).map((t) => t.name)).toEqual(expect.arrayContaining(['snapshot', 'snapshot-origin']));
+    await s.k.filesystems.mkfsVfat({ target: `/dev/dm-${org.minor}`, volumeId: '5A5A0001' });
+    expect(await s.k.filesystems.probe(`/dev/dm-${org.minor}`)).toMatchObject({ type: 'vfat', uuid: '5A5A-0001' });
+    expect(await noFs(s.k, `/dev/dm-${snap.minor}`)).toBe(true);
+    const [status] = await s.k.dm.status(snap.name);
+    const m = /^0 16384 snapshot (\d+)\/16384 (\d+)$/.exec(status!);
+    expect(m, status).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(Number(m![2]));
+    // the store's header is on the COW device
+    await s.k.dm.remove(org.uuid);
+    await s.k.dm.remove(snap.uuid);
+    expect((await s.k.fs.open(cowFile, { mode: 'read' }).then(async (h) => (await h.read(4, 0).finally(() => h.close())).toString('latin1')))).toBe('SnAp');
+  });
+
+  it('dm: a persistent snapshot on a COW that is no snapshot store is refused (ENXIO) and leaves no device', async () => {
+    const s = scope();
+    const origin = await s.loop({ file: await s.file('borigin.img', 4 * MiB), readOnly: false });
+    const cowFile = await s.file('bcow.img', 4 * MiB);
+    await s.k.filesystems.mkfsVfat({ target: cowFile, volumeId: 'BADC0FFE' });
+    const cow = await s.loop({ file: cowFile, readOnly: false });
+    await expectCode(s.dm('bsnap', [`0 8192 snapshot ${origin.majmin} ${cow.majmin} P 8`]), 'ENXIO');
+    expect(await s.k.dm.info(s.names('bsnap').name)).toBeNull();
+  });
+
+  it('dm: the try-image example: a "partition" as a read-only loop at its offset with a size limit, a persistent snapshot on a zeroed store file, mounted', async () => {
+    const s = scope();
+    const img = await s.file('tryimg.img', 24 * MiB);
+    const uuid = randomUUID();
+    const start = 4 * MiB;
+    const bytes = 16 * MiB;
+    const writer = await s.loop({ file: img, readOnly: false, offset: start, sizeLimit: bytes });
+    await s.k.filesystems.mkfsExt4({ target: writer.device, uuid, blockSize: 4096 });
+    await s.k.loop.detach(writer.device);
+    const part = await s.loop({ file: img, readOnly: true, offset: start, sizeLimit: bytes });
+    expect(part).toMatchObject({ readOnly: true, offset: start, sizeLimit: bytes });
+    const storeFile = await s.file('trystore.cow', 8 * MiB);
+    const store = await s.loop({ file: storeFile, readOnly: false });
+    const line = `0 ${bytes / 512} snapshot ${part.majmin} ${store.majmin} P 8`;
+    const snap = await s.dm('try', [line]);
+    expect(await s.k.dm.table(snap.name)).toEqual([line]);
+    const dev = `/dev/dm-${snap.minor}`;
+    expect(await s.k.filesystems.probe(dev)).toMatchObject({ type: 'ext4', uuid });
+    const dir = await s.dir('try-mnt');
+    await s.mount(dev, dir);
+    expect(await s.mountAt(dir)).toMatchObject({ majmin: `${snap.major}:${snap.minor}`, fstype: 'ext4', device: `${snap.major}:${snap.minor}` });
+    expect((await s.mountAt(dir))!.options).toContain('rw');
+    expect(await s.k.dm.status(snap.name)).toEqual([expect.stringMatching(new RegExp(`^0 ${bytes / 512} snapshot \\d+/16384 16$`))]);
+  });
+
+  it.each([
+    ['a chunk size that is no power of two', 'P 12'],
+    ['a persistent flag other than P, PO or N', 'X 8'],
+  ])('dm: a snapshot (persistent or not) with %s is EINVAL and leaves no device', async (_what, tail) => {
+    const s = scope();
+    const origin = await s.loop({ file: await s.file('corigin.img', 4 * MiB), readOnly: true });
+    const cow = await s.loop({ file: await s.file('ccow.img', 4 * MiB), readOnly: false });
+    await expectCode(s.dm('csnap', [`0 8192 snapshot ${origin.majmin} ${cow.majmin} ${tail}`]), 'EINVAL');
+    expect(await s.k.dm.info(s.names('csnap').name)).toBeNull();
+  });
+
+  it('dm: snapshot-origin takes exactly one device', async () => {
+    const s = scope();
+    const loop = await s.loop({ file: await s.file('org2.img', MiB), readOnly: false });
+    await expectCode(s.dm('org2', [`0 2048 snapshot-origin ${loop.majmin} 0`]), 'EINVAL');
+    await expectCode(s.dm('org3', ['0 2048 snapshot-origin']), 'EINVAL');
+  });
+}
+
+/** Issue 9 §5: vfat, mkfs on block devices, mount options, read-only and bind mounts, loop offset and size limit read-write. */
+function registerMoreMountAndFsCases(scope: () => Scope): void {
+  it('fs: mkfs.vfat on a file: blkid shows TYPE vfat and the volume id as UUID; mounted through a loop', async () => {
+    const s = scope();
+    const path = await s.file('boot.img', 32 * MiB);
+    await s.k.filesystems.mkfsVfat({ target: path, volumeId: '1234abcd' });
+    expect(await s.k.filesystems.probe(path)).toMatchObject({ type: 'vfat', uuid: '1234-ABCD' });
+    const loop = await s.loop({ file: path, readOnly: false });
+    const dir = await s.dir('boot');
+    await s.mount(loop.device, dir);
+    expect(await s.mountAt(dir)).toMatchObject({ majmin: loop.majmin, fstype: 'vfat', device: loop.majmin });
+  });
+
+  it.each(['ext4', 'vfat'])('fs: the RAM scratch disk: zram → mkfs %s → mount', async (type) => {
+    const s = scope();
+    const z = await s.zram(32 * MiB);
+    if (type === 'ext4') await s.k.filesystems.mkfsExt4({ target: z.device, uuid: randomUUID(), blockSize: 4096 });
+    else await s.k.filesystems.mkfsVfat({ target: z.device, volumeId: 'CAFE0001' });
+    expect(await s.k.filesystems.probe(z.device)).toMatchObject({ type });
+    const dir = await s.dir('scratch');
+    await s.mount(z.device, dir);
+    expect(await s.mountAt(dir)).toMatchObject({ majmin: z.majmin, fstype: type });
+    await expectCode(s.k.zram.reset(z.id), 'EBUSY');
+  });
+
+  it('fs: mkfs on a mounted device is EBUSY', async () => {
+    const s = scope();
+    const path = await s.file('busy.img', 16 * MiB);
+    await s.k.filesystems.mkfsExt4({ target: path, uuid: randomUUID(), blockSize: 4096 });
+    const loop = await s.loop({ file: path, readOnly: false });
+    const dir = await s.dir('busy');
+    await s.mount(loop.device, dir);
+    await expectCode(s.k.filesystems.mkfsVfat({ target: loop.device, volumeId: '00000001' }), 'EBUSY');
+  });
+
+  it('loop: read-write with offset and size limit: a filesystem made on the device is in the file at the offset', async () => {
+    const s = scope();
+    const path = await s.file('part.img', 12 * MiB);
+    const loop = await s.loop({ file: path, readOnly: false, offset: 2 * MiB, sizeLimit: 8 * MiB });
+    expect(loop).toMatchObject({ readOnly: false, offset: 2 * MiB, sizeLimit: 8 * MiB });
+    expect(await s.k.system.blockDeviceSize(loop.device)).toBe(8 * MiB);
+    const uuid = randomUUID();
+    await s.k.filesystems.mkfsExt4({ target: loop.device, uuid, blockSize: 4096 });
+    expect(await s.k.filesystems.probe(path, 2 * MiB)).toMatchObject({ type: 'ext4', uuid, blockCount: 2048 });
+    expect(await noFs(s.k, path)).toBe(true);
+  });
+
+  it('mount: read-only with options; a bind mount of a directory shows its filesystem and the directory as root; bind,ro is read-only', async () => {
+    const s = scope();
+    const path = await s.file('bind.img', 16 * MiB);
+    await s.k.filesystems.mkfsExt4({ target: path, uuid: randomUUID(), blockSize: 4096 });
+    const loop = await s.loop({ file: path, readOnly: false });
+    const mnt = await s.dir('bind-src');
+    const sub = join(mnt, 'sub');
+    s.defer(`dir ${sub}`, async () => {
+      // on the real kernel the directory is in the image, gone with the unmount
+      if (await s.k.fs.stat(sub).then(() => true, () => false)) await s.k.fs.rmdir(sub);
+    });
+    await s.mount(loop.device, mnt);
+    await s.k.fs.mkdir(sub, 0o755);
+    const b = await s.dir('bind-dst');
+    await s.mount(sub, b, ['bind', 'ro']);
+    const e = await s.mountAt(b);
+    expect(e).toMatchObject({ majmin: loop.majmin, root: '/sub', fstype: 'ext4', device: loop.majmin });
+    expect(e!.options).toContain('ro');
+    expect((await s.mountAt(mnt))!.options).toContain('rw');
+    await s.k.mounts.umount(b);
+    const ro = await s.dir('ro');
+    // the filesystem is mounted read-write: a read-only mount of the device is EBUSY (mount_bdev)
+    await expectCode(s.k.mounts.mount({ source: loop.device, target: ro, options: ['ro'] }), 'EBUSY');
+    await s.k.mounts.umount(mnt);
+    await s.mount(loop.device, ro, ['ro', 'noexec']);
+    expect((await s.mountAt(ro))!.options).toEqual(expect.arrayContaining(['ro', 'noexec']));
   });
 }

@@ -1,7 +1,9 @@
 /**
  * Reading and writing fake block devices down the stack: loop → backing file (through
  * the Fs), zram → its blocks, dm → per segment (linear/delay/flakey → device below,
- * zero → zeros, error → EIO, snapshot → exceptions in the COW, else the origin).
+ * zero → zeros, error → EIO, snapshot → exceptions in the COW, else the origin;
+ * flakey while down: EIO, or its feature; snapshot-origin → the origin, copying a chunk
+ * to every snapshot of that origin before its first write).
  * Reads past the end return zeros; writes past the end fail with ENOSPC.
  */
 import { readSparse, writeSparse } from './bytes.js';
@@ -68,10 +70,14 @@ async function readSegment(ctx: Ctx, dm: DmState, t: DmTarget, rel: number, n: n
   switch (t.type) {
     case 'zero':
       return new Uint8Array(n);
-    case 'linear':
     case 'flakey':
+      if (flakeyDown(dm, t) && !a.slice(5).includes('drop_writes') && !a.slice(5).includes('error_writes')) throw kerr('EIO', `I/O error: ${dm.name} (flakey) is down`);
+      return readDevice(ctx, below(ctx, a[0]!, depth), sectors(a[1]!) + rel, n, depth + 1);
+    case 'linear':
     case 'delay':
       return readDevice(ctx, below(ctx, a[0]!, depth), sectors(a[1]!) + rel, n, depth + 1);
+    case 'snapshot-origin':
+      return readDevice(ctx, below(ctx, a[0]!, depth), t.start * 512 + rel, n, depth + 1);
     case 'snapshot':
       return readSnapshot(ctx, dm, t, rel, n, depth);
     default:
@@ -84,9 +90,20 @@ async function writeSegment(ctx: Ctx, dm: DmState, t: DmTarget, rel: number, dat
   switch (t.type) {
     case 'zero':
       return;
-    case 'linear':
     case 'flakey':
+      if (flakeyDown(dm, t)) {
+        if (a.slice(5).includes('drop_writes')) return;
+        throw kerr('EIO', `I/O error: ${dm.name} (flakey) is down`);
+      }
       return writeDevice(ctx, below(ctx, a[0]!, depth), sectors(a[1]!) + rel, data, depth + 1);
+    case 'linear':
+      return writeDevice(ctx, below(ctx, a[0]!, depth), sectors(a[1]!) + rel, data, depth + 1);
+    case 'snapshot-origin': {
+      // origin_map does not remap: the origin's sector is the device's
+      const at = t.start * 512 + rel;
+      await copyToSnapshots(ctx, a[0]!, at, data.length, depth);
+      return writeDevice(ctx, below(ctx, a[0]!, depth), at, data, depth + 1);
+    }
     case 'delay': {
       const g = a.length >= 6 ? 3 : 0;
       return writeDevice(ctx, below(ctx, a[g]!, depth), sectors(a[g + 1]!) + rel, data, depth + 1);
@@ -95,6 +112,45 @@ async function writeSegment(ctx: Ctx, dm: DmState, t: DmTarget, rel: number, dat
       return writeSnapshot(ctx, dm, t, rel, data, depth);
     default:
       throw kerr('EIO', `I/O error on ${t.type} target of ${dm.name}`);
+  }
+}
+
+/**
+ * dm-flakey: up for `up` seconds from the table's load, then down for `down` seconds, and
+ * so on (elapsed % (up + down) >= up: down). up 0 is always down, down 0 always up.
+ */
+function flakeyDown(dm: DmState, t: DmTarget): boolean {
+  const up = Number(t.args[2]);
+  const down = Number(t.args[3]);
+  if (down === 0) return false;
+  if (up === 0) return true;
+  const elapsed = Math.floor((Date.now() - (dm.loadedMs ?? 0)) / 1000);
+  return elapsed % (up + down) >= up;
+}
+
+/** Before a write through snapshot-origin: each live snapshot of `origin` keeps the chunks' old data. */
+async function copyToSnapshots(ctx: Ctx, origin: string, offset: number, length: number, depth: number): Promise<void> {
+  for (const snap of ctx.state.dm) {
+    if (snap.invalid) continue;
+    for (const t of snap.live ?? []) {
+      if (t.type !== 'snapshot' || t.args[0] !== origin) continue;
+      const size = chunkBytes(t);
+      const segEnd = t.length * 512;
+      for (let index = Math.floor(offset / size); index * size < Math.min(offset + length, segEnd); index++) {
+        const key = `${t.start}:${index}`;
+        if (snap.cow[key] !== undefined) continue;
+        const cow = below(ctx, t.args[1]!, depth);
+        const held = Object.keys(snap.cow).filter((k) => k.startsWith(`${t.start}:`)).length;
+        const used = held + metadataChunks(t, held + 1);
+        if ((used + 1) * size > deviceSize(cow)) {
+          snap.invalid = true;
+          ctx.touch();
+          break;
+        }
+        snap.cow[key] = Buffer.from(await readDevice(ctx, below(ctx, origin, depth), index * size, size, depth + 1)).toString('base64');
+        ctx.touch();
+      }
+    }
   }
 }
 
@@ -119,9 +175,14 @@ async function readSnapshot(ctx: Ctx, dm: DmState, t: DmTarget, rel: number, n: 
   return out;
 }
 
-/** Metadata chunks a snapshot store needs (a header for persistent stores). */
-export function metadataChunks(t: DmTarget): number {
-  return t.args[2] === 'N' ? 0 : 1;
+/**
+ * Metadata chunks a snapshot store uses: none for a transient one; a persistent one has a
+ * header chunk and one metadata area per `chunk bytes / 16` exceptions (dm-snap-persistent.c:
+ * a fresh store reports 2 chunks of metadata).
+ */
+export function metadataChunks(t: DmTarget, exceptions = 0): number {
+  if (t.args[2] === 'N') return 0;
+  return 2 + Math.floor(exceptions / (chunkBytes(t) / 16));
 }
 
 async function writeSnapshot(ctx: Ctx, dm: DmState, t: DmTarget, rel: number, data: Uint8Array, depth: number): Promise<void> {
@@ -136,7 +197,8 @@ async function writeSnapshot(ctx: Ctx, dm: DmState, t: DmTarget, rel: number, da
     let chunk: Buffer;
     if (dm.cow[key] !== undefined) chunk = Buffer.from(dm.cow[key]!, 'base64');
     else {
-      const used = Object.keys(dm.cow).filter((k) => k.startsWith(`${t.start}:`)).length + metadataChunks(t);
+      const held = Object.keys(dm.cow).filter((k) => k.startsWith(`${t.start}:`)).length;
+      const used = held + metadataChunks(t, held + 1);
       if ((used + 1) * size > deviceSize(cow)) {
         dm.invalid = true;
         ctx.touch();

@@ -52,6 +52,7 @@ export function targetDevices(t: DmTarget): string[] {
   switch (t.type) {
     case 'linear':
     case 'flakey':
+    case 'snapshot-origin':
       return [t.args[0]!];
     case 'delay':
       return t.args.filter((_, i) => i % 3 === 0);

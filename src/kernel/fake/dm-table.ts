@@ -11,6 +11,7 @@ import { LOOP_MAJOR, type DmTarget, type KernelState } from './state.js';
 
 /** Targets the fake knows, as `dmsetup targets` lists them. */
 export const DM_TARGETS = [
+  { name: 'snapshot-origin', version: '1.9.0' },
   { name: 'snapshot', version: '1.16.0' },
   { name: 'flakey', version: '1.5.0' },
   { name: 'delay', version: '1.4.0' },
@@ -20,6 +21,37 @@ export const DM_TARGETS = [
 ];
 
 const INT = /^\d+$/;
+const UINT_MAX = 2 ** 32 - 1;
+
+/** An unsigned 32-bit argument (dm_read_arg's range). */
+function uint(value: string | undefined, what: string, line: string): number {
+  const n = Number(int(value, what, line));
+  if (n > UINT_MAX) throw kerr('EINVAL', `Invalid ${what} in table line "${line}"`);
+  return n;
+}
+
+/**
+ * dm-flakey 1.5.0's features (Linux 6.1, the lab's kernel): `drop_writes` or `error_writes`
+ * (not both). `error_reads` came with Linux 6.5: this kernel answers "Unrecognised flakey
+ * feature requested", and so does the fake. Returned as `dmsetup table` prints them: the
+ * count always (0 without features), then the features.
+ */
+function flakeyFeatures(args: string[], line: string): string[] {
+  if (args.length === 0) return ['0'];
+  const n = Number(int(args[0], 'feature count', line));
+  if (n > 7) throw kerr('EINVAL', `flakey: Invalid number of feature args in table line "${line}"`);
+  if (args.length - 1 < n) throw kerr('EINVAL', `flakey: Insufficient feature arguments in table line "${line}"`);
+  if (args.length - 1 > n) throw kerr('EINVAL', `flakey: wrong number of arguments in table line "${line}"`);
+  const set = new Set<string>();
+  for (const f of args.slice(1)) {
+    const name = f.toLowerCase();
+    if (name !== 'drop_writes' && name !== 'error_writes') throw kerr('EINVAL', `flakey: Unrecognised flakey feature requested (${f}) in table line "${line}"`);
+    if (set.has(name)) throw kerr('EINVAL', `flakey: Feature ${name} duplicated in table line "${line}"`);
+    set.add(name);
+  }
+  if (set.size === 2) throw kerr('EINVAL', `flakey: Feature drop_writes conflicts with feature error_writes in table line "${line}"`);
+  return [String(set.size), ...set];
+}
 
 function int(value: string | undefined, what: string, line: string): string {
   if (value === undefined || !INT.test(value)) throw kerr('EINVAL', `invalid ${what} in table line "${line}"`);
@@ -58,8 +90,10 @@ function parseArgs(state: KernelState, type: string, args: string[], length: num
   };
   switch (type) {
     case 'zero':
-    case 'error':
       argc(args.length === 0);
+      return [];
+    case 'error':
+      // io_err_ctr takes any arguments and keeps none: `dmsetup table` shows "error" alone
       return [];
     case 'linear': {
       argc(args.length === 2);
@@ -78,14 +112,20 @@ function parseArgs(state: KernelState, type: string, args: string[], length: num
     }
     case 'flakey': {
       argc(args.length >= 4);
-      const out = [device(state, args[0], line), int(args[1], 'offset', line), int(args[2], 'up interval', line), int(args[3], 'down interval', line)];
-      if (args.length > 4) {
-        const n = Number(int(args[4], 'feature count', line));
-        argc(args.length === 5 + n);
-        out.push(String(n), ...args.slice(5));
-      }
+      const up = uint(args[2], 'up interval', line);
+      const down = uint(args[3], 'down interval', line);
+      if (up + down === 0) throw kerr('EINVAL', `flakey: Total (up + down) interval is zero in table line "${line}"`);
+      if (up + down > UINT_MAX) throw kerr('EINVAL', `flakey: Interval overflow in table line "${line}"`);
+      const out = [device(state, args[0], line), int(args[1], 'offset', line), String(up), String(down)];
+      out.push(...flakeyFeatures(args.slice(4), line));
       fits(state, out[0]!, out[1]!, length, line);
       return out;
+    }
+    case 'snapshot-origin': {
+      argc(args.length === 1);
+      const origin = device(state, args[0], line);
+      fits(state, origin, '0', length, line);
+      return [origin];
     }
     case 'snapshot': {
       argc(args.length === 4);

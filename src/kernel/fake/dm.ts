@@ -4,11 +4,11 @@
  * kernel; a failed load or resume removes the device again, as libdevmapper does.
  */
 import type { DmCreateArgs, DmInfo } from '../types.js';
-import { metadataChunks } from './blockio.js';
+import { metadataChunks, readDevice, writeDevice } from './blockio.js';
 import { kerr, type Ctx } from './context.js';
 import { collectAutoclear, deviceSize, findDevice, lowestFree, nextDiskseq, openCount } from './devices.js';
 import { formatTable, parseTable } from './dm-table.js';
-import { DM_MAJOR, type DmState, type KernelState } from './state.js';
+import { DM_MAJOR, type DmState, type DmTarget, type KernelState } from './state.js';
 
 const NAME_RE = /^[0-9A-Za-z#+\-.:=@_]+$/;
 
@@ -51,7 +51,9 @@ export async function dmCreate(ctx: Ctx, args: DmCreateArgs): Promise<DmInfo> {
   };
   try {
     ctx.fault('dm.create.load');
-    dev.inactive = parseTable(state, args.table);
+    const table = parseTable(state, args.table);
+    await persistentHeaders(ctx, table);
+    dev.inactive = table;
   } catch (err) {
     revert(err);
   }
@@ -64,8 +66,35 @@ export async function dmCreate(ctx: Ctx, args: DmCreateArgs): Promise<DmInfo> {
   }
   dev.live = dev.inactive;
   dev.inactive = null;
+  dev.loadedMs = Date.now();
   ctx.touch();
   return dmInfo(state, dev);
+}
+
+/** "SnAp", the magic of a persistent snapshot store (SNAP_MAGIC 0x70416e53, little-endian). */
+const SNAP_MAGIC = Buffer.from('SnAp', 'latin1');
+
+/**
+ * A persistent snapshot's COW (P/PO): an all-zero magic is a new store, whose header the
+ * kernel writes at load (magic, valid 1, version 1, chunk size); any other magic than
+ * "SnAp" is refused: "Invalid or corrupt snapshot" → "Failed to read snapshot metadata"
+ * (ENXIO). The fake keeps a store's exceptions with the dm device, not in the COW.
+ */
+async function persistentHeaders(ctx: Ctx, table: DmTarget[]): Promise<void> {
+  for (const t of table) {
+    if (t.type !== 'snapshot' || t.args[2] === 'N') continue;
+    const cow = findDevice(ctx.state, t.args[1]!);
+    if (!cow) continue;
+    const magic = Buffer.from(await readDevice(ctx, cow, 0, 4));
+    if (magic.equals(SNAP_MAGIC)) continue;
+    if (magic.readUInt32LE(0) !== 0) throw kerr('ENXIO', `snapshot: Failed to read snapshot metadata: ${cow.node} is no snapshot store (Invalid or corrupt snapshot)`);
+    const header = Buffer.alloc(16);
+    SNAP_MAGIC.copy(header, 0);
+    header.writeUInt32LE(1, 4);
+    header.writeUInt32LE(1, 8);
+    header.writeUInt32LE(Number(t.args[3]), 12);
+    await writeDevice(ctx, cow, 0, header);
+  }
 }
 
 /** `dmsetup info NAME`; null when absent. */
@@ -90,7 +119,7 @@ export function dmStatus(ctx: Ctx, name: string): string[] {
       const cow = findDevice(ctx.state, t.args[1]!);
       const total = cow ? deviceSize(cow) / 512 : 0;
       const count = Object.keys(d.cow).filter((k) => k.startsWith(`${t.start}:`)).length;
-      const meta = metadataChunks(t) * chunk;
+      const meta = metadataChunks(t, count) * chunk;
       return `${head} ${count * chunk + meta}/${total} ${meta}`;
     }
     if (t.type === 'delay') return `${head} 0 0${t.args.length === 9 ? ' 0' : ''}`;

@@ -6,7 +6,7 @@ import type { DmFacility, FilesystemFacility, Kernel, LoopFacility, MountFacilit
 import type { Ctx } from './context.js';
 import { dmCreate, dmInfoByName, dmList, dmRemove, dmResume, dmStatus, dmTable } from './dm.js';
 import { DM_TARGETS } from './dm-table.js';
-import { growFs, mkfsExt4, probeFs } from './filesystems.js';
+import { growFs, mkfsExt4, mkfsVfat, probeFs } from './filesystems.js';
 import { loopAttach, loopDetach, loopList } from './loop.js';
 import { mountFs, mountList, umountFs } from './mounts.js';
 import { readPartitions } from './partitions.js';
@@ -53,6 +53,7 @@ export function buildFacilities(x: Exec): Omit<Kernel, 'fs'> {
   const filesystems: FilesystemFacility = {
     probe: (p, o) => x('filesystems.probe', 'read', p, (c) => probeFs(c, p, o)),
     mkfsExt4: (a) => x('filesystems.mkfsExt4', 'op', a.target, (c) => mkfsExt4(c, a)),
+    mkfsVfat: (a) => x('filesystems.mkfsVfat', 'op', a.target, (c) => mkfsVfat(c, a)),
     grow: (d) => x('filesystems.grow', 'op', d, (c) => growFs(c, d)),
   };
   const partitions: PartitionFacility = { read: (f) => x('partitions.read', 'read', f, (c) => readPartitions(c, f)) };

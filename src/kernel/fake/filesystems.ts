@@ -1,5 +1,5 @@
 /**
- * Fake blkid / mkfs.ext4 / resize2fs over files on the Fs and fake block devices.
+ * Fake blkid / mkfs.ext4 / mkfs.vfat / resize2fs over files on the Fs and fake block devices.
  * mkfs writes a minimal ext4 superblock (see ext.ts) and fsyncs; grow sets the block
  * count to the device size and is a no-op when it already matches.
  */
@@ -7,6 +7,7 @@ import type { FsProbe } from '../types.js';
 import { readDevice, writeDevice } from './blockio.js';
 import { fromFsError, kerr, type Ctx } from './context.js';
 import { deviceSize, findDevice, logicalBlockSize, openCount, type Dev } from './devices.js';
+import { decodeBootSector, encodeBootSector, isVolumeId, MIN_VFAT_BYTES } from './vfat.js';
 import { decodeSuperblock, encodeSuperblock, isExtBlockSize, isUuid, setBlockCount, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE } from './ext.js';
 
 const MIN_FS_BYTES = 64 * 1024;
@@ -33,7 +34,38 @@ export async function readTarget(ctx: Ctx, path: string, offset: number, length:
 /** blkid -p [--offset] PATH */
 export async function probeFs(ctx: Ctx, path: string, offset = 0): Promise<FsProbe | null> {
   const sb = decodeSuperblock(await readTarget(ctx, path, offset + SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE));
-  return sb && { type: sb.type, uuid: sb.uuid, blockSize: sb.blockSize, blockCount: sb.blockCount };
+  if (sb) return { type: sb.type, uuid: sb.uuid, blockSize: sb.blockSize, blockCount: sb.blockCount };
+  const fat = decodeBootSector(await readTarget(ctx, path, offset, 512));
+  return fat && { type: 'vfat', uuid: fat.uuid };
+}
+
+/** mkfs.vfat -i VOLUMEID -- TARGET: a FAT32 boot sector whose sector size is the device's logical block size. */
+export async function mkfsVfat(ctx: Ctx, args: { target: string; volumeId: string }): Promise<void> {
+  if (!isVolumeId(args.volumeId)) throw kerr('EINVAL', `mkfs.vfat: invalid volume ID ${args.volumeId}`);
+  if (args.target.startsWith('/dev/')) {
+    const dev = findDevice(ctx.state, args.target);
+    if (!dev) throw kerr('ENOENT', `mkfs.vfat: ${args.target}: no such device`);
+    if (openCount(ctx.state, dev.majmin) > 0) throw kerr('EBUSY', `mkfs.vfat: ${args.target} contains a mounted filesystem or is held`);
+    const bytes = deviceSize(dev);
+    if (bytes < MIN_VFAT_BYTES) throw kerr('EINVAL', `mkfs.vfat: ${args.target}: too small (${bytes} bytes)`);
+    await writeDevice(ctx, dev, 0, encodeBootSector({ volumeId: args.volumeId, sectorSize: logicalBlockSize(ctx.state, dev), bytes }));
+    ctx.touch();
+    return;
+  }
+  try {
+    const h = await ctx.fs.open(args.target, { mode: 'write' });
+    try {
+      const bytes = (await h.stat()).size;
+      if (bytes < MIN_VFAT_BYTES) throw kerr('EINVAL', `mkfs.vfat: ${args.target}: too small (${bytes} bytes)`);
+      await h.write(encodeBootSector({ volumeId: args.volumeId, sectorSize: 512, bytes }), 0);
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  } catch (err) {
+    throw fromFsError(err, `mkfs.vfat ${args.target}`);
+  }
+  ctx.touch();
 }
 
 /** mkfs.ext4 -F -q -b BLOCKSIZE -U UUID -- TARGET */

@@ -1,5 +1,6 @@
 /**
- * Fake mounts: the source must be a fake block device carrying an ext filesystem
+ * Fake mounts: the source must be a fake block device carrying an ext or vfat filesystem
+ * (or, with `bind`, a directory)
  * (superblock read through the device stack), the target an existing directory on the
  * Fs. ext4's own checks are modelled: a block size below the device's logical block
  * size ("bad block size") and a filesystem larger than the device are EINVAL.
@@ -9,6 +10,7 @@ import { readDevice } from './blockio.js';
 import { fromFsError, kerr, type Ctx } from './context.js';
 import { collectAutoclear, deviceSize, findDevice, kernelName, logicalBlockSize } from './devices.js';
 import { decodeSuperblock, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE } from './ext.js';
+import { decodeBootSector } from './vfat.js';
 import type { MountState } from './state.js';
 
 /** Mount id of the (implicit) root mount that fake mounts hang below. */
@@ -16,7 +18,7 @@ export const ROOT_MOUNT_ID = 1;
 
 function entry(m: MountState): MountEntry {
   // fake filesystems are ext: the device number is the block device's own
-  return { id: m.id, parentId: m.parentId, majmin: m.majmin, root: '/', target: m.target, options: [...m.options], fstype: m.fstype, source: m.source, device: m.majmin };
+  return { id: m.id, parentId: m.parentId, majmin: m.majmin, root: m.root ?? '/', target: m.target, options: [...m.options], fstype: m.fstype, source: m.source, device: m.majmin };
 }
 
 /** /proc/self/mountinfo (fake mounts only). */
@@ -36,37 +38,73 @@ async function canonicalDir(ctx: Ctx, target: string): Promise<string> {
   }
 }
 
-/** mount [-t ext4] [-o options] -- SOURCE TARGET */
+/**
+ * The filesystem a path lives on, as mountinfo would name a bind mount of it: the fake
+ * mount holding the path (the last one mounted at the longest covering target), its
+ * device and the path within it; a path on no fake mount is on the Fs itself (`dev`).
+ */
+export function fsOfPath(mounts: readonly MountState[], path: string, dev: string): { majmin: string; root: string; source: string; fstype: string } {
+  const m = [...mounts].filter((x) => under(path, x.target)).sort((a, b) => b.target.length - a.target.length || b.id - a.id)[0];
+  if (!m) return { majmin: dev, root: path, source: 'simfs', fstype: 'simfs' };
+  const rel = path.slice(m.target === '/' ? 0 : m.target.length);
+  const base = m.root ?? '/';
+  return { majmin: m.majmin, root: rel === '' ? base : base === '/' ? rel : `${base}${rel}`, source: m.source, fstype: m.fstype };
+}
+
+/** mount [-t ext4|vfat] [-o options] -- SOURCE TARGET; `-o bind[,ro]` -- DIR TARGET. */
 export async function mountFs(ctx: Ctx, args: { source: string; target: string; options: string[]; fstype?: string }): Promise<void> {
   const target = await canonicalDir(ctx, args.target);
-  if (args.fstype !== undefined && !['ext4', 'ext3', 'ext2'].includes(args.fstype)) throw kerr('EINVAL', `unknown filesystem type ${args.fstype}`);
+  if (args.fstype !== undefined && !['ext4', 'ext3', 'ext2', 'vfat'].includes(args.fstype)) throw kerr('EINVAL', `unknown filesystem type ${args.fstype}`);
+  if (ctx.state.mounts.some((m) => m.target === target)) throw kerr('EBUSY', `mount: ${args.target}: something is already mounted there`);
+  const parent = [...ctx.state.mounts].filter((m) => under(target, m.target)).sort((a, b) => b.target.length - a.target.length)[0];
+  const extra = args.options.filter((o) => o !== 'ro' && o !== 'rw' && o !== 'defaults' && o !== 'bind');
+  // mountinfo shows one atime mode: relatime unless another was asked for
+  const atime = extra.some((o) => o === 'noatime' || o === 'strictatime' || o === 'relatime') ? [] : ['relatime'];
+  if (args.options.includes('bind')) {
+    let source: string;
+    try {
+      if ((await ctx.fs.stat(args.source)).kind !== 'dir') throw kerr('EINVAL', `mount: ${args.target}: bind source ${args.source} is not a directory (flow binds directories)`);
+      source = await ctx.fs.realpath(args.source);
+    } catch (err) {
+      throw fromFsError(err, `mount: ${args.target}: bind source ${args.source}`);
+    }
+    const st = await ctx.fs.stat(source);
+    const of = fsOfPath(ctx.state.mounts, source, st.dev);
+    const readOnly = args.options.includes('ro');
+    ctx.state.mounts.push({ id: ctx.state.nextMountId++, parentId: parent?.id ?? ROOT_MOUNT_ID, source: of.source, majmin: of.majmin, root: of.root, target, options: [readOnly ? 'ro' : 'rw', ...atime, ...extra], fstype: of.fstype });
+    ctx.touch();
+    return;
+  }
   const dev = findDevice(ctx.state, args.source);
   if (!dev) throw kerr('ENOENT', `mount: ${args.target}: special device ${args.source} does not exist`);
-  if (ctx.state.mounts.some((m) => m.target === target)) throw kerr('EBUSY', `mount: ${args.target}: something is already mounted there`);
   const bad = (why: string) => kerr('EINVAL', `mount: ${args.target}: wrong fs type, bad option, bad superblock on ${args.source} (${why})`);
-  let sb;
+  let sb, fat;
   try {
     sb = decodeSuperblock(await readDevice(ctx, dev, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE));
+    fat = sb ? null : decodeBootSector(await readDevice(ctx, dev, 0, 512));
   } catch (err) {
     throw bad(`cannot read superblock: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (!sb) throw bad('no ext filesystem found');
   const lbs = logicalBlockSize(ctx.state, dev);
-  if (sb.blockSize < lbs) throw bad(`EXT4-fs (${kernelName(dev)}): bad block size ${sb.blockSize}`);
-  if (sb.blockCount * sb.blockSize > deviceSize(dev)) {
+  if (!sb && !fat) throw bad('no ext or vfat filesystem found');
+  if (args.fstype !== undefined && args.fstype !== (sb ? 'ext4' : 'vfat') && !(sb && args.fstype.startsWith('ext'))) throw bad(`not ${args.fstype}`);
+  if (fat && fat.sectorSize < lbs) throw bad(`FAT-fs (${kernelName(dev)}): logical sector size too small for device (logical sector size = ${fat.sectorSize})`);
+  if (sb && sb.blockSize < lbs) throw bad(`EXT4-fs (${kernelName(dev)}): bad block size ${sb.blockSize}`);
+  if (sb && sb.blockCount * sb.blockSize > deviceSize(dev)) {
     throw bad(`EXT4-fs (${kernelName(dev)}): bad geometry: block count ${sb.blockCount} exceeds size of device (${Math.floor(deviceSize(dev) / sb.blockSize)} blocks)`);
   }
   const readOnly = args.options.includes('ro') || (dev.kind === 'loop' && dev.loop.readOnly) || (dev.kind === 'dm' && dev.dm.readOnly);
-  const extra = args.options.filter((o) => o !== 'ro' && o !== 'rw' && o !== 'defaults');
-  const parent = [...ctx.state.mounts].filter((m) => under(target, m.target)).sort((a, b) => b.target.length - a.target.length)[0];
+  // a second mount of a mounted device shares its superblock: another read-only flag is EBUSY (mount_bdev)
+  const same = ctx.state.mounts.find((m) => m.majmin === dev.majmin);
+  if (same && same.options.includes('ro') !== readOnly) throw kerr('EBUSY', `mount: ${args.target}: ${args.source} already mounted ${readOnly ? 'read-write' : 'read-only'} on ${same.target}`);
   ctx.state.mounts.push({
     id: ctx.state.nextMountId++,
     parentId: parent?.id ?? ROOT_MOUNT_ID,
     source: args.source,
     majmin: dev.majmin,
     target,
-    options: [readOnly ? 'ro' : 'rw', 'relatime', ...extra],
-    fstype: 'ext4',
+    options: [readOnly ? 'ro' : 'rw', ...atime, ...extra],
+    fstype: sb ? 'ext4' : 'vfat',
   });
   ctx.touch();
 }

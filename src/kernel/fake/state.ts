@@ -50,6 +50,8 @@ export interface DmState {
   invalid: boolean;
   /** diskseq given at create (absent in older states) */
   diskseq?: number;
+  /** Date.now() when the live table was loaded (dm-flakey counts its intervals from there) */
+  loadedMs?: number;
 }
 
 /** A zram device. */
@@ -73,6 +75,8 @@ export interface MountState {
   target: string;
   options: string[];
   fstype: string;
+  /** the directory within the filesystem mounted here: "/", or a bind mount's source (absent in older states: "/") */
+  root?: string;
 }
 
 /** An armed fault (see FakeKernel.injectFault). */

@@ -11,6 +11,8 @@ const STDERR_TABLE: ReadonlyArray<readonly [RegExp, KernelErrorCode]> = [
   // a /dev/mapper/control node left by an earlier dmsetup on a kernel without device-mapper
   [/\/dev\/mapper\/control: open failed/i, 'ENOTSUP'],
   [/Device or resource busy|target is busy|already mounted/i, 'EBUSY'],
+  // mkfs.vfat (dosfstools): "/dev/loop0 contains a mounted filesystem."; mkfs.ext4: "... is mounted; will not make a filesystem here!"
+  [/contains a mounted filesystem|is mounted; will not make a filesystem|apparently in use by the system/i, 'EBUSY'],
   [/No such device or address/i, 'ENXIO'],
   // dmsetup: "Device does not exist." for an unknown name or UUID
   [/Device does not exist/i, 'ENXIO'],

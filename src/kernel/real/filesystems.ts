@@ -1,4 +1,4 @@
-/** FilesystemFacility on the real kernel: blkid -p, mkfs.ext4, resize2fs. */
+/** FilesystemFacility on the real kernel: blkid -p, mkfs.ext4, mkfs.vfat (dosfstools), resize2fs. */
 import { open } from 'node:fs/promises';
 import { KernelError } from '../../errors.js';
 import { runCommand } from '../exec.js';
@@ -54,11 +54,17 @@ export function createRealFilesystems(): FilesystemFacility {
     await runCommand(['mkfs.ext4', '-F', '-q', '-b', String(args.blockSize), '-U', args.uuid, '--', args.target], { timeoutMs: 600_000 });
   }
 
+  async function mkfsVfat(args: { target: string; volumeId: string }): Promise<void> {
+    checkPath(args.target);
+    if (!/^[0-9A-Fa-f]{8}$/.test(args.volumeId)) throw new KernelError('EINVAL', `bad vfat volume ID ${JSON.stringify(args.volumeId)}: 8 hex digits`);
+    await runCommand(['mkfs.vfat', '-i', args.volumeId, '--', args.target], { timeoutMs: 600_000 });
+  }
+
   async function grow(device: string): Promise<void> {
     checkPath(device);
     // a second run prints "Nothing to do!" and exits 0
     await runCommand(['resize2fs', '--', device], { timeoutMs: 600_000 });
   }
 
-  return { probe, mkfsExt4, grow };
+  return { probe, mkfsExt4, mkfsVfat, grow };
 }

@@ -39,6 +39,8 @@ describe('codeFromStderr patterns', () => {
     ['device-mapper: remove ioctl on x  failed: Device or resource busy', 'EBUSY'],
     ['umount: /mnt: target is busy.', 'EBUSY'],
     ['mount: /mnt: /dev/loop0 already mounted on /mnt.', 'EBUSY'],
+    ['mkfs.fat 4.2 (2021-01-31)\nmkfs.vfat: /dev/loop0 contains a mounted filesystem.', 'EBUSY'],
+    ['/dev/loop0 contains a ext4 file system\n\tlast mounted on /mnt\n/dev/loop0 is mounted; will not make a filesystem here!', 'EBUSY'],
     ['losetup: /dev/loop9: detach failed: No such device or address', 'ENXIO'],
     ['blockdev: cannot open /dev/zram9: No such device', 'ENXIO'],
     ['Device does not exist.\nCommand failed.', 'ENXIO'],

@@ -1,5 +1,5 @@
 /**
- * The real blkid / mkfs.ext4 / resize2fs / sfdisk / blockdev wrappers on temp files of
+ * The real blkid / mkfs.ext4 / mkfs.vfat / resize2fs / sfdisk / blockdev wrappers on temp files of
  * this host. Like real-host.test.ts, FLOW_NO_HOST_KERNEL=1 leaves them out (skipped).
  */
 import { spawnSync } from 'node:child_process';
@@ -47,6 +47,15 @@ describe('filesystems, partitions, system', () => {
     await fsys.grow(file);
     expect((await fsys.probe(file))?.blockCount).toBe(8192);
     expect(await codeOf(fsys.mkfsExt4({ target: file, uuid: 'x', blockSize: 4096 }))).toBe('EINVAL');
+  });
+
+  it('mkfs.vfat on a file: blkid shows TYPE vfat and the volume id as UUID XXXX-XXXX; a bad volume id is EINVAL before mkfs runs', async () => {
+    const fsys = createRealFilesystems();
+    const file = await makeFile('fat.raw', 32 << 20);
+    await fsys.mkfsVfat({ target: file, volumeId: '5a1e7c2d' });
+    expect(await fsys.probe(file)).toMatchObject({ type: 'vfat', uuid: '5A1E-7C2D' });
+    expect(await codeOf(fsys.mkfsVfat({ target: file, volumeId: '5a1e7c2d -n x' }))).toBe('EINVAL');
+    expect(await codeOf(fsys.mkfsVfat({ target: '-C', volumeId: '5a1e7c2d' }))).toBe('EINVAL');
   });
 
   it('sfdisk: a DOS table, and null for a file without one', async () => {

@@ -81,7 +81,7 @@ describe('flow check', () => {
     ['an unknown param type', edit(5, '    type: fiel'), '5:11', /unknown or missing param type/, /existing-file/],
     ['a duplicate step name', edit(26, '  - name: attach'), '26:11', /step name attach is used twice/, /its own name/],
     ['an unknown argument', edit(24, '      offset: 0\n      offest: 0'), '25:7', /loop.attach has no argument "offest"/, /its arguments: file, identity/],
-    ['a missing argument', edit(25, ''), '18:11', /needs the argument sizeLimit/, /add it under with:/],
+    ['a missing argument', edit(22, ''), '18:11', /needs the argument identity/, /add it under with:/],
     ['a record with an extra field', edit(22, '      identity: {dev: "8:1", ino: 12, mode: 0}'), '22:17', /identity is record \{dev, ino, mode\}, loop.attach needs record \{dev, ino\}/, /value of that type/],
     ['a wrongly typed argument', edit(23, '      readOnly: "yes"'), '23:17', /readOnly is string, loop.attach needs boolean/, /value of that type/],
     ['an unknown param', edit(21, '      file: ${params.fiel.path}'), '21:15', /unknown param "fiel"/, /params are: file, mountpoint, mount/],
@@ -158,7 +158,7 @@ outputs:`,
     expect(problems(dm('        - {target: flakey, sectors: 8, device: "${steps.attach.majmin}", offset: 0, up: 1, down: 1, features: [drop_writes]}'))).toEqual([]);
     const cases: [string, RegExp, RegExp][] = [
       ['        - "0 8 linear 7:0 0"', /segment 1 is not a map/, /never a table line/],
-      ['        - {target: lineer, sectors: 8}', /unknown target "lineer"/, /targets: linear, zero, error, delay, snapshot, flakey/],
+      ['        - {target: lineer, sectors: 8}', /unknown target "lineer"/, /targets: linear, zero, error, delay, snapshot, snapshot-origin, flakey/],
       ['        - {target: zero}', /has no sectors/, /512-byte sectors/],
       ['        - {target: linear, sectors: 8, device: x}', /needs offset/, /add offset/],
       ['        - {target: zero, sectors: 8, device: x}', /\(zero\) has no field "device"/, /its fields: sectors, when/],

@@ -15,8 +15,11 @@ describe('renderTable', () => {
     ['delay, writes to another device', [seg('delay', 8, { device: '7:1', offset: 0, delay: 5, 'write-device': '/dev/loop2', 'write-offset': 8 })], ['0 8 delay 7:1 0 5 /dev/loop2 8 5']],
     ['snapshot, non-persistent', [seg('snapshot', 262144, { origin: '253:0', cow: '252:1', persistent: false, chunk: 16 })], ['0 262144 snapshot 253:0 252:1 N 16']],
     ['snapshot, persistent', [seg('snapshot', 8, { origin: '253:0', cow: '252:1', persistent: true, chunk: 8 })], ['0 8 snapshot 253:0 252:1 P 8']],
-    ['flakey without features', [seg('flakey', 8, { device: '7:0', offset: 0, up: 5, down: 1 })], ['0 8 flakey 7:0 0 5 1']],
-    ['flakey with features', [seg('flakey', 8, { device: '7:0', offset: 0, up: 5, down: 1, features: ['drop_writes', 'error_reads'] })], ['0 8 flakey 7:0 0 5 1 2 drop_writes error_reads']],
+    // the kernel prints the feature count always and the features in its order: `dmsetup table` reads back equal
+    ['flakey without features', [seg('flakey', 8, { device: '7:0', offset: 0, up: 5, down: 1 })], ['0 8 flakey 7:0 0 5 1 0']],
+    ['flakey with features', [seg('flakey', 8, { device: '7:0', offset: 0, up: 5, down: 1, features: ['drop_writes', 'error_reads'] })], ['0 8 flakey 7:0 0 5 1 2 error_reads drop_writes']],
+    ['flakey, always down, error_writes', [seg('flakey', 8, { device: '7:0', offset: 0, up: 0, down: 1, features: ['error_writes'] })], ['0 8 flakey 7:0 0 0 1 1 error_writes']],
+    ['snapshot-origin', [seg('snapshot-origin', 16384, { origin: '7:2' })], ['0 16384 snapshot-origin 7:2']],
     ['error then zero', [seg('error', 8), seg('zero', 8)], ['0 8 error', '8 8 zero']],
   ])('%s', (_what, segs, lines) => {
     expect(renderTable(segs)).toEqual(lines);
@@ -35,6 +38,9 @@ describe('renderTable', () => {
     ['sectors as a string', [seg('zero', '8')], /sectors: "8" is not a positive/],
     ['an unknown feature', [seg('flakey', 8, { device: '7:0', offset: 0, up: 1, down: 1, features: ['corrupt_bio_byte 32 r 1 0'] })], /is not a flakey feature/],
     ['a feature twice', [seg('flakey', 8, { device: '7:0', offset: 0, up: 1, down: 1, features: ['drop_writes', 'drop_writes'] })], /listed twice/],
+    ['drop_writes with error_writes', [seg('flakey', 8, { device: '7:0', offset: 0, up: 1, down: 1, features: ['error_writes', 'drop_writes'] })], /exclude each other/],
+    ['flakey with no interval', [seg('flakey', 8, { device: '7:0', offset: 0, up: 0, down: 0 })], /up and down are both 0/],
+    ['snapshot-origin with a second device', [seg('snapshot-origin', 8, { origin: '7:0 7:1' })], /is not a device/],
     ['persistent as a letter', [seg('snapshot', 8, { origin: '253:0', cow: '252:1', persistent: 'P', chunk: 8 })], /persistent: "P" is not true or false/],
     ['a missing field', [seg('linear', 8, { device: '7:0' })], /offset is missing/],
     ['no segment left', [], /no segment/],
