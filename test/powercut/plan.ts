@@ -58,12 +58,14 @@ export function enumerateSteps(dir: string, images: string): Record<Workflow, St
 
 /** Every point of a forward run: its first event, each step's points, its last event. */
 export function forwardPoints(steps: Step[]): string[] {
-  const doc = (p: string) => ['written', 'renamed', 'synced'].map((x) => `${p}-${x}`);
-  return [...doc('start'), ...steps.flatMap((s) => STEP_POINTS.map((p) => `apply:${s.name}:${p}`)), ...doc('finish:outcome')];
+  // the new log is created whole (temp file, rename, directory fsync); every later event is appended
+  const created = ['written', 'renamed', 'synced'].map((x) => `start-${x}`);
+  const appended = ['appended', 'synced'].map((x) => `finish:outcome-${x}`);
+  return [...created, ...steps.flatMap((s) => STEP_POINTS.map((p) => `apply:${s.name}:${p}`)), ...appended];
 }
 
 /** The points inside a step (after its intent began, before its outcome is durable and shown). */
-const INSIDE = ['intent-written', 'intent-renamed', 'intent-synced', 'command-running', 'command-done', 'outcome-written', 'outcome-renamed', 'outcome-synced'] as const;
+const INSIDE = ['intent-appended', 'intent-synced', 'command-running', 'command-done', 'outcome-appended', 'outcome-synced'] as const;
 
 /**
  * A real `dmsetup create` gives flow no "running" moment (the fake kernel has one inside
@@ -92,13 +94,16 @@ export function insidePoints(steps: Record<Workflow, Step[]>, offset: number): {
 }
 
 /**
- * The runs of one fsync mutant: each halts where an outcome has been shown and the next
- * sync has not happened yet (the moment a missing sync loses something).
+ * The runs of one fsync mutant: each halts where an event has been shown and the next
+ * sync has not happened yet (the moment a missing sync loses something): right after the
+ * new log was created (doc-file, doc-dir: a later fdatasync of the log would make its
+ * creation durable too), and after step outcomes were appended (log-append).
  */
 export function mutantPoints(): { workflow: Workflow; point: string }[] {
   return [
+    { workflow: 'loop-mount', point: 'start-synced' },
     { workflow: 'loop-mount', point: 'apply:mount:before-intent' },
-    { workflow: 'snapshot-image', point: 'apply:create-base:intent-written' },
+    { workflow: 'snapshot-image', point: 'apply:create-base:intent-appended' },
   ];
 }
 
