@@ -125,6 +125,21 @@ export function checkDocument(raw: unknown, id: string): RunDocument {
   return doc;
 }
 
+/**
+ * The RunStarted a run file records, read WITHOUT validation (for a corrupt journal's
+ * `--key`): a log's second line, or a format-1 document's first event; undefined when
+ * it cannot be read.
+ */
+export function rawRunStarted(bytes: Buffer): Record<string, unknown> | undefined {
+  try {
+    const at = headerOf(bytes) ? bytes.indexOf(NL) + 1 : -1;
+    const first = at >= 0 ? JSON.parse(bytes.subarray(at, bytes.indexOf(NL, at) < 0 ? bytes.length : bytes.indexOf(NL, at)).toString('utf8')) : JSON.parse(bytes.toString('utf8'))?.events?.[0];
+    return first && typeof first === 'object' && !Array.isArray(first) ? first : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The bytes of a new log holding `events` (header first). */
 export function logBytes(id: string, events: readonly FlowEvent[]): Buffer {
   return Buffer.from([JSON.stringify({ format: 2, id }), ...events.map((e) => JSON.stringify(e))].join('\n') + '\n', 'utf8');

@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CrashSignal } from '../../journal/durability.js';
 import { SCENARIOS } from '../support/scenarios.js';
-import { eventsOf, format1Bytes } from '../support/format1.js';
+import { eventsOf, format1Bytes } from '../support/journal-files.js';
 import { STATE_DIR, World } from '../support/world.js';
 import { ID } from './device-operator.js';
 import { endState } from './matrix.js';

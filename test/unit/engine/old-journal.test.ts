@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CrashSignal } from '../../../journal/durability.js';
 import { NeedsOperatorError } from '../../../src/errors.js';
 import { SCENARIOS } from '../../support/scenarios.js';
-import { eventsOf, format1Bytes } from '../../support/format1.js';
+import { eventsOf, format1Bytes } from '../../support/journal-files.js';
 import { STATE_DIR, World } from '../../support/world.js';
 
 const ID = 'k3m9x2ab';
