@@ -174,11 +174,6 @@ export class AppendLog implements Adapter<RunDocument> {
     this.tail = (read?.tornBytes ?? 0) > 0;
   }
 
-  /** Bytes of a torn final record found when the log was read (cut off at the next append). */
-  get hasTornTail(): boolean {
-    return this.tail;
-  }
-
   async read(): Promise<RunDocument | null> {
     const r = await readRunFile(this.ctx, this.path, this.id);
     if (!r) return null;
