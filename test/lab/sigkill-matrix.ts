@@ -31,7 +31,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkDocument } from '../../journal/run-journal.js';
+import { parseRunFile } from '../../journal/run-log.js';
 import type { FlowEvent } from '../../journal/events.js';
 import { STEP_POINTS } from '../../src/engine/crash-points.js';
 import { fold } from '../../src/engine/fold.js';
@@ -725,8 +725,8 @@ export class SigkillMatrix {
   }
 
   private journal(lane: Lane, id: string): Journal {
-    const raw = JSON.parse(readFileSync(join(lane.stateDir, 'runs', `${id}.json`), 'utf8')) as unknown;
-    const doc = checkDocument(raw, id);
+    const file = join(lane.stateDir, 'runs', `${id}.json`);
+    const doc = parseRunFile(readFileSync(file), id, file).doc;
     const f = fold(id, doc.events);
     return { events: [...doc.events], phase: f.phase, status: new Map(f.state.steps.map((s) => [s.name, s.status])) };
   }
