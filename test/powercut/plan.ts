@@ -95,13 +95,16 @@ export function insidePoints(steps: Record<Workflow, Step[]>, offset: number): {
 
 /**
  * The runs of one fsync mutant: each halts where an event has been shown and the next
- * sync has not happened yet (the moment a missing sync loses something): right after the
- * new log was created (doc-file, doc-dir: a later fdatasync of the log would make its
- * creation durable too), and after step outcomes were appended (log-append).
+ * sync has not happened yet (the moment a missing sync loses something). doc-file and
+ * doc-dir make a new log durable: their run is alone on its filesystem and halts once its
+ * id is printed (RunStarted shown), before its first append: any later fsync on that
+ * filesystem, of this run or of another, commits ext4's journal and the rename with it
+ * (round r2 of 2026-12-03 had three runs there and did not catch doc-dir). log-append: after
+ * outcomes were appended.
  */
-export function mutantPoints(): { workflow: Workflow; point: string }[] {
+export function mutantPoints(m: SyncCall): { workflow: Workflow; point: string }[] {
+  if (m === 'doc-file' || m === 'doc-dir') return [{ workflow: 'loop-mount', point: 'apply:attach-file:before-intent' }];
   return [
-    { workflow: 'loop-mount', point: 'start-synced' },
     { workflow: 'loop-mount', point: 'apply:mount:before-intent' },
     { workflow: 'snapshot-image', point: 'apply:create-base:intent-appended' },
   ];
@@ -115,7 +118,7 @@ export function planRound(round: string, steps: Record<Workflow, Step[]>, offset
     runs.push({ label, fs: 'main', point, mutant: undefined, workflow, args: runArgs(workflow, round, 'main', label) });
   });
   for (const m of mutants) {
-    mutantPoints().forEach(({ workflow, point }, i) => {
+    mutantPoints(m).forEach(({ workflow, point }, i) => {
       const label = `${m}-${short[workflow]}${i}`;
       runs.push({ label, fs: m, point, mutant: m, workflow, args: runArgs(workflow, round, m, label) });
     });
