@@ -4,8 +4,15 @@
  */
 import type { Fs } from '../src/fs/types.js';
 
-/** The sync calls the journal makes, by name; each must be caught by the power-cut tier when disabled. */
-export const SYNC_CALLS = ['doc-file', 'doc-dir', 'state-dir'] as const;
+/**
+ * The sync calls the journal makes, by name; each must be caught by a power-cut tier when disabled.
+ *   doc-file   fsync of a whole document's temp file before its rename (a new run's log, a
+ *              format-1 journal continued, the index)
+ *   doc-dir    fsync of the directory after that rename
+ *   log-append fdatasync of each event appended to a run's log
+ *   state-dir  fsync of a parent after creating a state directory
+ */
+export const SYNC_CALLS = ['doc-file', 'doc-dir', 'log-append', 'state-dir'] as const;
 export type SyncCall = (typeof SYNC_CALLS)[number];
 
 /** Called at named points; a test hook throws (in process) or SIGKILLs (subprocess) there. */

@@ -59,42 +59,58 @@ export class DurableJsonFile<T> implements Adapter<T> {
   }
 
   async write(data: T): Promise<void> {
-    const { fs } = this.ctx;
-    const dir = path.dirname(this.path);
     const point = this.nextPoint;
     this.nextPoint = undefined;
     this.replacedUnsynced = false;
-    const tmp = path.join(dir, `.${path.basename(this.path)}.${process.pid}.${++tempCounter}.tmp`);
-    const bytes = Buffer.from(JSON.stringify(data) + '\n', 'utf8');
-    let stage = 'create temp file';
-    let created = false;
+    await replaceFile(this.ctx, this.path, Buffer.from(JSON.stringify(data) + '\n', 'utf8'), point, () => (this.replacedUnsynced = true));
+    this.replacedUnsynced = false;
+  }
+
+  /** The last write failed after its rename: the caller must stop writing (see `replacedUnsynced`). */
+  get mustStop(): boolean {
+    return this.replacedUnsynced;
+  }
+}
+
+/**
+ * Replaces (or creates) `target` with `bytes` durably: unique temp file in the same
+ * directory (0600, O_EXCL, no symlink followed), write, fsync ('doc-file'), rename,
+ * fsync of the directory ('doc-dir'). Crash points `<point>-written` and
+ * `<point>-renamed`; `renamed` is called as soon as the rename happened (a later failure
+ * leaves the new content in place, maybe not durable). Errors become JournalWriteError;
+ * the temp file of a failed write is removed.
+ */
+export async function replaceFile(ctx: JournalContext, target: string, bytes: Buffer, point: string | undefined, renamed?: () => void): Promise<void> {
+  const { fs } = ctx;
+  const dir = path.dirname(target);
+  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${++tempCounter}.tmp`);
+  let stage = 'create temp file';
+  let created = false;
+  try {
+    const fh = await fs.open(tmp, { mode: 'create-exclusive', perm: 0o600, noFollow: true });
+    created = true;
     try {
-      const fh = await fs.open(tmp, { mode: 'create-exclusive', perm: 0o600, noFollow: true });
-      created = true;
-      try {
-        stage = 'write';
-        await fh.write(bytes, 0);
-        if (point) this.ctx.crash?.(`${point}-written`);
-        stage = 'fsync';
-        await maybeSync(this.ctx, 'doc-file', () => fh.sync());
-      } finally {
-        await fh.close().catch(() => undefined);
-      }
-      stage = 'rename';
-      await fs.rename(tmp, this.path);
-      created = false;
-      this.replacedUnsynced = true;
-      if (point) this.ctx.crash?.(`${point}-renamed`);
-      stage = 'fsync directory';
-      await maybeSync(this.ctx, 'doc-dir', () => fs.syncDir(dir));
-      this.replacedUnsynced = false;
-    } catch (err) {
-      if (err instanceof CrashSignal) throw err;
-      // the temp file never became the document: remove it, or each failed write would leave one more
-      if (created) await fs.unlink(tmp).catch(() => undefined);
-      const code = (err as { code?: string }).code ?? 'EIO';
-      throw new JournalWriteError(this.path, code, `${stage}: ${(err as Error).message}`);
+      stage = 'write';
+      await fh.write(bytes, 0);
+      if (point) ctx.crash?.(`${point}-written`);
+      stage = 'fsync';
+      await maybeSync(ctx, 'doc-file', () => fh.sync());
+    } finally {
+      await fh.close().catch(() => undefined);
     }
+    stage = 'rename';
+    await fs.rename(tmp, target);
+    created = false;
+    renamed?.();
+    if (point) ctx.crash?.(`${point}-renamed`);
+    stage = 'fsync directory';
+    await maybeSync(ctx, 'doc-dir', () => fs.syncDir(dir));
+  } catch (err) {
+    if (err instanceof CrashSignal) throw err;
+    // the temp file never became the document: remove it, or each failed write would leave one more
+    if (created) await fs.unlink(tmp).catch(() => undefined);
+    const code = (err as { code?: string }).code ?? 'EIO';
+    throw new JournalWriteError(target, code, `${stage}: ${(err as Error).message}`);
   }
 }
 

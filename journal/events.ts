@@ -6,8 +6,16 @@
  */
 import { z } from 'zod';
 
-/** Version of the on-disk journal format; recorded in RunStarted. */
-export const JOURNAL_FORMAT = 1;
+/**
+ * Version of the on-disk journal format new runs are written in; recorded in RunStarted.
+ * 1: one JSON document per run ({format, id, events}), rewritten whole for each event.
+ * 2: an append-only log, one JSON line per record (a header {format, id}, then one event
+ *    per line), each append made durable by one fdatasync (journal/run-log.ts).
+ * Format-1 journals are still read, and continued in format 1.
+ */
+export const JOURNAL_FORMAT = 2;
+export const JOURNAL_FORMATS = [1, 2] as const;
+export type JournalFormat = (typeof JOURNAL_FORMATS)[number];
 
 const json = z.record(z.string(), z.unknown());
 const errorInfo = z.object({ code: z.string(), message: z.string() });
@@ -21,7 +29,7 @@ export const eventSchema = z.discriminatedUnion('type', [
   z.object({
     ...base,
     type: z.literal('RunStarted'),
-    format: z.literal(JOURNAL_FORMAT),
+    format: z.union([z.literal(1), z.literal(2)]),
     flowVersion: z.string(),
     workflow: z.string(),
     workflowVersion: z.number().int(),
@@ -62,10 +70,10 @@ export type EventType = FlowEvent['type'];
 export type EventBody = FlowEvent extends infer E ? (E extends FlowEvent ? Omit<E, 'seq' | 'at'> : never) : never;
 export type EventOf<T extends EventType> = Extract<FlowEvent, { type: T }>;
 
-/** The whole per-run document as stored on disk. */
+/** The whole per-run document: as stored on disk in format 1, as read back from a log in format 2. */
 export const runDocumentSchema = z.object({
-  /** journal format version */
-  format: z.literal(JOURNAL_FORMAT),
+  /** journal format version (equals RunStarted's `format`) */
+  format: z.union([z.literal(1), z.literal(2)]),
   /** the run id (equals the file name without .json) */
   id: z.string(),
   events: z.array(eventSchema).min(1),

@@ -1,21 +1,27 @@
 /**
- * One run's journal: a lowdb document `runs/<id>.json` ({format, id, events}) written
- * through DurableJsonFile, so an append is durable when `append` resolves. Appends are
- * serialised by the run lock the caller holds.
+ * One run's journal, `runs/<id>.json`, as a lowdb document ({format, id, events}). New
+ * runs are format 2: an append-only log (journal/run-log.ts: AppendLog appends what is new,
+ * one fdatasync per event). A format-1 document written by older flow is continued in
+ * format 1 (DurableJsonFile rewrites it whole for each event, as older flow did). Either
+ * way an append is durable when `append` resolves. Appends are serialised by the run lock
+ * the caller holds.
  */
 import { Low } from 'lowdb';
 import { CorruptJournalError, JournalWriteError } from '../src/errors.js';
 import { DurableJsonFile } from './durable-file.js';
 import type { JournalContext } from './durability.js';
-import { JOURNAL_FORMAT, eventSchema, runDocumentSchema, type EventBody, type FlowEvent, type RunDocument } from './events.js';
+import { JOURNAL_FORMAT, eventSchema, type EventBody, type FlowEvent, type JournalFormat, type RunDocument } from './events.js';
+import { AppendLog, checkDocument, readRunFile } from './run-log.js';
+
+type RunFile = (AppendLog | DurableJsonFile<RunDocument>) & { nextPoint: string | undefined; readonly mustStop: boolean; readonly path: string };
 
 export class RunJournal {
-  /** The write that failed after its rename (fsyncgate): no further write from this process. */
+  /** The write that failed after its record may have reached the disk (fsyncgate): no further write from this process. */
   private broken: JournalWriteError | undefined;
 
   private constructor(
     private readonly db: Low<RunDocument>,
-    private readonly adapter: DurableJsonFile<RunDocument>,
+    private readonly adapter: RunFile,
     private readonly ctx: JournalContext,
     private readonly now: () => string,
   ) {}
@@ -28,23 +34,28 @@ export class RunJournal {
     return this.adapter.path;
   }
 
+  /** The on-disk format: 2 (a log) for runs this flow started, 1 for a document an older flow wrote. */
+  get format(): JournalFormat {
+    return this.db.data.format;
+  }
+
   /** The events, oldest first. */
   get events(): readonly FlowEvent[] {
     return this.db.data.events;
   }
 
-  /** Reads and validates a run document; null when it does not exist. */
+  /** Reads and validates a run's journal (either format); null when it does not exist. */
   static async load(ctx: JournalContext, file: string, id: string, now: () => string): Promise<RunJournal | null> {
-    const adapter = new DurableJsonFile<RunDocument>(ctx, file, (raw) => checkDocument(raw, id));
-    const db = new Low<RunDocument>(adapter, { format: JOURNAL_FORMAT, id, events: [] });
-    await db.read();
-    if (db.data.events.length === 0) return null;
+    const read = await readRunFile(ctx, file, id);
+    if (!read) return null;
+    const adapter: RunFile = read.format === 2 ? new AppendLog(ctx, file, id, read) : new DurableJsonFile<RunDocument>(ctx, file, (raw) => checkDocument(raw, id));
+    const db = new Low<RunDocument>(adapter, read.doc);
     return new RunJournal(db, adapter, ctx, now);
   }
 
-  /** Writes a new document holding only `first` (a RunStarted). */
+  /** Writes a new log holding only `first` (a RunStarted of the current format). */
   static async create(ctx: JournalContext, file: string, id: string, first: EventBody, now: () => string, point?: string): Promise<RunJournal> {
-    const adapter = new DurableJsonFile<RunDocument>(ctx, file, (raw) => checkDocument(raw, id));
+    const adapter = new AppendLog(ctx, file, id);
     const db = new Low<RunDocument>(adapter, { format: JOURNAL_FORMAT, id, events: [] });
     const j = new RunJournal(db, adapter, ctx, now);
     await j.append(first, point);
@@ -59,17 +70,20 @@ export class RunJournal {
   /**
    * Numbers, stamps, validates and durably appends one event. `check` sees the event
    * first (the run's machine): an event it refuses is never written. With `point`, the
-   * crash hook is called at `<point>-written`, `<point>-renamed` and `<point>-synced`.
+   * crash hook is called at `<point>-appended` (format 2: the record written, not synced;
+   * the first event and format 1: `<point>-written` and `<point>-renamed`) and at
+   * `<point>-synced`.
    *
-   * A write that failed before its rename changed nothing on disk: the event is dropped.
-   * One that failed after it (the directory fsync: fsyncgate) left the new document in
-   * place but maybe not durable: the event stays in memory, as on disk, and every later
-   * append fails without writing, so this process never writes a document over one whose
-   * durability it does not know. The next open reads what the disk holds.
+   * A write that failed before a complete record reached the file (or before a rename)
+   * left no event on disk: the event is dropped. One that failed after (the fdatasync, a
+   * directory fsync: fsyncgate) left the event in place but maybe not durable: the event
+   * stays in memory, as on disk, and every later append fails without writing, so this
+   * process never writes after a record whose durability it does not know. The next open
+   * reads what the disk holds.
    */
   async append(body: EventBody, point?: string, check?: (e: FlowEvent) => void): Promise<FlowEvent> {
     if (this.broken) {
-      throw new JournalWriteError(this.path, this.broken.code, `an earlier write of this journal failed after replacing it (${this.broken.detail}); flow stopped writing it`);
+      throw new JournalWriteError(this.path, this.broken.code, `an earlier write of this journal failed after its event reached the file (${this.broken.detail}); flow stopped writing it`);
     }
     const event = eventSchema.parse({ ...body, seq: this.db.data.events.length, at: this.now() });
     check?.(event);
@@ -78,7 +92,7 @@ export class RunJournal {
     try {
       await this.db.write();
     } catch (err) {
-      if (this.adapter.replacedUnsynced && err instanceof JournalWriteError) {
+      if (this.adapter.mustStop && err instanceof JournalWriteError) {
         this.broken = err;
         throw err;
       }
@@ -90,16 +104,6 @@ export class RunJournal {
   }
 }
 
-/** Validates a document read back: schema, id, and gap-free sequence numbers starting with RunStarted. */
-export function checkDocument(raw: unknown, id: string): RunDocument {
-  const doc = runDocumentSchema.parse(raw);
-  if (doc.id !== id) throw new Error(`document id ${JSON.stringify(doc.id)} does not match file name ${id}`);
-  doc.events.forEach((e, i) => {
-    if (e.seq !== i) throw new Error(`event ${i} has sequence number ${e.seq}`);
-  });
-  if (doc.events[0]?.type !== 'RunStarted') throw new Error('first event is not RunStarted');
-  if (doc.events.slice(1).some((e) => e.type === 'RunStarted')) throw new Error('RunStarted appears twice');
-  return doc;
-}
-
 export { CorruptJournalError };
+/** Format-1 validation (kept here for callers that import it from the journal). */
+export { checkDocument } from './run-log.js';

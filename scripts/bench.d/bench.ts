@@ -4,12 +4,13 @@
  *   host <repo> <work> <out> <runs> <lab:0|1|only>   everything, then the table, JSON and markdown
  *   lab <repo> <work> <runs>                    (inside the kernel lab VM) the lab figures
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { hostStartup, labStartup, labStartupFigures, startupCommands } from './startup.js';
+import { journalSection } from './journal-figures.js';
 
 interface Figure {
   section: string;
@@ -119,43 +120,6 @@ function everyCommand(repo: string, work: string, runs: number): Figure[] {
   sh(['mkfs.ext4', '-q', '-F', img]);
   log(`start-up of every command: hyperfine, ${runs} runs each`);
   return hostStartup(repo, work, runs, startupCommands(dir, done, gone, img));
-}
-
-function journalFigures(tools: string, work: string, tpl: string[], rounds: number): Figure[] {
-  log('journal: durable event writes vs bare write+fsync');
-  const res = [] as { flow: { p50: number; p99: number }; bare: { p50: number; p99: number }; protocol: { p50: number; p99: number }; samples: number; bytes: { min: number; max: number } }[];
-  for (let i = 0; i < rounds; i++) res.push(JSON.parse(sh([process.execPath, tools, 'journal', path.join(work, `journal-${i}`), '20', tpl[0]!])));
-  const med = (f: (r: (typeof res)[number]) => number) => r2(median(res.map(f)));
-  const note = `${res[0]!.samples} writes of ${res[0]!.bytes.min}–${res[0]!.bytes.max} bytes per round, ${rounds} rounds (median of the rounds' quantiles); ${path.dirname(work)}: ${fsType(work)}`;
-  const out: Figure[] = [];
-  for (const q of ['p50', 'p99'] as const) {
-    const flow = med((r) => r.flow[q]);
-    const bare = med((r) => r.bare[q]);
-    const proto = med((r) => r.protocol[q]);
-    out.push({ section: 'journal', name: `durable event write, ${q}`, value: flow, unit: 'ms', baseline: { name: 'write+fsync of the same bytes', value: bare }, ratio: r2(flow / bare), target: '≤ 3x', met: flow / bare <= 3, note });
-    out.push({ section: 'journal', name: `durable event write, ${q}, vs the protocol in bare syscalls`, value: flow, unit: 'ms', baseline: { name: 'temp+write+fsync+rename+dir fsync', value: proto }, ratio: r2(flow / proto), target: '—', note: "what flow's code adds over the crash-safe protocol itself" });
-  }
-  return out;
-}
-
-function fsType(p: string): string {
-  try {
-    return execFileSync('findmnt', ['-no', 'FSTYPE,SOURCE', '-T', p], { encoding: 'utf8' }).trim();
-  } catch {
-    return '?';
-  }
-}
-
-function foldFigures(tools: string, reps: number): Figure[] {
-  log('fold + plan of synthetic runs');
-  const figs: Figure[] = [];
-  for (const steps of [10, 100, 1000]) {
-    const res = Array.from({ length: reps }, () => JSON.parse(sh([process.execPath, tools, 'fold', String(steps), '10'])) as { coldMs: number; warmMedianMs: number; planEveryEventMedianMs: number });
-    const cold = r2(median(res.map((r) => r.coldMs)));
-    const warm = r2(median(res.map((r) => r.warmMedianMs)));
-    figs.push({ section: 'scale', name: `fold + plan, ${steps} steps (${2 * steps + 2} events), first in a process`, value: cold, unit: 'ms', target: steps === 1000 ? '< 50 ms' : '—', met: steps === 1000 ? cold < 50 : undefined, note: `warm (JIT-compiled) median ${warm} ms` });
-  }
-  return figs;
 }
 
 /** Peak RSS (KiB → MB) of a command, by GNU time. */
@@ -335,8 +299,7 @@ function host(repo: string, work: string, outDir: string, runs: number, lab: str
   if (hostToo) {
     step('start-up and scale', () => startupAndScale(repo, work, tools, runs, tpl));
     step('start-up of every command', () => everyCommand(repo, work, runs));
-    step('journal', () => journalFigures(tools, work, tpl, 5));
-    step('fold', () => foldFigures(tools, 5));
+    step('journal and fold', () => journalSection(work, tpl, 5));
     step('memory', () => memoryHost(repo, work, 5));
   } else missing.push('host figures: skipped (--lab-only)');
   if (withLab) step('kernel lab', () => labFigures(repo, work, process.argv[1]!, 5));

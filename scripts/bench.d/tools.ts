@@ -11,11 +11,12 @@ import { mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { initialTransition, transition } from 'xstate';
-import { DurableJsonFile } from '../../journal/durable-file.js';
+import { DurableJsonFile, replaceFile } from '../../journal/durable-file.js';
 import { SYNC_CALLS, type JournalContext } from '../../journal/durability.js';
 import { JOURNAL_FORMAT, type EventBody, type EventOf, type FlowEvent, type RunDocument } from '../../journal/events.js';
 import { newRunId } from '../../journal/ids.js';
 import { checkDocument } from '../../journal/run-journal.js';
+import { logBytes, parseRunFile } from '../../journal/run-log.js';
 import { JournalStore } from '../../journal/store.js';
 import type { StepDef } from '../../machines/types.js';
 import { createRunMachine, phaseOf } from '../../src/engine/machine.js';
@@ -37,7 +38,7 @@ function quantile(xs: number[], q: number): number {
 async function gen(stateDir: string, n: number, templates: string[]): Promise<void> {
   const ctx: JournalContext = { fs: realFs, disabledSyncs: new Set(SYNC_CALLS) };
   const store = await JournalStore.open(ctx, stateDir, { uid: process.getuid?.() ?? 0, now: () => new Date().toISOString() });
-  const docs = templates.map((t) => JSON.parse(readFileSync(t, 'utf8')) as RunDocument);
+  const docs = templates.map((t) => parseRunFile(readFileSync(t), path.basename(t, '.json'), t).doc);
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   const ids = new Set<string>();
   for (let i = 0; i < n; i++) {
@@ -47,8 +48,9 @@ async function gen(stateDir: string, n: number, templates: string[]): Promise<vo
     const doc = docs[i % docs.length]!;
     const base = t0 + i * 60_000;
     const events = doc.events.map((e, k) => ({ ...e, at: new Date(base + k * 10).toISOString() }));
-    const clone = checkDocument({ ...doc, id, events }, id);
-    await new DurableJsonFile<RunDocument>(ctx, store.runPath(id), (raw) => checkDocument(raw, id)).write(clone);
+    // in the templates' format (today's runs: format 2, an append-only log)
+    if (doc.format === 2) await replaceFile(ctx, store.runPath(id), logBytes(id, parseRunFile(logBytes(id, events), id, id).doc.events), undefined);
+    else await new DurableJsonFile<RunDocument>(ctx, store.runPath(id), (raw) => checkDocument(raw, id)).write(checkDocument({ ...doc, id, events }, id));
   }
   out({ runs: n });
 }
@@ -61,7 +63,7 @@ async function gen(stateDir: string, n: number, templates: string[]): Promise<vo
 async function journal(dir: string, runs: number, template: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const store = await JournalStore.open({ fs: realFs }, path.join(dir, 'state'), { uid: process.getuid?.() ?? 0, now: () => new Date().toISOString() });
-  const doc = JSON.parse(readFileSync(template, 'utf8')) as RunDocument;
+  const doc = parseRunFile(readFileSync(template), path.basename(template, '.json'), template).doc;
   const bodies = doc.events.map(({ seq: _s, at: _a, ...b }) => b as EventBody);
   const bare = await open(path.join(dir, 'bare.bin'), 'w', 0o600);
   const protoDir = path.join(dir, 'protocol');

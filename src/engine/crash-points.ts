@@ -1,22 +1,19 @@
 /**
  * The named points where a crash changes what recovery must do, enumerated from a run's
  * step definitions (a new step gets its points for free):
- *   before-intent · intent-written (temp file, not synced) · intent-renamed (dir not
- *   synced) · intent-synced · command-running · command-done · outcome-written ·
- *   outcome-renamed · outcome-synced
+ *   before-intent · intent-appended (in the log, not synced) · intent-synced ·
+ *   command-running · command-done · outcome-appended · outcome-synced
  * for every step (`apply:<step>:…`) and every compensation (`undo:<step>:…`).
  */
 import { HAS_INVERSE, type StepDef } from '../../machines/types.js';
 
 export const STEP_POINTS = [
   'before-intent',
-  'intent-written',
-  'intent-renamed',
+  'intent-appended',
   'intent-synced',
   'command-running',
   'command-done',
-  'outcome-written',
-  'outcome-renamed',
+  'outcome-appended',
   'outcome-synced',
 ] as const;
 

@@ -2,6 +2,7 @@
  * plan(state) → the next action: what the runner does next, decided from the state alone.
  * Forward: steps in order; rollback: in reverse. A step in doubt is probed before
  * anything else is done with it; a partial effect is cleaned first.
+ * O(1): the next step is the fold's cursor (state.ts, StepTrack), not a scan.
  */
 import { HAS_INVERSE } from '../../machines/types.js';
 import type { Phase, RunState, StepState } from './state.js';
@@ -19,31 +20,25 @@ export type Action =
 const IN_DOUBT = new Set(['intended', 'failed', 'undo-intended', 'undo-failed']);
 
 export function plan(s: RunState, phase: Phase): Action {
-  if (phase === 'forward') return planForward(s.steps);
-  if (phase === 'rollback') return planRollback(s.steps);
+  if (phase === 'forward') return planForward(s.steps[s.track.fwd]);
+  if (phase === 'rollback') return planRollback(s.steps[s.track.back]);
   return { type: 'none', reason: `run is ${phase}` };
 }
 
-function planForward(steps: readonly StepState[]): Action {
-  for (const st of steps) {
-    if (st.status === 'applied') continue;
-    if (IN_DOUBT.has(st.status)) return { type: 'probe', step: st.name };
-    if (st.status === 'partial') return { type: 'clean', step: st.name };
-    if (st.status === 'pending' || st.status === 'undone') return { type: 'apply', step: st.name };
-  }
-  return { type: 'finish' };
+/** `st`: the first step that is not applied (none: finish). */
+function planForward(st: StepState | undefined): Action {
+  if (!st) return { type: 'finish' };
+  if (IN_DOUBT.has(st.status)) return { type: 'probe', step: st.name };
+  if (st.status === 'partial') return { type: 'clean', step: st.name };
+  return { type: 'apply', step: st.name }; // pending or undone
 }
 
-function planRollback(steps: readonly StepState[]): Action {
-  for (const st of [...steps].reverse()) {
-    if (st.status === 'pending' || st.status === 'undone') continue;
-    if (IN_DOUBT.has(st.status)) return { type: 'probe', step: st.name };
-    if (st.status === 'partial') return { type: 'clean', step: st.name };
-    if (st.status === 'applied') {
-      return HAS_INVERSE[st.def.kind] ? { type: 'undo', step: st.name } : { type: 'skip-undo', step: st.name, reason: inverseReason(st) };
-    }
-  }
-  return { type: 'finish-rollback' };
+/** `st`: the last step that is neither pending nor undone (none: rollback finished). */
+function planRollback(st: StepState | undefined): Action {
+  if (!st) return { type: 'finish-rollback' };
+  if (IN_DOUBT.has(st.status)) return { type: 'probe', step: st.name };
+  if (st.status === 'partial') return { type: 'clean', step: st.name };
+  return HAS_INVERSE[st.def.kind] ? { type: 'undo', step: st.name } : { type: 'skip-undo', step: st.name, reason: inverseReason(st) }; // applied
 }
 
 function inverseReason(st: StepState): string {

@@ -67,6 +67,10 @@ class RealHandle implements FileHandle {
     return this.fh.sync();
   }
 
+  datasync(): Promise<void> {
+    return this.fh.datasync();
+  }
+
   async stat(): Promise<FsStat> {
     return toFsStat(await this.fh.stat({ bigint: true }));
   }

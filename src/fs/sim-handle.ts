@@ -56,6 +56,13 @@ export class SimHandle implements FileHandle {
     node.durable = { data: node.data.copy(), mode: node.mode, mtimeMs: node.mtimeMs };
   }
 
+  /** As `sync` here: the simulated file has no metadata apart from its data worth keeping apart. */
+  async datasync(): Promise<void> {
+    const node = this.live('fdatasync');
+    this.sim.faults.check('sync', 'fdatasync', this.path);
+    node.durable = { data: node.data.copy(), mode: node.mode, mtimeMs: node.mtimeMs };
+  }
+
   async stat(): Promise<FsStat> {
     return statOf(this.live('fstat'), this.sim.dev);
   }

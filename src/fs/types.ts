@@ -43,6 +43,8 @@ export interface FileHandle {
   truncate(length: number): Promise<void>;
   /** fsync(2): the file's data and metadata are durable when this resolves. */
   sync(): Promise<void>;
+  /** fdatasync(2): the file's data (and the size that reads it back) are durable when this resolves. */
+  datasync(): Promise<void>;
   stat(): Promise<FsStat>;
   close(): Promise<void>;
 }

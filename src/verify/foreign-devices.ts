@@ -30,10 +30,10 @@ export interface ForeignFigures {
 /** A device another program made in the window, as it looked right after it was made. */
 type Planted = { kind: 'loop'; info: LoopInfo } | { kind: 'zram'; info: ZramInfo };
 
-/** Once the intent may be in the journal (a process crash keeps a renamed file) and before the outcome is: any new device of the kind is a candidate. */
+/** Once the intent may be in the journal (a process crash keeps an appended record) and before the outcome is: any new device of the kind is a candidate. */
 const FOREIGN_WINDOW: Record<string, string[]> = {
-  'loop.attach': ['intent-renamed', 'intent-synced', 'command-running', 'command-done', 'outcome-written'],
-  'zram.add': ['intent-renamed', 'intent-synced', 'command-running', 'command-done', 'outcome-written'],
+  'loop.attach': ['intent-appended', 'intent-synced', 'command-running', 'command-done', 'outcome-appended'],
+  'zram.add': ['intent-appended', 'intent-synced', 'command-running', 'command-done', 'outcome-appended'],
 };
 
 /** Makes a device exactly like the one the step makes, as another program would. */

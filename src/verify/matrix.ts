@@ -91,8 +91,8 @@ export async function recover(w: World, how: Recovery): Promise<{ phase: string 
  * another program made in that window (zram.add's command-running is after its hot_add).
  */
 const DEVICE_WINDOW: Record<string, string[]> = {
-  'loop.attach': ['command-done', 'outcome-written'],
-  'zram.add': ['command-running', 'command-done', 'outcome-written'],
+  'loop.attach': ['command-done', 'outcome-appended'],
+  'zram.add': ['command-running', 'command-done', 'outcome-appended'],
 };
 
 /** Checks operator stops against the crash points that preceded them. */
@@ -137,6 +137,7 @@ export class CrashMatrix {
     this.reference = endState(ref);
     const defs = await stepsIn(this.base, this.sc, ID);
     this.defsNames = defs.map((d) => d.name);
+    // the new log is created whole (temp file, rename); every later event is appended
     const forward = ['start-written', 'start-renamed', 'start-synced', ...applyPoints(defs)];
     const undo = undoPoints(defs);
     this.figures.pointsEnumerated = forward.length + undo.length;

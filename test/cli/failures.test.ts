@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { realFs } from '../../src/fs/real.js';
 import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
+import { eventsOf, logOf } from '../support/journal-files.js';
 import { MAIN, runId, Sandbox } from './harness.js';
 
 let sb: Sandbox;
@@ -114,8 +115,9 @@ describe('a corrupted journal', () => {
     const good = runId(sb.flow(['run', 'loop-mount', '--file', 'rootfs.ext4', '--read-only']));
     const bad = runId(sb.flow(['run', 'loop-mount', '--file', 'rootfs.ext4', '--read-only']));
     const file = join(sb.stateDir, 'runs', `${bad}.json`);
-    const text = readFileSync(file, 'utf8');
-    const broken = text.slice(0, text.length / 2);
+    // a torn record in the middle of the log (a torn FINAL one would be an interrupted append, read as such)
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const broken = [...lines.slice(0, 3), lines[3]!.slice(0, lines[3]!.length / 2), ...lines.slice(4)].join('\n');
     writeFileSync(file, broken);
     for (const cmd of [['show', bad], ['log', bad], ['resume', bad], ['rollback', bad]]) {
       const r = sb.flow(cmd);
@@ -133,10 +135,10 @@ describe('a corrupted journal', () => {
     sb.extImage();
     const id = runId(sb.flow(['run', 'loop-mount', '--file', 'rootfs.ext4', '--read-only']));
     const file = join(sb.stateDir, 'runs', `${id}.json`);
-    const doc = JSON.parse(readFileSync(file, 'utf8'));
-    [doc.events[1], doc.events[3]] = [doc.events[3], doc.events[1]];
-    doc.events.forEach((e: { seq: number }, i: number) => (e.seq = i));
-    writeFileSync(file, JSON.stringify(doc));
+    const events = eventsOf(readFileSync(file), id);
+    [events[1], events[3]] = [events[3]!, events[1]!];
+    events.forEach((e, i) => (e.seq = i));
+    writeFileSync(file, logOf(id, events));
     const r = sb.flow(['rollback', id]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/does not fit the run at this point/);

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { realFs } from '../../src/fs/real.js';
 import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
+import { eventsOf, logOf } from '../support/journal-files.js';
 import { runId, Sandbox } from './harness.js';
 
 let sb: Sandbox;
@@ -31,10 +32,10 @@ const lockFile = (id: string) => join(sb.stateDir, 'locks', `run-${id}.lock`);
 
 /** Moves a run's recorded times back: its events then happened `ms` ago (in order). */
 function age(id: string, ms: number): void {
-  const d = JSON.parse(readFileSync(doc(id), 'utf8'));
-  const n = d.events.length;
-  d.events.forEach((e: { at: string }, i: number) => (e.at = new Date(Date.now() - ms - (n - i) * 1000).toISOString()));
-  writeFileSync(doc(id), JSON.stringify(d));
+  const events = eventsOf(readFileSync(doc(id)), id);
+  const n = events.length;
+  events.forEach((e, i) => (e.at = new Date(Date.now() - ms - (n - i) * 1000).toISOString()));
+  writeFileSync(doc(id), logOf(id, events));
 }
 
 function device(file: string, extra: Record<string, string> = {}, more: string[] = []): string {

@@ -104,7 +104,7 @@ describe('list, show, log, workflows', () => {
     expect(show).toMatchObject({ id, status: 'done', params: { readOnly: false }, live: { 'attach-file': 'present', mount: 'present' } });
     expect(show.steps.map((s: { name: string }) => s.name)).toEqual(['attach-file', 'make-mountpoint', 'mount']);
     const log = JSON.parse(sb.flow(['log', id, '--json']).stdout);
-    expect(log[0]).toMatchObject({ seq: 0, type: 'RunStarted', workflow: 'loop-mount', format: 1 });
+    expect(log[0]).toMatchObject({ seq: 0, type: 'RunStarted', workflow: 'loop-mount', format: 2 });
     expect(log.at(-1)).toMatchObject({ type: 'RunFinished' });
     expect(sb.flow(['log', id]).stdout.split('\n')[0]).toMatch(/^\s+0\s+\S+\s+RunStarted/);
     sb.flow(['rollback', id]);

@@ -31,7 +31,7 @@ const figures: string[] = [];
  * src/steps/loop-attach.ts). Only there: the operator removes that device exactly as
  * listed, resolves the step as absent, and recovers again.
  */
-const DEVICE_WINDOW = /^apply:(attach-file|attach-image|add-cow):(command-running|command-done|outcome-written)$/;
+const DEVICE_WINDOW = /^apply:(attach-file|attach-image|add-cow):(command-running|command-done|outcome-appended)$/;
 
 async function asOperator(sb: Sandbox, id: string, rec: Result, point: string, how: string): Promise<Result> {
   if (rec.code !== 3) return rec;

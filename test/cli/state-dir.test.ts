@@ -17,6 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventsOf, format1Bytes } from '../support/journal-files.js';
 import { expectRefused, kernelText, listing, runId, Sandbox, type Result } from './harness.js';
 
 let sb: Sandbox;
@@ -56,15 +57,23 @@ interface Doc {
   events: Record<string, unknown>[];
 }
 
-/** Ways a run document can be damaged, with what flow must say about it. */
-const CORRUPTIONS: [string, (text: string, doc: Doc, other: string) => string, RegExp][] = [
+/**
+ * Ways a run's journal can be damaged, with what flow must say about it: a format-1
+ * document (`text`, `doc`: the run rewritten as older flow wrote it, still read today),
+ * or today's log (`log`: its lines; a torn FINAL record is no damage, see test/unit/journal).
+ */
+const CORRUPTIONS: [string, (text: string, doc: Doc, other: string, log: string[]) => string, RegExp][] = [
+  ['a log with a torn middle record', (_t, _d, _o, l) => [l[0], l[1], l[2]!.slice(0, 25), ...l.slice(3)].join('\n'), /line 3: not JSON/],
+  ['a log with an invalid middle record', (_t, _d, _o, l) => [l[0], l[1], JSON.stringify({ seq: 1, at: 'x', type: 'StepTeleported' }), ...l.slice(3)].join('\n'), /line 3: does not validate/],
+  ['a log with a record lost in the middle', (_t, _d, _o, l) => [l[0], l[1], ...l.slice(3)].join('\n'), /line 3: event 1 has sequence number 2/],
+  ["another run's log under this name", (_t, _d, other, l) => [JSON.stringify({ format: 2, id: other }), ...l.slice(1)].join('\n'), /line 1: log id "[a-z2-9]{8}" does not match file name/],
   ['truncated mid-write (half of it)', (t) => t.slice(0, Math.floor(t.length / 2)), /not JSON/],
   ['an empty file', () => '', /empty file/],
   ['binary garbage', () => '\u0000\u00ff\u00fe garbage', /not JSON/],
   ['valid JSON failing the schema (an unknown event type)', (_t, d) => JSON.stringify({ ...d, events: [...d.events, { seq: d.events.length, at: 'x', type: 'StepTeleported' }] }), /does not validate/],
   ['valid JSON failing the schema (a field of the wrong type)', (_t, d) => JSON.stringify({ ...d, events: d.events.map((e, i) => (i === 1 ? { ...e, seq: 'one' } : e)) }), /does not validate/],
   ['valid JSON, not a run document at all', () => JSON.stringify([1, 2, 3]), /does not validate/],
-  ['a journal format flow does not know', (_t, d) => JSON.stringify({ ...d, format: 2 }), /does not validate/],
+  ['a journal format flow does not know', (_t, d) => JSON.stringify({ ...d, format: 3 }), /does not validate/],
   ["another run's document under this name", (_t, d, other) => JSON.stringify({ ...d, id: other }), /document id "[a-z2-9]{8}" does not match file name/],
   ['events out of order (sequence numbers swapped with them)', (_t, d) => JSON.stringify({ ...d, events: [d.events[0], d.events[2], d.events[1], ...d.events.slice(3)] }), /event 1 has sequence number 2/],
   [
@@ -81,8 +90,9 @@ describe('a damaged run document: reported with its path, never rewritten; the o
   it.each(CORRUPTIONS.map(([what, make, detail]) => [what, make, detail] as const))('%s', (_w, make, detail) => {
     const bad = doneRun();
     const good = doneRun();
-    const text = readFileSync(docPath(bad), 'utf8');
-    const damaged = make(text, JSON.parse(text) as Doc, good);
+    const log = readFileSync(docPath(bad), 'utf8');
+    const text = format1Bytes(bad, eventsOf(Buffer.from(log), bad)).toString('utf8');
+    const damaged = make(text, JSON.parse(text) as Doc, good, log.split('\n'));
     writeFileSync(docPath(bad), damaged, { mode: 0o600 });
     const goodBytes = readFileSync(docPath(good));
     const kernelBefore = kernelText(sb);
@@ -120,12 +130,13 @@ describe('a damaged run document: reported with its path, never rewritten; the o
     writeFileSync(docPath(bad), text.slice(0, 100));
     sb.extImage('k.ext4');
     const r = sb.flow(['run', 'loop-mount', '--file', 'k.ext4', '--key', 'ci-1']);
-    expectRefused(r, new RegExp(`^flow: journal ${docPath(bad)} is corrupt: not JSON \\(.*\\); it may be the run with --key "ci-1"$`), /Inspect or move the file away/, EXIT_CORRUPT);
+    // the log's RunStarted is torn: no key to read
+    expectRefused(r, new RegExp(`^flow: journal ${docPath(bad)} is corrupt: the log holds no complete RunStarted; it may be the run with --key "ci-1"$`), /Inspect or move the file away/, EXIT_CORRUPT);
     expect(r.stderr.match(/is corrupt/g)).toHaveLength(1);
     expect(sb.runs()).toEqual([`${bad}.json`]);
-    // readable JSON that records another key (here: none) cannot be that run
-    const doc = JSON.parse(text) as Doc;
-    writeFileSync(docPath(bad), JSON.stringify({ ...doc, events: doc.events.map((e, i) => (i === 0 ? { ...e, workflowVersion: 99 } : e)) }));
+    // a readable RunStarted that records another key (here: none) cannot be that run
+    const lines = text.split('\n');
+    writeFileSync(docPath(bad), [lines[0], JSON.stringify({ ...JSON.parse(lines[1]!), workflowVersion: 99 }), ...lines.slice(2)].join('\n'));
     const id = runId(ok(sb.flow(['run', 'loop-mount', '--file', 'k.ext4', '--key', 'ci-1'])));
     expect(id).not.toBe(bad);
   });

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { STEP_POINTS } from '../../src/engine/crash-points.js';
 import { SCENARIOS } from '../support/scenarios.js';
 import { foreignDeviceMatrix, type ForeignFigures } from '../../src/verify/foreign-devices.js';
 import { subjectOf } from './subject.js';
@@ -11,8 +12,8 @@ describe.each(SCENARIOS.map((s) => [s.workflow, s] as const))('foreign devices i
     all.push(f);
     expect(f.violations.slice(0, 10)).toEqual([]);
     expect(f.steps.length).toBeGreaterThan(0);
-    // 9 points x 2 crash modes x 2 recoveries per device step
-    expect(f.runs).toBe(f.steps.length * 36);
+    // every point of the step (STEP_POINTS) x 2 crash modes x 2 recoveries per device step
+    expect(f.runs).toBe(f.steps.length * STEP_POINTS.length * 4);
   }, 300_000);
 });
 

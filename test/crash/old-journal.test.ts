@@ -6,16 +6,17 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CrashSignal } from '../../journal/durability.js';
 import { SCENARIOS } from '../support/scenarios.js';
+import { eventsOf, format1Bytes } from '../support/journal-files.js';
 import { STATE_DIR, World } from '../support/world.js';
 import { endState } from '../../src/verify/matrix.js';
 import { ID } from '../../src/verify/operator.js';
 
 const sc = SCENARIOS.find((s) => s.workflow === 'snapshot-image')!;
 
-/** Rewrites the run's journal as flow wrote it before: ids / devices only, no diskseq. */
+/** Rewrites the run's journal as flow wrote it before (a format-1 document): ids / devices only, no diskseq. */
 async function toOldShape(w: World): Promise<number> {
   const path = `${STATE_DIR}/runs/${ID}.json`;
-  const doc = JSON.parse(Buffer.from(await w.fs.readFile(path)).toString('utf8')) as { events: Record<string, any>[] };
+  const doc = { events: eventsOf(Buffer.from(await w.fs.readFile(path)), ID) };
   let changed = 0;
   for (const e of doc.events) {
     if (e.type === 'StepIntended' && Array.isArray(e.marker?.seen)) {
@@ -27,7 +28,7 @@ async function toOldShape(w: World): Promise<number> {
       changed++;
     }
   }
-  w.fs.putFile(path, Buffer.from(JSON.stringify(doc)), { durable: true });
+  w.fs.putFile(path, format1Bytes(ID, doc.events), { durable: true });
   return changed;
 }
 

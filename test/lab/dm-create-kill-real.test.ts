@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventsOf } from '../support/journal-files.js';
 import { requireLab } from './lab-env.js';
 import { hostObjects, ROOT, Sandbox, sh, type HostObjects } from './real-host.js';
 import { normalizeTableLine } from '../../src/kernel/parse/dm-table.js';
@@ -37,7 +38,7 @@ const WORKFLOWS = {
  * device per zram step; and nothing else of the run.
  */
 async function checkFinished(id: string, w: { points: readonly string[]; loops: number; zram: number }): Promise<void> {
-  const doc = JSON.parse(readFileSync(join(sb.stateDir, 'runs', `${id}.json`), 'utf8')) as { events: { type: string; step?: string; args?: { name: string; uuid: string; table: string[] } }[] };
+  const doc = { events: eventsOf(readFileSync(join(sb.stateDir, 'runs', `${id}.json`)), id) as { type: string; step?: string; args?: { name: string; uuid: string; table: string[] } }[] };
   const intended = new Map<string, { name: string; uuid: string; table: string[] }>();
   for (const e of doc.events) if (e.type === 'StepIntended' && w.points.includes(e.step!)) intended.set(e.step!, e.args!);
   const raw = await hostRaw();

@@ -3,7 +3,7 @@
  * step and every compensation, as the CLI lists them (FLOW_CRASH_AT=list), is tried with a
  * real SIGKILL. A forward point is followed by `flow resume` and, separately, by `flow
  * rollback`; a point of a compensation by `flow rollback` (and `flow resume` must refuse).
- * Points whose killed state is another point's state (SECONDARY below: `-renamed` ≡
+ * Points whose killed state is another point's state (SECONDARY below: `-appended`/`-renamed` ≡
  * `-synced`, `-written` ≡ the point before plus a stale temp file) are recovered one way
  * only: resume for forward points, rollback for compensation points. At the points where a
  * command runs, once killing flow alone (the command finishes on its own) and once killing
@@ -31,7 +31,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkDocument } from '../../journal/run-journal.js';
+import { parseRunFile } from '../../journal/run-log.js';
 import type { FlowEvent } from '../../journal/events.js';
 import { STEP_POINTS } from '../../src/engine/crash-points.js';
 import { fold } from '../../src/engine/fold.js';
@@ -69,10 +69,13 @@ export interface Spec {
  * Points whose SIGKILLed state is another point's state, so that recovering them both ways
  * again proves nothing new (a process kill loses no page cache; only a power cut, the
  * powercut tier, tells these points apart):
- *  - `X-renamed` ≡ `X-synced`: the only thing between them is the directory fsync; files,
+ *  - `X-appended` ≡ `X-synced`: the only thing between them is the log's fdatasync; files,
  *    kernel objects and locks are identical.
- *  - `X-written` ≡ the point before the write (`before-intent`, `command-done`; for
- *    `start-written`: no run recorded) plus a stale temp file `.<id>.json.<pid>.<n>.tmp`.
+ *  - `start-renamed` ≡ `start-synced`: the only thing between them is the directory fsync
+ *    after the new log's rename.
+ *  - `start-written` ≡ no run recorded, plus a stale temp file `.<id>.json.<pid>.<n>.tmp`
+ *    (format-1 journals of older flow also have `X-written` for every event: the point
+ *    before the write plus a stale temp file).
  *    Between them flow only takes the allocation lock (gone with the process) and reads
  *    the kernel (observe). The temp file is removed by one code path that resume and
  *    rollback share (store.open under the run's lock, journal/durable-file.ts
@@ -83,13 +86,13 @@ export interface Spec {
  * point), compensation secondary points by rollback; the primary points are recovered
  * both ways (forward: resume and rollback; compensation: rollback and a refused resume).
  */
-export const SECONDARY = /-(written|renamed)$/;
+export const SECONDARY = /-(written|renamed|appended)$/;
 
 const POS = Object.fromEntries(STEP_POINTS.map((p, i) => [p, i])) as Record<(typeof STEP_POINTS)[number], number>;
 /** Kinds recovery always runs again (their probe says "absent": read-only or idempotent). */
 const ALWAYS_AGAIN = new Set(['partitions.check', 'fs.grow']);
 /** Points after which flow rightly stops for the operator: a loop/zram device made, its outcome not yet durable. */
-const DEVICE_WINDOW = /^apply:(attach-[a-z-]+|add-cow):(command-running|command-done|outcome-written)$/;
+const DEVICE_WINDOW = /^apply:(attach-[a-z-]+|add-cow):(command-running|command-done|outcome-appended)$/;
 
 export interface Lane extends LaneScope {
   index: number;
@@ -722,8 +725,8 @@ export class SigkillMatrix {
   }
 
   private journal(lane: Lane, id: string): Journal {
-    const raw = JSON.parse(readFileSync(join(lane.stateDir, 'runs', `${id}.json`), 'utf8')) as unknown;
-    const doc = checkDocument(raw, id);
+    const file = join(lane.stateDir, 'runs', `${id}.json`);
+    const doc = parseRunFile(readFileSync(file), id, file).doc;
     const f = fold(id, doc.events);
     return { events: [...doc.events], phase: f.phase, status: new Map(f.state.steps.map((s) => [s.name, s.status])) };
   }

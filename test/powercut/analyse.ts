@@ -319,7 +319,7 @@ export function analyseRound(opts: {
   const sha = join(rec, 'images.sha256');
   const blame = (msg: string): Tally => {
     const id = infos.find((i) => msg.includes(i.id));
-    const fs = id?.fs ?? (['doc-file', 'doc-dir', 'state-dir'].find((m) => msg.includes(`/${m}/`) || msg.includes(`./${m}/`)) as Fs | undefined) ?? 'main';
+    const fs = id?.fs ?? (['doc-file', 'doc-dir', 'log-append', 'state-dir'].find((m) => msg.includes(`/${m}/`) || msg.includes(`./${m}/`)) as Fs | undefined) ?? 'main';
     return tallyOf(fs, id?.workflow) ?? res.general;
   };
   if (how === 'resume') {

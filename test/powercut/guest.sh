@@ -8,7 +8,7 @@
 #                                        halting at its own point (FLOW_HALT_AT), then
 #                                        create ROUND/cut: scripts/lab cuts the power
 # DISK (vda, vdb) holds ROUND's partitions: 1 images, 2 main (the state directory of the
-# plain runs), 3-5 one per fsync mutant. Everything the host reads goes to the share
+# plain runs), 3-6 one per fsync mutant. Everything the host reads goes to the share
 # ($FLOW_LAB_SHARE/ROUND); nothing is decided here.
 set -uo pipefail
 S=${FLOW_LAB_SHARE:?run me in the kernel lab}
@@ -17,7 +17,7 @@ ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
 # test entry; everything after the power cut (read back, resume, rollback) is the shipped flow
 FLOW=(node "$ROOT/dist/bin/flow.js")
 FLOW_TEST=(node "$ROOT/dist/test/flow.js")
-FSES=(img main doc-file doc-dir state-dir)
+FSES=(img main doc-file doc-dir log-append state-dir)
 # ext4 as the tier needs it: no periodic journal commit and no replace-via-rename
 # heuristic, so only flow's own fsyncs make anything durable (docs/LAB.md, power cuts)
 MOUNT_OPTS=commit=600,noauto_da_alloc

@@ -58,12 +58,14 @@ export function enumerateSteps(dir: string, images: string): Record<Workflow, St
 
 /** Every point of a forward run: its first event, each step's points, its last event. */
 export function forwardPoints(steps: Step[]): string[] {
-  const doc = (p: string) => ['written', 'renamed', 'synced'].map((x) => `${p}-${x}`);
-  return [...doc('start'), ...steps.flatMap((s) => STEP_POINTS.map((p) => `apply:${s.name}:${p}`)), ...doc('finish:outcome')];
+  // the new log is created whole (temp file, rename, directory fsync); every later event is appended
+  const created = ['written', 'renamed', 'synced'].map((x) => `start-${x}`);
+  const appended = ['appended', 'synced'].map((x) => `finish:outcome-${x}`);
+  return [...created, ...steps.flatMap((s) => STEP_POINTS.map((p) => `apply:${s.name}:${p}`)), ...appended];
 }
 
 /** The points inside a step (after its intent began, before its outcome is durable and shown). */
-const INSIDE = ['intent-written', 'intent-renamed', 'intent-synced', 'command-running', 'command-done', 'outcome-written', 'outcome-renamed', 'outcome-synced'] as const;
+const INSIDE = ['intent-appended', 'intent-synced', 'command-running', 'command-done', 'outcome-appended', 'outcome-synced'] as const;
 
 /**
  * A real `dmsetup create` gives flow no "running" moment (the fake kernel has one inside
@@ -92,13 +94,19 @@ export function insidePoints(steps: Record<Workflow, Step[]>, offset: number): {
 }
 
 /**
- * The runs of one fsync mutant: each halts where an outcome has been shown and the next
- * sync has not happened yet (the moment a missing sync loses something).
+ * The runs of one fsync mutant: each halts where an event has been shown and the next
+ * sync has not happened yet (the moment a missing sync loses something). doc-file and
+ * doc-dir make a new log durable: their run is alone on its filesystem and halts once its
+ * id is printed (RunStarted shown), before its first append: any later fsync on that
+ * filesystem, of this run or of another, commits ext4's journal and the rename with it
+ * (round r2 of 2026-12-03 had three runs there and did not catch doc-dir). log-append: after
+ * outcomes were appended.
  */
-export function mutantPoints(): { workflow: Workflow; point: string }[] {
+export function mutantPoints(m: SyncCall): { workflow: Workflow; point: string }[] {
+  if (m === 'doc-file' || m === 'doc-dir') return [{ workflow: 'loop-mount', point: 'apply:attach-file:before-intent' }];
   return [
     { workflow: 'loop-mount', point: 'apply:mount:before-intent' },
-    { workflow: 'snapshot-image', point: 'apply:create-base:intent-written' },
+    { workflow: 'snapshot-image', point: 'apply:create-base:intent-appended' },
   ];
 }
 
@@ -110,7 +118,7 @@ export function planRound(round: string, steps: Record<Workflow, Step[]>, offset
     runs.push({ label, fs: 'main', point, mutant: undefined, workflow, args: runArgs(workflow, round, 'main', label) });
   });
   for (const m of mutants) {
-    mutantPoints().forEach(({ workflow, point }, i) => {
+    mutantPoints(m).forEach(({ workflow, point }, i) => {
       const label = `${m}-${short[workflow]}${i}`;
       runs.push({ label, fs: m, point, mutant: m, workflow, args: runArgs(workflow, round, m, label) });
     });

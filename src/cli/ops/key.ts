@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { listRuns } from '../../../journal/run-index.js';
+import { rawRunStarted } from '../../../journal/run-log.js';
 import type { WorkflowDef } from '../../../machines/types.js';
 import type { App } from '../../app.js';
 import type { RunOutcome, Runner } from '../../engine/runner.js';
@@ -30,9 +31,8 @@ export function keyLockName(key: string): string {
 /** The key a document's RunStarted records, read without validating (for a corrupt one); null when unreadable. */
 async function rawKey(app: App, id: string): Promise<string | undefined | null> {
   try {
-    const doc = JSON.parse((await app.store.ctx.fs.readFile(path.join(app.store.dirs.runs, `${id}.json`), { noFollow: true })).toString('utf8'));
-    const first = doc?.events?.[0];
-    if (!first || typeof first !== 'object') return null;
+    const first = rawRunStarted(await app.store.ctx.fs.readFile(path.join(app.store.dirs.runs, `${id}.json`), { noFollow: true }));
+    if (!first) return null;
     return typeof first.key === 'string' ? first.key : undefined;
   } catch {
     return null;

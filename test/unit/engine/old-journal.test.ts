@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CrashSignal } from '../../../journal/durability.js';
 import { NeedsOperatorError } from '../../../src/errors.js';
 import { SCENARIOS } from '../../support/scenarios.js';
+import { eventsOf, format1Bytes } from '../../support/journal-files.js';
 import { STATE_DIR, World } from '../../support/world.js';
 
 const ID = 'k3m9x2ab';
@@ -15,9 +16,9 @@ const sc = SCENARIOS.find((s) => s.workflow === 'delayed-device')!;
 const DOC = `${STATE_DIR}/runs/${ID}.json`;
 const FILE = '/img/slow.img';
 
-/** Rewrites the run's journal as today's main wrote it: identities {dev, ino}, no proofs, dir.make outputs {dirs}. */
+/** Rewrites the run's journal as an older flow wrote it (a format-1 document): identities {dev, ino}, no proofs, dir.make outputs {dirs}. */
 async function toOldShape(w: World): Promise<void> {
-  const doc = JSON.parse((await w.fs.readFile(DOC)).toString('utf8'));
+  const doc = { events: eventsOf(await w.fs.readFile(DOC), ID) };
   const strip = (o: Record<string, unknown> | undefined) => {
     if (o && typeof o === 'object') delete o.birth;
   };
@@ -32,9 +33,9 @@ async function toOldShape(w: World): Promise<void> {
       delete e.outputs.made;
     }
   }
-  const text = JSON.stringify(doc);
-  expect(text).not.toMatch(/"birth"|"made"|"stamps"|"mtimeMs"/);
-  w.fs.putFile(DOC, Buffer.from(text + '\n'), { durable: true });
+  const bytes = format1Bytes(ID, doc.events);
+  expect(bytes.toString('utf8')).not.toMatch(/"birth"|"made"|"stamps"|"mtimeMs"/);
+  w.fs.putFile(DOC, bytes, { durable: true });
 }
 
 async function world(crashAt?: string): Promise<World> {

@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { StepDef, StepKind } from '../../../machines/types.js';
 import { plan, type Action } from '../../../src/engine/plan.js';
-import type { Phase, RunState, StepStatus } from '../../../src/engine/state.js';
+import { trackOf, type Phase, type RunState, type StepState, type StepStatus } from '../../../src/engine/state.js';
 
 const KINDS: Record<string, StepKind> = { a: 'loop.attach', r: 'partitions.check', d: 'dm.create', m: 'mount', g: 'fs.grow' };
 
 /** "a:applied r:applied d:intended" → a RunState with those steps and statuses */
 function state(spec: string): RunState {
-  const steps = spec.split(' ').map((tok) => {
+  const steps = spec.split(' ').map((tok): StepState => {
     const [name, status] = tok.split(':') as [string, StepStatus];
     const def: StepDef = { name, kind: KINDS[name]!, title: name, durable: false, args: () => ({}) };
     return { name, def, status, undoing: status.startsWith('undo'), lost: false };
   });
-  return { id: 'x', workflow: 'w', workflowVersion: 1, params: {}, created: '', updated: '', keepOnFailure: false, bootId: 'b', steps, lastSeq: 0 };
+  return { id: 'x', workflow: 'w', workflowVersion: 1, params: {}, created: '', updated: '', keepOnFailure: false, bootId: 'b', steps, lastSeq: 0, track: trackOf(steps) };
 }
 
 const cases: [string, Phase, string, Action][] = [

@@ -1,8 +1,8 @@
 /**
  * Session.append: the machine judges an event before it is written (a runner bug cannot
- * make a journal corrupt), and a directory fsync that fails after the rename (fsyncgate)
- * leaves memory telling what the disk holds, stops every further write, and the next
- * open trusts the disk.
+ * make a journal corrupt), and an fdatasync that fails after the event was appended to
+ * the log (fsyncgate) leaves memory telling what the disk holds, stops every further
+ * write, and the next open trusts the disk.
  */
 import { describe, expect, it } from 'vitest';
 import { JournalWriteError } from '../../../src/errors.js';
@@ -41,17 +41,17 @@ describe('Session.append checks the event against the machine before writing it'
   });
 });
 
-describe('a directory fsync that fails after the rename (fsyncgate)', () => {
+describe('an fdatasync that fails after the append (fsyncgate)', () => {
   it('memory holds what the disk holds, and no later append writes over it', async () => {
     const w = await doneRun();
     const s = Session.open(await (await w.store()).load(ID));
     const n = s.journal.events.length;
-    w.fs.injectFault({ op: 'syncDir', pathPrefix: RUNS, code: 'EIO', times: 1 });
+    w.fs.injectFault({ op: 'sync', pathPrefix: RUNS, code: 'EIO', times: 1 });
     const err = await s.append({ type: 'RollbackStarted', reason: 'requested' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JournalWriteError);
-    expect((err as JournalWriteError).detail).toMatch(/^fsync directory: /);
+    expect((err as JournalWriteError).detail).toMatch(/^fdatasync: /);
     expect((err as JournalWriteError).hint).toContain('(RollbackStarted) was written but the filesystem failed to make it durable; flow stopped');
-    // the rename happened: the document holds the event; so do memory and the machine
+    // the record was written: the log holds the event; so do memory and the machine
     const disk = await diskEvents(w);
     expect(disk).toHaveLength(n + 1);
     expect(s.journal.events).toEqual(disk);
@@ -60,7 +60,7 @@ describe('a directory fsync that fails after the rename (fsyncgate)', () => {
     // the filesystem "recovers": still no write from this process (a retry could not make the lost write durable)
     const later = await s.append({ type: 'UndoIntended', step: 'mount', bootId: s.state.bootId }).catch((e: unknown) => e);
     expect(later).toBeInstanceOf(JournalWriteError);
-    expect((later as JournalWriteError).detail).toContain('an earlier write of this journal failed after replacing it');
+    expect((later as JournalWriteError).detail).toContain('an earlier write of this journal failed after its event reached the file');
     expect(await diskEvents(w)).toEqual(disk);
   });
 
@@ -71,8 +71,8 @@ describe('a directory fsync that fails after the rename (fsyncgate)', () => {
     const seq = (await diskEvents(ref)).find((e) => e.type === 'StepSucceeded' && e.step === 'create-delay')!.seq;
     const w = World.create();
     await sc.setup(w);
-    // one directory fsync of runs/ per event written: `seq` of them succeed
-    w.fs.injectFault({ op: 'syncDir', pathPrefix: RUNS, code: 'EIO', after: seq, times: 1 });
+    // one file sync in runs/ per event written (the new log's fsync, then an fdatasync per append): `seq` of them succeed
+    w.fs.injectFault({ op: 'sync', pathPrefix: RUNS, code: 'EIO', after: seq, times: 1 });
     const err = await w.start(sc.workflow, sc.options, ID).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JournalWriteError);
     expect((err as JournalWriteError).hint).toContain('(StepSucceeded create-delay) was written but the filesystem failed to make it durable');

@@ -29,16 +29,18 @@ describe('journal store', () => {
     expect(back.events.map((e) => e.type)).toEqual(['RunStarted', 'ResumeStarted']);
   });
 
+  // doc-file/doc-dir make a new log durable (a later fdatasync of the log covers its data too,
+  // so the power is cut right after the creation); log-append makes each appended event durable
   it.each(SYNC_CALLS.map((c) => [c]))('without the %s sync a power cut can lose an acknowledged event', async (call) => {
     const fs = simWithRoot();
     const s = await store(fs, new Set([call]));
     const j = await s.create('abcdefgh', first);
-    await j.append({ type: 'ResumeStarted' });
+    if (call === 'log-append') await j.append({ type: 'ResumeStarted' });
     fs.powerCut();
     const lost = await (async () => {
       try {
         const back = await (await store(fs)).load('abcdefgh');
-        return back.events.length !== 2;
+        return back.events.length !== j.events.length;
       } catch (err) {
         return err instanceof RunNotFoundError || err instanceof CorruptJournalError || err instanceof StateDirError;
       }
@@ -113,19 +115,58 @@ describe('journal store', () => {
   });
 
   it.each([
+    ['open', 'EIO'],
     ['write', 'ENOSPC'],
-    ['sync', 'EIO'],
-    ['rename', 'EIO'],
-  ] as const)('a %s failing with %s: JournalWriteError naming the file, the document unchanged, no temp file left', async (op, code) => {
+    ['truncate', 'EIO'],
+  ] as const)('an append whose %s fails with %s: JournalWriteError naming the file, the event not in the log, the next append works', async (op, code) => {
     const fs = simWithRoot();
     const s = await store(fs);
     const j = await s.create('abcdefgh', first);
+    // a torn record first, so that the append has to cut it off (the truncate case)
+    const file = '/var/lib/flow/runs/abcdefgh.json';
+    const good = await fs.readFile(file);
+    fs.putFile(file, Buffer.concat([good, Buffer.from('{"seq":1,"ty')]), { durable: true });
+    const j2 = await (await store(fs)).load('abcdefgh');
     fs.injectFault({ op, pathPrefix: '/var/lib/flow/runs/', code, times: 1 });
-    const err = await j.append({ type: 'ResumeStarted' }).catch((e: unknown) => e);
+    const err = await j2.append({ type: 'ResumeStarted' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JournalWriteError);
     expect((err as JournalWriteError).code).toBe(code);
     expect((err as JournalWriteError).message).toContain('cannot write journal /var/lib/flow/runs/abcdefgh.json');
     expect(await fs.readdir('/var/lib/flow/runs')).toEqual(['abcdefgh.json']);
+    expect(j2.events.map((e) => e.type)).toEqual(['RunStarted']);
     expect((await (await store(fs)).load('abcdefgh')).events.map((e) => e.type)).toEqual(['RunStarted']);
+    // the failed write left nothing in the way: the next append lands right after RunStarted
+    await j2.append({ type: 'ResumeStarted' });
+    expect((await (await store(fs)).load('abcdefgh')).events.map((e) => [e.seq, e.type])).toEqual([[0, 'RunStarted'], [1, 'ResumeStarted']]);
+    expect(j.events).toHaveLength(1);
+  });
+
+  it.each([
+    ['write', 'ENOSPC'],
+    ['sync', 'EIO'],
+    ['rename', 'EIO'],
+  ] as const)('creating a log whose %s fails with %s: JournalWriteError naming the file, no log and no temp file left', async (op, code) => {
+    const fs = simWithRoot();
+    const s = await store(fs);
+    fs.injectFault({ op, pathPrefix: '/var/lib/flow/runs/', code, times: 1 });
+    const err = await s.create('abcdefgh', first).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JournalWriteError);
+    expect((err as JournalWriteError).code).toBe(code);
+    expect((err as JournalWriteError).message).toContain('cannot write journal /var/lib/flow/runs/abcdefgh.json');
+    expect(await fs.readdir('/var/lib/flow/runs')).toEqual([]);
+  });
+
+  it('an fdatasync failing with EIO (fsyncgate): the event stays, as in the file, and the journal refuses every later write', async () => {
+    const fs = simWithRoot();
+    const s = await store(fs);
+    const j = await s.create('abcdefgh', first);
+    fs.injectFault({ op: 'sync', pathPrefix: '/var/lib/flow/runs/', code: 'EIO', times: 1 });
+    const err = await j.append({ type: 'ResumeStarted' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JournalWriteError);
+    expect((err as JournalWriteError).detail).toMatch(/^fdatasync: /);
+    expect(j.failure).toBe(err);
+    expect(j.events.map((e) => e.type)).toEqual(['RunStarted', 'ResumeStarted']);
+    expect((await (await store(fs)).load('abcdefgh')).events.map((e) => e.type)).toEqual(['RunStarted', 'ResumeStarted']);
+    await expect(j.append({ type: 'RunInterrupted', signal: 'SIGINT' })).rejects.toThrow(/flow stopped writing it/);
   });
 });
