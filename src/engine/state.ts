@@ -40,6 +40,8 @@ export interface RunState {
   operator?: { step: string; reason: string; commands: string[] };
   steps: StepState[];
   lastSeq: number;
+  /** the recorded workflow definition (absent in format-1 journals) */
+  definition?: EventOf<'RunStarted'>['definition'];
 }
 
 export function initialState(first: EventOf<'RunStarted'>, id: string, defs: StepDef[]): RunState {
@@ -55,6 +57,7 @@ export function initialState(first: EventOf<'RunStarted'>, id: string, defs: Ste
     bootId: first.bootId,
     steps: defs.map((def) => ({ name: def.name, def, status: 'pending', undoing: false, lost: false })),
     lastSeq: first.seq,
+    ...(first.definition ? { definition: first.definition } : {}),
   };
 }
 

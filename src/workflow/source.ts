@@ -11,7 +11,6 @@
  * steps from it alone (`workflowFromDefinition`): the file may since have been edited,
  * deleted, or the built-in changed by an upgrade.
  */
-import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { BUILTIN_TEXTS } from '../../machines/builtins.js';
@@ -21,9 +20,12 @@ import type { Workflow } from './definition.js';
 import { NAME_RE } from './params.js';
 import { readWorkflowFile } from './load.js';
 import { parseYaml, plain, YamlRefused, type PNode } from './yaml.js';
+import { sha256Of } from './recorded.js';
 
-/** The directory of an administrator's workflows. */
-export const ETC_WORKFLOWS = '/etc/flow/workflows';
+export { canonicalJson, sha256Of, workflowFromDefinition } from './recorded.js';
+
+export { etcWorkflowsDir, isPathArg } from './where.js';
+import { isPathArg } from './where.js';
 
 export type SourceKind = 'builtin' | 'etc' | 'file';
 export interface WorkflowSource {
@@ -47,20 +49,6 @@ export interface LoadOptions {
   etcDir: string;
   /** where a relative path starts */
   cwd?: string;
-}
-
-/** The canonical JSON text of a definition. */
-export function canonicalJson(definition: unknown): string {
-  return JSON.stringify(definition);
-}
-
-export function sha256Of(definition: unknown): string {
-  return createHash('sha256').update(canonicalJson(definition)).digest('hex');
-}
-
-/** A workflow given as a path rather than a name. */
-export function isPathArg(arg: string): boolean {
-  return arg.includes('/') || /\.ya?ml$/.test(arg);
 }
 
 export function builtinNames(): string[] {
@@ -128,33 +116,19 @@ export async function listWorkflows(etcDir: string): Promise<{ name: string; sou
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new UsageError(`${etcDir} cannot be read: ${(err as Error).message}`, 'check its permissions');
   }
-  const seen = new Set<string>();
-  for (const n of names) {
-    const name = n.replace(/\.yaml$/, '');
-    const p = path.join(etcDir, n);
-    seen.add(name);
+  const entry = async (name: string) => {
+    const p = path.join(etcDir, `${name}.yaml`);
+    const shadows = Object.hasOwn(BUILTIN_TEXTS, name);
     try {
-      out.push({ name, source: { kind: 'etc', path: p }, shadows: Object.hasOwn(BUILTIN_TEXTS, name), loaded: await loadWorkflow(name, { etcDir }) });
+      return { name, source: { kind: 'etc' as const, path: p }, shadows, loaded: await loadWorkflow(name, { etcDir }) };
     } catch (err) {
-      out.push({ name, source: { kind: 'etc', path: p }, shadows: Object.hasOwn(BUILTIN_TEXTS, name), error: (err as Error).message });
+      return { name, source: { kind: 'etc' as const, path: p }, shadows, error: (err as Error).message };
     }
-  }
-  for (const name of builtinNames()) if (!seen.has(name)) out.push({ name, source: { kind: 'builtin' }, shadows: false, loaded: await loadWorkflow(name, { etcDir }) });
+  };
+  const inEtc = new Set(names.map((n) => n.replace(/\.yaml$/, '')));
+  // the built-ins in their order, each replaced by the file that shadows it; then the others in /etc
+  for (const name of builtinNames()) out.push(inEtc.has(name) ? await entry(name) : { name, source: { kind: 'builtin' }, shadows: false, loaded: await loadWorkflow(name, { etcDir }) });
+  for (const name of [...inEtc].sort()) if (!Object.hasOwn(BUILTIN_TEXTS, name)) out.push(await entry(name));
   return out;
 }
 
-/** A positioned tree of plain data (a recorded definition has no file positions). */
-function toNode(v: unknown): PNode {
-  const pos = { line: 1, col: 1 };
-  if (Array.isArray(v)) return { kind: 'seq', items: v.map(toNode), pos };
-  if (v !== null && typeof v === 'object') return { kind: 'map', entries: Object.entries(v).map(([key, x]) => ({ key, keyPos: pos, value: toNode(x) })), pos };
-  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return { kind: 'scalar', value: v, pos, quoted: typeof v === 'string' };
-  throw new Error(`not plain data: ${typeof v}`);
-}
-
-/** A recorded definition's workflow, checked as a file would be; throws with the problems (the journal does not fit). */
-export function workflowFromDefinition(definition: unknown, label: string): Workflow {
-  const r = checkTree(toNode(definition), label);
-  if (!r.workflow) throw new Error(r.problems.map((p) => `${p.message}`).join('; '));
-  return r.workflow;
-}

@@ -12,13 +12,14 @@ import { registerPrune } from './prune.js';
 import { registerRecover } from './recover.js';
 import { registerRecovery } from './recovery.js';
 import { registerResolve } from './resolve.js';
-import { registerRun } from './run.js';
+import { registerRun, type WorkflowCommand } from './run.js';
 
-export function registerCommands(program: Command, setCode: SetCode): void {
+/** `given`: a workflow file or an administrator's workflow named on this command line (program.ts). */
+export function registerCommands(program: Command, setCode: SetCode, given: WorkflowCommand[] = []): void {
   program.addHelpText('after', EXAMPLES.flow);
-  registerRun(program, setCode);
+  registerRun(program, setCode, given);
   registerRecovery(program, setCode);
-  registerPlan(program, setCode);
+  registerPlan(program, setCode, given);
   registerCheck(program, setCode);
   registerRecover(program, setCode);
   registerResolve(program, setCode);
@@ -30,6 +31,6 @@ export function registerCommands(program: Command, setCode: SetCode): void {
   registerShow(program, setCode);
   program.command('log <id>').description("a run's journal events, oldest first").option('--json', 'print a JSON array').addHelpText('after', EXAMPLES.log)
     .action(async (id: string, o: { json?: boolean }, cmd: Command) => setCode(await logCommand(global(cmd).stateDir, id, !!o.json)));
-  program.command('workflows').description('workflows with their options and defaults').option('--json', 'print a JSON array').addHelpText('after', EXAMPLES.workflows)
-    .action(async (o: { json?: boolean }) => setCode(workflowsCommand(!!o.json)));
+  program.command('workflows').description('workflows with their options, defaults and where each comes from').option('--json', 'print a JSON array').option('--definition <NAME>', "print a workflow's file (a start for one's own)").addHelpText('after', EXAMPLES.workflows)
+    .action(async (o: { json?: boolean; definition?: string }) => setCode(await workflowsCommand(!!o.json, o.definition)));
 }

@@ -33,9 +33,9 @@ describe('workflow sources', () => {
     expect(f.source).toEqual({ kind: 'file', path: join(etc, 'loop-mount.yaml') });
     const list = await listWorkflows(etc);
     expect(list.map((w) => [w.name, w.source.kind, w.shadows])).toEqual([
-      ['loop-mount', 'etc', true],
-      ['delayed-device', 'builtin', false],
       ['snapshot-image', 'builtin', false],
+      ['delayed-device', 'builtin', false],
+      ['loop-mount', 'etc', true],
     ]);
   });
 
