@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { testSeam } from '../test-seam.js';
 
-/** /etc/flow/workflows; a test build may point elsewhere (FLOW_WORKFLOWS_DIR, test entry only). */
+/** /etc/flow/workflows; only a test seam may point elsewhere (src/testing/switches.ts). */
 export function etcWorkflowsDir(): string {
   return testSeam()?.workflowsDir ?? '/etc/flow/workflows';
 }
