@@ -90,7 +90,7 @@ describe('a workflow file that is none of the built-ins', () => {
     const id = JSON.parse(sb.flow(['list', '--json']).stdout)[0].id as string;
     // the edit: another device name and no mount
     const text = readFileSync(FIXTURE, 'utf8');
-    writeFileSync(file, text.replace(/disk-\$\{run\.id\}/g, 'edited-${run.id}').replace(/\n  - name: make-mountpoint[\s\S]*?(?=\noutputs:)/, '\n'));
+    writeFileSync(file, text.replace(/disk-\$\{run\.id\}/g, 'edited-${run.id}').replace(/\n  - name: make-mountpoint[\s\S]*?(?=\noutputs:)/, '\n').replace(/\n  mountpoint: \$\{steps\.mount\.target\}/, ''));
     expect(sb.flow(['check', './linear-disk.yaml']).code).toBe(0);
     const res = sb.flow(['resume', id]);
     expect(res.stderr).toBe('');
