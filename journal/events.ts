@@ -38,6 +38,22 @@ export const eventSchema = z.discriminatedUnion('type', [
     bootId: z.string(),
     keepOnFailure: z.boolean(),
     key: z.string().optional(),
+    /**
+     * The workflow the run executes, as data (src/workflow/source.ts): its canonical definition,
+     * that data's sha256, where it was read from, and what instantiates it (the params and the
+     * run facts its expressions read). Steps are rebuilt from this alone, so a run outlives an
+     * edit or deletion of its file and an upgrade of a built-in. Absent in format-1 journals
+     * (those resolve through the frozen built-in of `workflow` + `workflowVersion`).
+     */
+    definition: z
+      .object({
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+        source: z.object({ kind: z.enum(['builtin', 'etc', 'file']), path: z.string().optional() }),
+        workflow: z.unknown(),
+        params: json,
+        run: z.object({ dir: z.string(), uuid: z.string() }),
+      })
+      .optional(),
   }),
   /** A step's exact arguments and ownership marker, durable before its command runs. */
   z.object({ ...base, ...stepRef, type: z.literal('StepIntended'), args: json, marker: json, bootId: z.string() }),

@@ -18,6 +18,8 @@ export interface TestSeam {
   setKernelMidpoint?: (fn: (() => void) | undefined) => void;
   /** journal sync calls to skip */
   disabledSyncs?: ReadonlySet<SyncCall>;
+  /** the directory of administrators' workflows instead of /etc/flow/workflows */
+  workflowsDir?: string;
 }
 
 let installed: TestSeam | undefined;

@@ -5,7 +5,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { FlowError } from '../errors.js';
 import { exitCodeOf, messageOf, EXIT } from './exit.js';
-import { COMMANDS, registerCommands } from './commands/index.js';
+import { COMMANDS, registerCommands, VALUED } from './commands/index.js';
+import { fileCommand, type WorkflowCommand } from './commands/run.js';
+import { inEtc, isPathArg } from '../workflow/where.js';
 import { DEFAULT_STATE_DIR, FLOW_VERSION } from '../version.js';
 
 /** "flow run snapshot-image" for that command. */
@@ -35,6 +37,21 @@ function commanderMessage(c: Command, text: string): string {
   return [`flow: ${problem}`, ...more.map((l) => `  ${l.trim()}`), `  ${hint}`].join('\n') + '\n';
 }
 
+/**
+ * The workflow word of `flow [global options] run|plan WORD ...` when it is a file or an
+ * administrator's workflow: loaded before the command line is built, so its params become
+ * the subcommand's options. A built-in not shadowed in /etc needs no loading here.
+ */
+async function givenWorkflows(argv: string[]): Promise<WorkflowCommand[]> {
+  let i = 2;
+  while (i < argv.length && argv[i]!.startsWith('-')) i += VALUED.has(argv[i]!) ? 2 : 1;
+  const cmd = argv[i];
+  const word = argv[i + 1];
+  if ((cmd !== 'run' && cmd !== 'plan') || word === undefined || word.startsWith('-')) return [];
+  if (!isPathArg(word) && !inEtc(word)) return [];
+  return [await fileCommand(word)];
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('flow')
     .description('Crash-safe, journaled provisioning of Linux block devices: every step is recorded before it runs, so any run can be resumed or rolled back exactly.')
@@ -45,8 +62,15 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError(false);
   let code: number = EXIT.ok;
+  let given: WorkflowCommand[];
+  try {
+    given = await givenWorkflows(argv);
+  } catch (err) {
+    process.stderr.write(messageOf(err) + '\n');
+    return exitCodeOf(err);
+  }
   // only the command argv names is loaded (commands/index.ts)
-  await registerCommands(program, (c) => (code = c), argv.slice(2));
+  await registerCommands(program, (c) => (code = c), argv.slice(2), given);
   // a command given without its subcommand ("flow", "flow run"): commander would print the
   // whole help to stderr; flow says what is missing instead (below)
   let helpError: Command | undefined;

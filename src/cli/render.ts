@@ -2,6 +2,9 @@
 import type { FlowEvent } from '../../journal/events.js';
 import { findWorkflow } from '../../machines/index.js';
 import type { Phase, RunState, StepState } from '../engine/state.js';
+import type { Value } from '../workflow/evaluate.js';
+import { workflowFromDefinition } from '../workflow/recorded.js';
+import { instantiate } from '../workflow/resolve.js';
 
 /** The status a user sees; `running` is a run no flow process finished (live or crashed). */
 export function statusOf(phase: Phase): string {
@@ -9,9 +12,12 @@ export function statusOf(phase: Phase): string {
 }
 
 export function runOutputs(s: RunState): Record<string, string> {
+  const outs = Object.fromEntries(s.steps.filter((x) => x.status === 'applied').map((x) => [x.name, x.outputs]));
+  const d = s.definition;
+  // a run that recorded its definition: its outputs from the journal alone
+  if (d) return instantiate(workflowFromDefinition(d.workflow, `run ${s.id}'s definition`), d.params as Record<string, Value>, { id: s.id, ...d.run }).outputs(outs);
   const wf = findWorkflow(s.workflow);
   if (!wf) return {};
-  const outs = Object.fromEntries(s.steps.filter((x) => x.status === 'applied').map((x) => [x.name, x.outputs]));
   return wf.outputs(wf.parseParams(s.params), outs);
 }
 

@@ -7,6 +7,9 @@ import { createActor, initialTransition, type ActorScope, type AnyStateMachine, 
 import type { EventOf, FlowEvent } from '../../journal/events.js';
 import { findWorkflow } from '../../machines/index.js';
 import type { StepDef } from '../../machines/types.js';
+import type { Value } from '../workflow/evaluate.js';
+import { instantiate } from '../workflow/resolve.js';
+import { sha256Of, workflowFromDefinition } from '../workflow/recorded.js';
 import { createRunMachine, phaseOf, type RunMachine } from './machine.js';
 import type { Phase, RunState } from './state.js';
 
@@ -20,6 +23,8 @@ export interface Folded {
 export class JournalMismatch extends Error {}
 
 export function stepsOf(first: EventOf<'RunStarted'>, id: string): StepDef[] {
+  if (first.definition) return recordedSteps(first, first.definition, id);
+  // format 1: the frozen built-in definitions (machines/*.ts) of the recorded name and version
   const wf = findWorkflow(first.workflow);
   if (!wf) throw new JournalMismatch(`unknown workflow ${JSON.stringify(first.workflow)}`);
   if (wf.version !== first.workflowVersion) {
@@ -36,6 +41,20 @@ export function stepsOf(first: EventOf<'RunStarted'>, id: string): StepDef[] {
   if (names.join(',') !== first.steps.join(',')) {
     throw new JournalMismatch(`recorded steps [${first.steps.join(', ')}] differ from the workflow's [${names.join(', ')}]`);
   }
+  return defs;
+}
+
+/** The steps of a run that recorded its definition: from the journal alone (src/workflow/source.ts). */
+function recordedSteps(first: EventOf<'RunStarted'>, d: NonNullable<EventOf<'RunStarted'>['definition']>, id: string): StepDef[] {
+  if (sha256Of(d.workflow) !== d.sha256) throw new JournalMismatch('the recorded workflow definition does not match its sha256');
+  let defs: StepDef[];
+  try {
+    defs = instantiate(workflowFromDefinition(d.workflow, `run ${id}'s definition`), d.params as Record<string, Value>, { id, ...d.run }).steps;
+  } catch (err) {
+    throw new JournalMismatch(`the recorded workflow definition does not give the run's steps: ${(err as Error).message}`);
+  }
+  const names = defs.map((x) => x.name);
+  if (names.join(',') !== first.steps.join(',')) throw new JournalMismatch(`recorded steps [${first.steps.join(', ')}] differ from the definition's [${names.join(', ')}]`);
   return defs;
 }
 

@@ -3,7 +3,7 @@
  *   plan → write intent (durable) → run the effect → write outcome (durable) → fold.
  * Crash points are named `<phase>:<step>:<point>` (see crash-points.ts).
  */
-import { JOURNAL_FORMAT, type EventBody } from '../../journal/events.js';
+import { JOURNAL_FORMAT, type EventBody, type EventOf } from '../../journal/events.js';
 import type { JournalStore } from '../../journal/store.js';
 import type { CrashHook } from '../../journal/durability.js';
 import type { Locks } from '../../journal/lock.js';
@@ -41,6 +41,8 @@ export interface StartRequest {
   params: Json;
   keepOnFailure: boolean;
   key?: string;
+  /** the workflow file's definition, recorded in RunStarted (src/workflow/run-def.ts) */
+  definition?: EventOf<'RunStarted'>['definition'];
 }
 
 export class Runner {
@@ -64,6 +66,7 @@ export class Runner {
         bootId: await this.d.kernel.system.bootId(),
         keepOnFailure: req.keepOnFailure,
         ...(req.key ? { key: req.key } : {}),
+        ...(req.definition ? { definition: req.definition } : {}),
       };
       await this.d.locks.check?.('alloc'); // a lock file that cannot be used: refused before the run is recorded
       const journal = await this.d.store.create(req.id, first, 'start').catch((err: unknown) => {

@@ -48,6 +48,8 @@ export interface RunState {
   lastSeq: number;
   /** the fold's index and cursors over `steps` (see StepTrack) */
   track: StepTrack;
+  /** the recorded workflow definition (absent in format-1 journals) */
+  definition?: EventOf<'RunStarted'>['definition'];
 }
 
 /**
@@ -127,6 +129,7 @@ export function initialState(first: EventOf<'RunStarted'>, id: string, defs: Ste
     steps,
     lastSeq: first.seq,
     track: trackOf(steps),
+    ...(first.definition ? { definition: first.definition } : {}),
   };
 }
 

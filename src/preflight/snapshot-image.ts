@@ -71,7 +71,7 @@ export async function preflightSnapshotImage(raw: RawOptions, env: PreflightEnv)
   });
 }
 
-async function choosePartition(env: PreflightEnv, image: string, bytes: number, rawPartition: string | undefined) {
+export async function choosePartition(env: PreflightEnv, image: string, bytes: number, rawPartition: string | undefined) {
   const table = await env.kernel.partitions.read(image);
   if (rawPartition !== undefined) {
     const n = parseInteger('--partition', rawPartition, 1, 128);

@@ -2,6 +2,7 @@
  * The test entry's seam, from its environment (switches.ts lists the variables), and none
  * when no switch is set: then the test entry runs exactly as the shipped binary.
  *   FLOW_FAKE_KERNEL=<file>   a persisted fake kernel in that file instead of the host's
+ *   FLOW_WORKFLOWS_DIR=<dir> administrators' workflows from there instead of /etc/flow/workflows
  *   the others               crash points, pauses, halts, sync calls left out: crash-env.ts
  */
 import { realFs } from '../fs/real.js';
@@ -14,7 +15,8 @@ export function seamFromEnv(env: NodeJS.ProcessEnv): TestSeam | undefined {
   const fakePath = env.FLOW_FAKE_KERNEL;
   const crash = crashHookFromEnv(env);
   const disabledSyncs = disabledSyncsFromEnv(env);
-  if (!fakePath && !crash && !disabledSyncs) return undefined;
+  const workflowsDir = env.FLOW_WORKFLOWS_DIR || undefined;
+  if (!fakePath && !crash && !disabledSyncs && !workflowsDir) return undefined;
   let fake: FakeKernel | undefined;
   return {
     // the fake kernel's modules load only when a test asks for it
@@ -24,5 +26,6 @@ export function seamFromEnv(env: NodeJS.ProcessEnv): TestSeam | undefined {
     crash,
     setKernelMidpoint: crash ? (fn) => (fake ? (fake.onPoint = dmMidpoint(fn)) : realDmMidpoint(fn)) : undefined,
     disabledSyncs,
+    workflowsDir,
   };
 }

@@ -14,7 +14,7 @@ import { conjuncts, fits, T, templateType, typeOf, tyName, type Ty, type TypeSco
 import { ExprError, parseExpr, parseTemplate, show, type Ast } from './expr.js';
 import { KINDS, KIND_NAMES } from './kinds.js';
 import { paramType, PARAM_TYPES, type ParamDef } from './params.js';
-import { nodeAt, plain, posAt, type Diagnostic, type PNode, type Pos } from './yaml.js';
+import { nodeAt, plain, posAt, type Diagnostic, type PNode, type Pos } from './nodes.js';
 
 export const RUN_FACTS: Record<string, Ty> = { id: T.string, dir: T.string, uuid: T.string };
 const RUN_FACT_DOC = 'run.id (the run id), run.dir (where default mount points go, /run/flow), run.uuid (a fresh UUID recorded with the run)';

@@ -9,7 +9,7 @@ import type { Ast, Template } from './expr.js';
 import type { Value } from './evaluate.js';
 import { KIND_NAMES } from './kinds.js';
 import { nameSchema, paramSchema, type ParamDef } from './params.js';
-import type { PNode } from './yaml.js';
+import type { PNode } from './nodes.js';
 
 const scalar = z.union([z.string(), z.number().int(), z.boolean(), z.null()]);
 

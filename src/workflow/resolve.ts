@@ -9,7 +9,7 @@ import type { ArgNode, CompiledStep, Workflow } from './definition.js';
 import { evaluate, evaluateTemplate, type EvalScope, type Value } from './evaluate.js';
 import { ExprError, type Ast, type RefRoot } from './expr.js';
 import { dmUuid } from './kinds.js';
-import { parseScalarParam } from './params.js';
+import { optionOf, parseScalarParam, type ParamDef } from './params.js';
 import { UsageError } from '../errors.js';
 
 export interface RunFacts {
@@ -66,7 +66,7 @@ function evalArg(a: ArgNode, scope: EvalScope): Value {
 
 const holds = (e: Ast | undefined, scope: EvalScope) => e === undefined || evaluate(e, scope) === true;
 
-function stepArgs(s: CompiledStep, scope: EvalScope, runId: string): Json {
+function stepArgs(s: CompiledStep, scope: EvalScope, runId: string, plan: boolean): Json {
   const args: Json = {};
   for (const [k, a] of s.args) {
     try {
@@ -84,7 +84,7 @@ function stepArgs(s: CompiledStep, scope: EvalScope, runId: string): Json {
       segs.push({ target: seg.target, sectors: evalArg(seg.sectors, scope), fields: Object.fromEntries(seg.fields.map(([k, a]) => [k, evalArg(a, scope)])) });
     }
     try {
-      args.table = renderTable(segs);
+      args.table = renderTable(segs, plan);
     } catch (err) {
       if (err instanceof MissingOutput) throw err;
       throw new ResolveError(`step ${s.name}: table: ${(err as Error).message}`);
@@ -101,7 +101,8 @@ export interface Instance {
 }
 
 /** The run's steps for these params (which preflight resolved and checked). */
-export function instantiate(wf: Workflow, params: Record<string, Value>, run: RunFacts): Instance {
+/** `plan`: for `flow plan` only, where earlier steps' outputs are placeholders. */
+export function instantiate(wf: Workflow, params: Record<string, Value>, run: RunFacts, plan = false): Instance {
   const values: Record<string, Value> = {};
   const base = scopeOf(params, values, run, {});
   for (const [name, a] of wf.values) values[name] = evalArg(a, base);
@@ -113,7 +114,7 @@ export function instantiate(wf: Workflow, params: Record<string, Value>, run: Ru
       kind: s.kind,
       title: String(evalArg(s.title, base)),
       durable: s.durable,
-      args: (outputs: Outputs) => stepArgs(s, scopeOf(params, values, run, outputs), run.id),
+      args: (outputs: Outputs) => stepArgs(s, scopeOf(params, values, run, outputs), run.id, plan),
     });
   }
   return {
@@ -166,4 +167,34 @@ export function resolveParams(wf: Workflow, given: Readonly<Record<string, strin
     params[name] = parseScalarParam(name, p, typeof v === 'boolean' ? v : String(v), cwd);
   }
   return params;
+}
+
+/** What the host holds for a host-typed param: `text` is the option's value or the evaluated default. */
+export type HostResolver = (name: string, p: ParamDef, text: string, sofar: Readonly<Record<string, Value>>) => Promise<Value>;
+
+/**
+ * resolveParams for a preflight that reads the host: each host-typed param's path (its
+ * option, or its default evaluated over run facts and earlier params) is resolved by `host`
+ * in file order, a partition after the image it is `of`.
+ */
+export async function resolveParamsOnHost(wf: Workflow, given: Readonly<Record<string, string | boolean | undefined>>, run: RunFacts, cwd: string, host: HostResolver): Promise<Record<string, Value>> {
+  const found: Record<string, Value> = {};
+  const sofar: Record<string, Value> = {};
+  for (const [name, p, dflt] of wf.params) {
+    if (HOST_TYPES.has(p.type)) {
+      const raw = given[name];
+      let text: string;
+      if (typeof raw === 'string') text = raw;
+      else if (raw !== undefined) throw new UsageError(`--${name} needs a value`, `e.g. --${name} ${optionOf(name, p).value ?? 'VALUE'}`);
+      else if (p.required) throw new UsageError(`${wf.name} needs --${name}`, wf.examples[0] ? `e.g. ${wf.examples[0]}` : `give --${name}`);
+      else if (dflt) text = String(dflt.t === 'lit' ? dflt.v : evalArg(dflt, scopeOf(sofar, {}, run, {})));
+      else text = '';
+      found[name] = await host(name, p, text, sofar);
+      sofar[name] = found[name]!;
+      continue;
+    }
+    // scalars in order too: a later default may read them
+    Object.assign(sofar, resolveParams({ ...wf, params: wf.params.filter(([n]) => n === name || Object.hasOwn(sofar, n)) }, given, found, run, cwd));
+  }
+  return resolveParams(wf, given, found, run, cwd);
 }

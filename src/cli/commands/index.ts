@@ -9,8 +9,10 @@
  */
 import type { Command } from 'commander';
 import type { SetCode } from './common.js';
+import type { WorkflowCommand } from './run.js';
 
-type Register = (program: Command, setCode: SetCode) => void;
+/** `given`: a workflow file or an administrator's workflow named on this command line (program.ts); run and plan use it */
+type Register = (program: Command, setCode: SetCode, given: WorkflowCommand[]) => void;
 
 interface Entry {
   /** the command names the module registers */
@@ -46,7 +48,7 @@ export const FLOW_EXAMPLES = `\nExamples:\n${[
 ].map(([c, d]) => `  ${c!.padEnd(46)}${d}`).join('\n')}`;
 
 /** The program's options that take a value (program.ts): their value is not the command. */
-const VALUED = new Set(['--state-dir', '--log-format']);
+export const VALUED = new Set(['--state-dir', '--log-format']);
 
 /** The command `args` (argv without node and the script) names, as commander will find it: its first operand. */
 export function commandOf(args: readonly string[]): string | undefined {
@@ -65,8 +67,8 @@ export function entriesFor(args: readonly string[]): readonly Entry[] {
   return named.length === 1 && !named[0]!.all ? named : COMMANDS;
 }
 
-export async function registerCommands(program: Command, setCode: SetCode, args: readonly string[]): Promise<void> {
+export async function registerCommands(program: Command, setCode: SetCode, args: readonly string[], given: WorkflowCommand[] = []): Promise<void> {
   program.addHelpText('after', FLOW_EXAMPLES);
   const entries = entriesFor(args);
-  for (const register of await Promise.all(entries.map((e) => e.load()))) register(program, setCode);
+  for (const register of await Promise.all(entries.map((e) => e.load()))) register(program, setCode, given);
 }

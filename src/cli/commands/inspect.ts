@@ -1,7 +1,7 @@
 /** Read-only commands: list, log, workflows. They never write a journal. */
 import type { Command } from 'commander';
 import { listRuns } from '../../../journal/run-index.js';
-import { workflows } from '../../../machines/index.js';
+import { etcWorkflowsDir } from '../../workflow/where.js';
 import { openApp, type App } from '../../app.js';
 import { Session } from '../../engine/session.js';
 import { eventLine, statusOf } from '../render.js';
@@ -12,7 +12,7 @@ import { globalOpts as global, type SetCode } from './common.js';
 export const EXAMPLES = {
   list: `\nExamples:\n  flow list\n  flow list --json\n  flow --state-dir /srv/flow-state list`,
   log: `\nExamples:\n  flow log k3m9x2ab\n  flow log k3m9x2ab --json`,
-  workflows: `\nExamples:\n  flow workflows\n  flow workflows --json`,
+  workflows: `\nExamples:\n  flow workflows\n  flow workflows --json\n  flow workflows --definition delayed-device > mine.yaml   # then edit it, flow check ./mine.yaml, flow run ./mine.yaml ...\n\nWorkflows are found in this order: a path on the command line (flow run ./mine.yaml), /etc/flow/workflows/NAME.yaml, the built-ins.`,
 };
 
 export function registerList(program: Command, setCode: SetCode): void {
@@ -26,8 +26,8 @@ export function registerLog(program: Command, setCode: SetCode): void {
 }
 
 export function registerWorkflows(program: Command, setCode: SetCode): void {
-  program.command('workflows').description('workflows with their options and defaults').option('--json', 'print a JSON array').addHelpText('after', EXAMPLES.workflows)
-    .action(async (o: { json?: boolean }) => setCode(workflowsCommand(!!o.json)));
+  program.command('workflows').description('workflows with their options, defaults and where each comes from').option('--json', 'print a JSON array').option('--definition <NAME>', "print a workflow's file (a start for one's own)").addHelpText('after', EXAMPLES.workflows)
+    .action(async (o: { json?: boolean; definition?: string }) => setCode(await workflowsCommand(!!o.json, o.definition)));
 }
 
 export async function session(app: App, id: string): Promise<Session> {
@@ -54,14 +54,36 @@ export async function logCommand(stateDir: string, id: string, json: boolean): P
   return 0;
 }
 
-export function workflowsCommand(json: boolean): number {
-  const list = Object.values(workflows).map((w) => ({ name: w.name, version: w.version, description: w.description, options: w.options, examples: w.examples }));
+/**
+ * `flow workflows`: every workflow flow finds by name, where it comes from (built-in, or a
+ * file in /etc/flow/workflows, marked when it shadows a built-in), and its options.
+ * `--definition NAME` prints that workflow's file.
+ */
+export async function workflowsCommand(json: boolean, definition?: string): Promise<number> {
+  const { listWorkflows, loadWorkflow } = await import('../../workflow/source.js');
+  const { optionOf } = await import('../../workflow/params.js');
+  const etcDir = etcWorkflowsDir();
+  if (definition !== undefined) {
+    process.stdout.write((await loadWorkflow(definition, { etcDir })).text);
+    return 0;
+  }
+  const found = await listWorkflows(etcDir);
+  const list = found.map((f) => {
+    const from = f.source.kind === 'builtin' ? 'built-in' : `${f.source.path}${f.shadows ? ' (shadows the built-in)' : ''}`;
+    if (!f.loaded) return { name: f.name, from, source: f.source, shadows: f.shadows, error: f.error ?? '' };
+    const w = f.loaded.workflow;
+    return { name: w.name, version: w.version, description: w.description, from, source: f.source, shadows: f.shadows, options: w.params.map(([n, p]) => optionOf(n, p)), examples: w.examples };
+  });
   if (json) {
     process.stdout.write(JSON.stringify(list) + '\n');
     return 0;
   }
   for (const w of list) {
-    process.stdout.write(`${w.name}  ${w.description}\n`);
+    if ('error' in w) {
+      process.stdout.write(`${w.name}  [${w.from}]  not usable: ${(w.error ?? '').split('\n')[0]}\n\n`);
+      continue;
+    }
+    process.stdout.write(`${w.name}  ${w.description}  [${w.from}]\n`);
     for (const o of w.options) {
       const flag = o.value ? `${o.flag} ${o.value}` : o.flag;
       process.stdout.write(`    ${flag.padEnd(24)} ${o.description}${o.default ? ` (default: ${o.default})` : ''}${o.required ? ' (required)' : ''}\n`);

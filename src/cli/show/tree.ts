@@ -46,8 +46,14 @@ async function loopMount(c: ShowCtx, p: LoopMountParams): Promise<TreeNode> {
 export async function buildTree(kernel: Kernel, run: RunState): Promise<TreeNode | null> {
   const wf = findWorkflow(run.workflow);
   if (!wf) return null;
+  // a run of a workflow file records the file's params, not the built-in's: no drawing for it
+  let params;
+  try {
+    params = wf.parseParams(run.params);
+  } catch {
+    return null;
+  }
   const c = await showCtx(kernel, run);
-  const params = wf.parseParams(run.params);
   switch (wf.name) {
     case 'snapshot-image':
       return snapshotImage(c, params as SnapshotImageParams);

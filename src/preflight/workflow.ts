@@ -1,0 +1,119 @@
+/**
+ * Preflight of a workflow file: resolves every param before anything changes. A built-in
+ * keeps its own preflight (src/preflight/<name>.ts: every refusal and message of today's
+ * options), whose findings become the file's params (`builtinParams`). Any other workflow is
+ * resolved by its param types: an existing file (read, identity), a file (existing, or a
+ * path whose directory exists), a directory (a mount point: empty or made by the run), a
+ * partition of an image param (the number given, or the largest Linux one), scalars as
+ * their options.
+ */
+import path from 'node:path';
+import { identityOf } from '../kernel/files.js';
+import { UsageError } from '../errors.js';
+import type { Json } from '../../machines/types.js';
+import type { Value } from '../workflow/evaluate.js';
+import type { ParamDef } from '../workflow/params.js';
+import { resolveParamsOnHost, type RunFacts } from '../workflow/resolve.js';
+import type { LoadedWorkflow } from '../workflow/source.js';
+import { checkMountpoint, existingFile, statOrNull } from './files.js';
+import { preflights } from './index.js';
+import { choosePartition } from './snapshot-image.js';
+import type { PreflightEnv, RawOptions } from './types.js';
+import { checkPath } from './values.js';
+
+export interface Preflighted {
+  /** what the run records as its params and `flow show` prints (a built-in's as today) */
+  display: Json;
+  /** the workflow file's params: what instantiates its definition */
+  params: Record<string, Value>;
+  /** the run facts its expressions read */
+  run: { dir: string; uuid: string };
+}
+
+/** commander's option keys (readDelay, mount) back to param names (read-delay). */
+export function givenOf(raw: RawOptions): Record<string, string | boolean | undefined> {
+  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v]));
+}
+
+async function sizeOf(env: PreflightEnv, p: string): Promise<number> {
+  return (await env.kernel.fs.stat(p)).size;
+}
+
+function dirValue(m: { mountpoint: string; mountDirs: string[] }): Value {
+  return { path: m.mountpoint, exists: m.mountDirs.length === 0, create: m.mountDirs };
+}
+
+/** A built-in's params from what its own preflight found (the same facts, as the file names them). */
+async function builtinParams(name: string, ts: Json, env: PreflightEnv, dflt: string): Promise<Record<string, Value>> {
+  const t = ts as Record<string, any>;
+  const mp = t.mountpoint === null ? { path: dflt, exists: false, create: [] } : dirValue({ mountpoint: t.mountpoint, mountDirs: t.mountDirs });
+  switch (name) {
+    case 'loop-mount':
+      return { file: { path: t.file, identity: t.fileIdentity, size: await sizeOf(env, t.file) }, mountpoint: mp, 'read-only': t.readOnly };
+    case 'delayed-device':
+      // an existing file is used whole: its size as preflight rounded it (what the steps use)
+      return { file: { path: t.file, identity: t.fileIdentity, size: t.createFile ? 0 : t.size }, size: t.size, delay: t.readDelay, 'read-delay': t.readDelay, 'write-delay': t.writeDelay, name: t.name, mountpoint: mp, mount: t.mountpoint !== null, sync: t.sync };
+    case 'snapshot-image': {
+      const fs = await env.kernel.filesystems.probe(t.image, t.partStart * 512);
+      return {
+        image: { path: t.image, identity: t.imageIdentity, size: await sizeOf(env, t.image) },
+        partition: { number: t.partition, start: t.partStart, sectors: t.partSectors, filesystem: fs?.type ?? null },
+        size: t.size,
+        'cow-size': t.cowSize,
+        chunk: t.chunk,
+        name: t.name,
+        mountpoint: mp,
+        mount: t.mountpoint !== null,
+        grow: t.grow,
+      };
+    }
+    default:
+      throw new Error(`no built-in preflight for ${name}`);
+  }
+}
+
+/** Resolves a param that names something on the host. */
+async function hostParam(env: PreflightEnv, name: string, p: ParamDef, text: string, sofar: Readonly<Record<string, Value>>): Promise<Value> {
+  const opt = `--${name}`;
+  const k = env.kernel;
+  switch (p.type) {
+    case 'existing-file': {
+      const f = await existingFile(k.fs, opt, checkPath(opt, text, env.cwd));
+      return { path: f.path, identity: identityOf(f.st) as unknown as Value, size: f.st.size };
+    }
+    case 'file': {
+      const p0 = checkPath(opt, text, env.cwd);
+      if (await statOrNull(k.fs, p0, `${opt} ${p0}`)) {
+        const f = await existingFile(k.fs, opt, p0);
+        return { path: f.path, identity: identityOf(f.st) as unknown as Value, size: f.st.size };
+      }
+      const parent = await statOrNull(k.fs, path.dirname(p0), `${opt} ${p0}`);
+      if (!parent || parent.kind !== 'dir') throw new UsageError(`${opt} ${p0}: directory ${path.dirname(p0)} does not exist`, `create it first (mkdir -p ${path.dirname(p0)})`);
+      return { path: p0, identity: null, size: 0 };
+    }
+    case 'directory':
+      return dirValue(await checkMountpoint(k, opt, checkPath(opt, text, env.cwd)));
+    case 'partition': {
+      const image = sofar[p.of] as { path: string; size: number };
+      const r = await choosePartition(env, image.path, image.size, text === '' ? undefined : text);
+      const fs = await k.filesystems.probe(image.path, r.partStart * 512);
+      return { number: r.partition, start: r.partStart, sectors: r.partSectors, filesystem: fs?.type ?? null };
+    }
+    default:
+      throw new Error(`${opt}: ${p.type} is not read from the host`);
+  }
+}
+
+export async function preflightWorkflow(l: LoadedWorkflow, raw: RawOptions, env: PreflightEnv): Promise<Preflighted> {
+  const dflt = path.join(env.runDir, env.id, 'mnt');
+  const builtin = l.source.kind === 'builtin' ? preflights[l.workflow.name] : undefined;
+  if (builtin) {
+    const ts = await builtin(raw, env);
+    const uuid = typeof ts.fsUuid === 'string' ? ts.fsUuid : env.newUuid();
+    return { display: ts, params: await builtinParams(l.workflow.name, ts, env, dflt), run: { dir: env.runDir, uuid } };
+  }
+  const run = { dir: env.runDir, uuid: env.newUuid() };
+  const facts: RunFacts = { id: env.id, ...run };
+  const params = await resolveParamsOnHost(l.workflow, givenOf(raw), facts, env.cwd, (name, p, text, sofar) => hostParam(env, name, p, text, sofar));
+  return { display: params as Json, params, run };
+}
