@@ -40,11 +40,12 @@ function loopsOf(file: string): string[] {
   return r.stdout.split('\n').filter(Boolean);
 }
 
-/** Every run has 9 points per step plus the 3 of its start; a rollback 9 per step with an inverse. */
+/** Every run has STEP_POINTS per step plus the 3 of its start; a rollback STEP_POINTS per step with an inverse. */
 function expectConsistent(j: { steps: number; points: { enumerated: number; tried: number }; runs: number; resumed: number; rolledBack: number; alreadyClean: number }) {
-  const forward = 3 + 9 * j.steps;
+  const P = STEP_POINTS.length;
+  const forward = 3 + P * j.steps;
   const undo = j.points.enumerated - forward;
-  expect(undo % 9).toBe(0);
+  expect(undo % P).toBe(0);
   expect(undo).toBeGreaterThan(0);
   expect(j.points.tried).toBe(j.points.enumerated);
   // each forward point: process crash and power cut, each resumed and rolled back; each undo point: both crashes

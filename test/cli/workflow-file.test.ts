@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventsOf } from '../support/journal-files.js';
 import { runId, Sandbox } from './harness.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/workflows/linear-disk.yaml', import.meta.url));
@@ -17,7 +18,7 @@ let sb: Sandbox;
 afterEach(() => sb?.cleanup());
 
 function firstEvent(s: Sandbox, id: string): Record<string, any> {
-  return JSON.parse(readFileSync(join(s.stateDir, 'runs', `${id}.json`), 'utf8')).events[0];
+  return eventsOf(readFileSync(join(s.stateDir, 'runs', `${id}.json`)), id)[0]!;
 }
 
 function expectClean(s: Sandbox): void {
