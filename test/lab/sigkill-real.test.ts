@@ -36,9 +36,9 @@ const LANES = Number(process.env.FLOW_LAB_LANES ?? 2);
 const CASE_MS = 3_600_000; // a ceiling under the lab tier's 4200 s: under load the matrix's resume phase took over 40 min
 // in the order their phases usually finish (the smallest first)
 const WORKFLOWS = [
-  { name: 'loop-mount', zram: false, inProcess: 57 },
-  { name: 'delayed-device', zram: false, inProcess: 102 },
-  { name: 'snapshot-image', zram: true, zramStep: 'add-cow', inProcess: 129 },
+  { name: 'loop-mount', zram: false, inProcess: 45 },
+  { name: 'delayed-device', zram: false, inProcess: 80 },
+  { name: 'snapshot-image', zram: true, zramStep: 'add-cow', inProcess: 101 },
 ].filter((w) => !process.env.FLOW_LAB_SIGKILL_ONLY || process.env.FLOW_LAB_SIGKILL_ONLY.split(',').includes(w.name));
 
 const root = mkdtempSync(join(tmpdir(), 'flow-lab-sk-'));
