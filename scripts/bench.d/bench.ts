@@ -11,26 +11,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { hostStartup, labStartup, labStartupFigures, startupCommands } from './startup.js';
 import { journalSection } from './journal-figures.js';
+import { type Figure, median, r2 } from './figure.js';
 
-interface Figure {
-  section: string;
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: { name: string; value: number };
-  ratio?: number;
-  target: string;
-  met?: boolean;
-  note?: string;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
-const r2 = (x: number) => Math.round(x * 100) / 100;
 
 function sh(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): string {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: opts.env ?? process.env, cwd: opts.cwd, input: opts.input, maxBuffer: 256 << 20 });

@@ -8,25 +8,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
+import { type Figure, median, r2 } from './figure.js';
+export type JournalFigure = Figure;
 
-export interface JournalFigure {
-  section: string;
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: { name: string; value: number };
-  ratio?: number;
-  target: string;
-  met?: boolean;
-  note?: string;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const r2 = (x: number) => Math.round(x * 100) / 100;
 const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
 function fsType(p: string): string {
   try {

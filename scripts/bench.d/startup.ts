@@ -11,18 +11,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-
-export interface StartupFigure {
-  section: string;
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: { name: string; value: number };
-  ratio?: number;
-  target: string;
-  met?: boolean;
-  note?: string;
-}
+import { type Figure, r2 } from './figure.js';
+export type StartupFigure = Figure;
 
 /**
  * The commands measured: name → flow's arguments. `done`: a finished run (only shown),
@@ -45,7 +35,6 @@ export function startupCommands(listDir: string, done: string, gone: string, pla
 }
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const r2 = (x: number) => Math.round(x * 100) / 100;
 
 /** Host: hyperfine -N, every command and `node -e 0` in one invocation. */
 export function hostStartup(repo: string, work: string, runs: number, commands: Record<string, string[]>): StartupFigure[] {

@@ -38,7 +38,7 @@ function commanderMessage(c: Command, text: string): string {
 }
 
 /**
- * The workflow word of `flow [global options] run|plan WORD ...` when it is a file or an
+ * The workflow word of `flow [global options] run|plan|verify WORD ...` when it is a file or an
  * administrator's workflow: loaded before the command line is built, so its params become
  * the subcommand's options. A built-in not shadowed in /etc needs no loading here.
  */
@@ -47,7 +47,7 @@ async function givenWorkflows(argv: string[]): Promise<WorkflowCommand[]> {
   while (i < argv.length && argv[i]!.startsWith('-')) i += VALUED.has(argv[i]!) ? 2 : 1;
   const cmd = argv[i];
   const word = argv[i + 1];
-  if ((cmd !== 'run' && cmd !== 'plan') || word === undefined || word.startsWith('-')) return [];
+  if ((cmd !== 'run' && cmd !== 'plan' && cmd !== 'verify') || word === undefined || word.startsWith('-')) return [];
   if (!isPathArg(word) && !inEtc(word)) return [];
   return [await fileCommand(word)];
 }

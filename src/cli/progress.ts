@@ -50,11 +50,18 @@ export function createReporter(opts: ReporterOptions, io: ReporterIO = processIO
   return plainReporter(out);
 }
 
+/**
+ * One object at the end. `changed`: this invocation wrote the run's journal (a run started,
+ * resumed or rolled back now); false when it only found the run as asked (a `--key` whose
+ * run is done, a rollback of a rolled-back run): what configuration management reports.
+ */
 function jsonReporter(out: (s: string) => void): Reporter {
+  let written = 0;
+  const json = (state: RunState, phase: Phase) => out(JSON.stringify({ ...runJson(state, phase), changed: written > 0 }));
   return {
-    event: () => undefined,
-    done: (r) => out(JSON.stringify(runJson(r.state, r.phase))),
-    failed: (current) => current && out(JSON.stringify(runJson(current.state, current.phase))),
+    event: () => void written++,
+    done: (r) => json(r.state, r.phase),
+    failed: (current) => current && json(current.state, current.phase),
   };
 }
 

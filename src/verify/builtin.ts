@@ -5,7 +5,10 @@
  * its params from a preflight), so a workflow from a file plugs in the same way.
  */
 import path from 'node:path';
-import type { WorkflowDef } from '../../machines/types.js';
+import type { OptionSpec, WorkflowDef } from '../../machines/types.js';
+import { preflightWorkflow } from '../preflight/workflow.js';
+import { definitionRecord, workflowDefOf } from '../workflow/run-def.js';
+import type { LoadedWorkflow } from '../workflow/source.js';
 import { preflights, type PreflightEnv, type RawOptions } from '../preflight/index.js';
 import { makeOtherPrograms, mirrorEntries, mirrorPath, type Mirrored } from './host.js';
 import type { ResolvedRun, Subject } from './subject.js';
@@ -17,9 +20,9 @@ const PATH_VALUES = new Set(['PATH', 'FILE', 'DIR']);
 const keyOf = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 
 /** The absolute paths the options name (relative ones start at `cwd`), and `cwd` itself. */
-export function pathsOf(wf: WorkflowDef<any>, raw: RawOptions, cwd: string): string[] {
+export function pathsOf(options: readonly OptionSpec[], raw: RawOptions, cwd: string): string[] {
   const out = [cwd];
-  for (const o of wf.options) {
+  for (const o of options) {
     const v = raw[keyOf(o.flag)];
     if (o.value && PATH_VALUES.has(o.value) && typeof v === 'string' && v !== '') out.push(path.resolve(cwd, v));
   }
@@ -45,5 +48,21 @@ export function subjectFor(name: string, resolve: (env: PreflightEnv) => Promise
 export function builtinSubject(wf: WorkflowDef<any>, raw: RawOptions, cwd: string): Subject {
   const pre = preflights[wf.name];
   if (!pre) throw new Error(`workflow ${wf.name} has no preflight`);
-  return subjectFor(wf.name, async (env) => ({ def: wf, params: await pre(raw, env) }), pathsOf(wf, raw, cwd), cwd);
+  return subjectFor(wf.name, async (env) => ({ def: wf, params: await pre(raw, env) }), pathsOf(wf.options, raw, cwd), cwd);
+}
+
+/**
+ * `flow verify NAME|FILE [options]`: the workflow as `flow run` loads and preflights it (a
+ * built-in through its own preflight), its runs recording their definition as `flow run`'s do.
+ */
+export function loadedSubject(loaded: LoadedWorkflow, options: readonly OptionSpec[], raw: RawOptions, cwd: string): Subject {
+  return subjectFor(
+    loaded.workflow.name,
+    async (env) => {
+      const pf = await preflightWorkflow(loaded, raw, env);
+      return { def: workflowDefOf(loaded, pf), params: pf.display, extra: { definition: definitionRecord(loaded, pf) } };
+    },
+    pathsOf(options, raw, cwd),
+    cwd,
+  );
 }

@@ -3,11 +3,12 @@
  * figures, and throw VerifyFailedError (exit 5) when recovery was not exact somewhere.
  * A progress line on stderr when it is a terminal.
  */
-import type { WorkflowDef } from '../../../machines/types.js';
+import type { OptionSpec } from '../../../machines/types.js';
+import type { LoadedWorkflow } from '../../workflow/source.js';
 import { VerifyFailedError } from '../../errors.js';
 import { exitCodeOf, messageOf } from '../exit.js';
 import type { RawOptions } from '../../preflight/types.js';
-import { builtinSubject } from '../../verify/builtin.js';
+import { loadedSubject } from '../../verify/builtin.js';
 import type { Subject } from '../../verify/subject.js';
 import { passed, verifyWorkflow, type Progress, type VerifyReport } from '../../verify/verify.js';
 
@@ -20,12 +21,12 @@ export interface VerifyIO {
 const SHOWN = 20;
 
 /**
- * `flow verify NAME`. This chunk carries its own copy of the errors module (it is built on
+ * `flow verify NAME|FILE`: the workflow as `flow run` loads it (a file, /etc, a built-in). This chunk carries its own copy of the errors module (it is built on
  * its own), so its errors are mapped to messages and exit codes here, not by program.ts.
  */
-export async function verifyBuiltin(wf: WorkflowDef<any>, raw: RawOptions, json: boolean): Promise<number> {
+export async function verifyLoaded(loaded: LoadedWorkflow, options: readonly OptionSpec[], raw: RawOptions, json: boolean): Promise<number> {
   try {
-    return await verifyCommand(builtinSubject(wf, raw, process.cwd()), json);
+    return await verifyCommand(loadedSubject(loaded, options, raw, process.cwd()), json);
   } catch (err) {
     process.stderr.write(messageOf(err) + '\n');
     return exitCodeOf(err);

@@ -4,35 +4,33 @@
  * The matrices and the fake kernel are loaded only by this command (verify-command.ts).
  */
 import type { Command } from 'commander';
-import { workflows } from '../../../machines/index.js';
-import type { WorkflowDef } from '../../../machines/types.js';
 import type { RawOptions } from '../../preflight/types.js';
 import type { SetCode } from './common.js';
+import { addOptions, workflowCommands, type WorkflowCommand } from './run.js';
 
-export function registerVerify(program: Command, setCode: SetCode): void {
+export function registerVerify(program: Command, setCode: SetCode, given: WorkflowCommand[] = []): void {
+  const all = workflowCommands(given);
   const verify = program
     .command('verify')
     .description('crash-test a workflow in memory: a crash at every point of every step, resumed and rolled back; changes nothing')
     .addHelpText(
       'after',
-      `\nWorkflows:\n${Object.values(workflows).map((w) => `  ${w.name.padEnd(16)} ${w.description}`).join('\n')}\n\nExamples:\n  flow verify delayed-device --file /var/tmp/slow.img --size 64M\n  flow verify snapshot-image --image raspios.img --json\n\nExit 0 when every crash point resumes and rolls back exactly (0 violations, 0 leaks), 5 when not, 2 on bad options.`,
+      `\nWorkflows:\n${all.map((w) => `  ${w.word.padEnd(16)} ${w.description}`).join('\n')}\n  ./FILE.yaml      a workflow file\n\nExamples:\n  flow verify delayed-device --file /var/tmp/slow.img --size 64M\n  flow verify snapshot-image --image raspios.img --json\n  flow verify ./mine.yaml --file /var/tmp/slow.img\n\nExit 0 when every crash point resumes and rolls back exactly (0 violations, 0 leaks), 5 when not, 2 on bad options.`,
     );
-  for (const wf of Object.values(workflows)) addWorkflow(verify, wf, setCode);
+  for (const wf of all) addWorkflow(verify, wf, setCode);
 }
 
-function addWorkflow(verify: Command, wf: WorkflowDef<any>, setCode: SetCode): void {
-  const cmd = verify.command(wf.name).description(`verify: ${wf.description}`);
-  for (const o of wf.options) {
-    const flags = o.value ? `${o.flag} <${o.value}>` : o.flag;
-    cmd.option(flags, o.description + (o.default && o.value ? ` (default: ${o.default})` : ''));
-  }
+function addWorkflow(verify: Command, wf: WorkflowCommand, setCode: SetCode): void {
+  const cmd = verify.command(wf.word).description(`verify: ${wf.description}`);
+  addOptions(cmd, wf.options);
   const examples = wf.examples.map((e) => `  ${e.replace(/^flow run /, 'flow verify ')}`);
   cmd
     .option('--json', 'print {"workflow", "ok", "points": {"enumerated", "tried"}, "runs", "resumed", "rolledBack", "violations", "leaks", ...}')
     .addHelpText('after', `\nExamples:\n${examples.join('\n')}\n\nRuns in memory on a simulated host that has this host's paths named by the options (read, never written); nothing on this host changes.`)
     .action(async (o: RawOptions & { json?: boolean }) => {
       const { json, ...raw } = o;
-      const { verifyBuiltin } = await import('./verify-command.js');
-      setCode(await verifyBuiltin(wf, raw, !!json));
+      const loaded = await wf.load();
+      const { verifyLoaded } = await import('./verify-command.js');
+      setCode(await verifyLoaded(loaded, wf.options, raw, !!json));
     });
 }
