@@ -19,7 +19,7 @@ const example = (name: string) => join(process.cwd(), 'examples', name);
 
 /** `losetup -J -l` for one device: offset, size limit and read-only as the kernel has them. */
 function loopInfo(dev: string): { offset: number; sizelimit: number; ro: boolean; 'back-file': string } {
-  const j = JSON.parse(sh(['losetup', '-J', '-l', '--bytes', '-O', 'NAME,OFFSET,SIZELIMIT,RO,BACK-FILE', dev]).stdout) as { loopdevices: { offset: number | string; sizelimit: number | string; ro: boolean | string; 'back-file': string }[] };
+  const j = JSON.parse(sh(['losetup', '-J', '-l', '-O', 'NAME,OFFSET,SIZELIMIT,RO,BACK-FILE', dev]).stdout) as { loopdevices: { offset: number | string; sizelimit: number | string; ro: boolean | string; 'back-file': string }[] };
   const l = j.loopdevices[0]!;
   return { offset: Number(l.offset), sizelimit: Number(l.sizelimit), ro: l.ro === true || l.ro === '1', 'back-file': l['back-file'] };
 }
