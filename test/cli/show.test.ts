@@ -293,7 +293,7 @@ describe('flow show is read only', () => {
     const id = run.io.out.split('\n')[0]!.trim();
     const closed = run.closed;
     expect(s.status).toBe('running');
-    // zram has no owner mark: a device that appeared while add-cow is in doubt may be another program's (src/steps/zram-add.ts)
+    // zram has no owner mark: a device that appeared while add-cow is in doubt may be another program's (src/steps/kinds/zram-add.ts)
     expect(role(s.tree, 'cow')).toMatchObject({ expected: 'in-doubt', state: 'in-doubt', detail: expect.stringContaining('cannot tell whether it made them') });
     expect(role(s.tree, 'base').state).toBe('present');
     expect(role(s.tree, 'snapshot').state).toBe('absent');

@@ -4,10 +4,10 @@
  * journal, and the kernel is only read (probes list and read).
  */
 import type { Command } from 'commander';
-import { HAS_INVERSE } from '../../../machines/types.js';
 import { openApp, type App } from '../../app.js';
 import type { Session } from '../../engine/session.js';
 import { executors } from '../../steps/index.js';
+import { kindHasInverse } from '../../steps/kinds/index.js';
 import { installCommandLog } from '../log.js';
 import { runJson, runOutputs, statusOf, stepJson } from '../render.js';
 import { colourEnabled, paint } from '../show/colour.js';
@@ -38,7 +38,7 @@ Examples:
 async function liveState(app: App, s: Session): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const st of s.state.steps) {
-    if (!HAS_INVERSE[st.def.kind] || !st.args) continue;
+    if (!kindHasInverse(st.def.kind) || !st.args) continue;
     try {
       const r = await executors[st.def.kind].probe(st.args, st.marker ?? {}, st.status === 'applied' ? st.outputs : undefined, { kernel: app.kernel, midpoint: () => undefined });
       out[st.name] = r.found === 'applied' ? 'present' : r.found === 'absent' ? 'missing' : `${r.found}: ${r.detail}`;
