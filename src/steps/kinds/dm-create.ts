@@ -60,11 +60,11 @@ export const dmCreate: Executor<DmArgs> = {
 
 export const spec: KindSpec = {
   kind: 'dm.create',
-  summary: 'a device-mapper device from a table of segments, owned by its UUID FLOW-<run id>-<step>',
+  summary: 'a device-mapper device from a table of segments, owned by its UUID `FLOW-<run id>-<step>`',
   durable: false,
   args: {
     name: { ty: T.string, doc: 'the device name (/dev/mapper/NAME)' },
-    table: { ty: T.list(T.string), doc: 'segments: target (linear, zero, error, delay, flakey, snapshot, snapshot-origin), sectors and its typed fields; see docs/WORKFLOWS.md' },
+    table: { ty: T.list(T.string), shown: 'list of segments', doc: 'segments: target (linear, zero, error, delay, flakey, snapshot, snapshot-origin), sectors and its typed fields; see docs/WORKFLOWS.md' },
   },
   added: ['uuid'],
   outputs: { name: T.string, device: T.string, node: T.string, majmin: T.string },

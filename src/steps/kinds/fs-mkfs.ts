@@ -70,7 +70,7 @@ export const spec: KindSpec = {
   durable: true,
   args: {
     target: { ty: T.string, doc: 'a file or block device the run made' },
-    uuid: { ty: T.string, doc: "the filesystem's UUID (vfat: its first 8 hex digits are the volume id), e.g. ${run.uuid}" },
+    uuid: { ty: T.string, doc: "the filesystem's UUID (vfat: its first 8 hex digits are the volume id), e.g. `${run.uuid}`" },
     type: { ty: T.string, optional: true, doc: 'ext4 (default) or vfat' },
     blockSize: { ty: T.int, optional: true, doc: 'ext4 only; default 4096' },
   },

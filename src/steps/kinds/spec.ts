@@ -15,6 +15,8 @@ export interface ArgSpec {
   optional?: boolean;
   /** what it is, for the README's reference */
   doc: string;
+  /** its type as the reference names it, when not `ty`'s name (dm.create's table: segments in a file) */
+  shown?: string;
 }
 
 /** Kinds with an inverse: rollback undoes the effect. Others: why not, for people. */
