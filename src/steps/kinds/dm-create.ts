@@ -73,5 +73,5 @@ export const spec: KindSpec = {
   midpoint: 'kernel',
   placeholders: (a, p) => ({ name: a.name, device: `/dev/mapper/${String(a.name)}`, node: p('dm node'), majmin: p('dm major:minor') }),
   // the devices its table names: major:minor after the target (linear, delay, flakey, snapshot origin and COW, ...)
-  show: { role: 'dm', from: (a) => (Array.isArray(a.table) ? a.table.flatMap((l) => String(l).split(/\s+/).filter((w) => /^\d+:\d+$/.test(w))) : []), marked: true },
+  show: { node: 'dm', from: (a) => (Array.isArray(a.table) ? a.table.flatMap((l) => String(l).split(/\s+/).filter((w) => /^\d+:\d+$/.test(w))) : []), marked: true },
 };

@@ -117,5 +117,5 @@ export const spec: KindSpec = {
   inverse: { undo: 'removes the file (only the one the run created)' },
   midpoint: 'executor',
   placeholders: (a, p) => ({ path: a.path, dev: p('filesystem device'), ino: p('inode') }),
-  show: { role: 'file', from: () => [] },
+  show: { node: 'file', from: () => [] },
 };

@@ -165,5 +165,5 @@ export const spec: KindSpec = {
   inverse: { undo: 'detaches exactly that binding (losetup -d)' },
   midpoint: 'before',
   placeholders: (a, p) => ({ device: p('loop device'), node: p('loop device'), majmin: p('loop major:minor'), readOnly: a.readOnly }),
-  show: { role: 'loop', from: (a) => (typeof a.file === 'string' ? [a.file] : []) },
+  show: { node: 'loop', from: (a) => (typeof a.file === 'string' ? [a.file] : []) },
 };

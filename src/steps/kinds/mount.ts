@@ -117,5 +117,5 @@ export const spec: KindSpec = {
   inverse: { undo: 'unmounts it when the mount there is still the run\'s (never lazy)' },
   midpoint: 'before',
   placeholders: (a) => ({ target: a.target }),
-  show: { role: 'mountpoint', from: (a) => [typeof a.majmin === 'string' ? a.majmin : String(a.source)] },
+  show: { node: 'mountpoint', from: (a) => [typeof a.majmin === 'string' ? a.majmin : String(a.source)] },
 };

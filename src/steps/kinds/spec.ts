@@ -38,8 +38,8 @@ export type Midpoint = 'before' | 'executor' | 'kernel';
 
 /** What `flow show` draws for the kind (kinds without one draw nothing). */
 export interface ShowSpec {
-  /** the node's role when nothing else names it: "loop", "zram", "file" */
-  role: string;
+  /** the node `flow show` draws (src/cli/show/nodes.ts): a file the run made, a loop or zram device, a dm device, a mount point */
+  node: 'file' | 'loop' | 'dm' | 'zram' | 'mountpoint';
   /**
    * The values in the step's arguments that name what the node is made from (a major:minor,
    * a file path), in order: the first one another step made, or an input file, places the

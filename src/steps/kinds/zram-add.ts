@@ -138,5 +138,5 @@ export const spec: KindSpec = {
   inverse: { undo: 'resets and removes exactly that device (hot_remove)' },
   midpoint: 'executor',
   placeholders: (_a, p) => ({ id: p('id'), device: p('zram device'), node: p('zram device'), majmin: p('zram major:minor') }),
-  show: { role: 'zram', from: () => [] },
+  show: { node: 'zram', from: () => [] },
 };
