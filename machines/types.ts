@@ -6,7 +6,7 @@
 
 import { z } from 'zod';
 
-/** The kinds of step; each has one executor in src/steps/. */
+/** The kinds of step; each is one module in src/steps/kinds/ (its spec and its executor). */
 export type StepKind =
   | 'file.create'
   | 'fs.mkfs'
@@ -116,17 +116,3 @@ export function mountSteps(p: { mountpoint: string | null; mountDirs: string[] }
   });
   return steps;
 }
-
-/** Kinds whose effect has an inverse. The others are read-only (partitions.check),
- *  forward-only (fs.grow), or undone together with their file (fs.mkfs). */
-export const HAS_INVERSE: Readonly<Record<StepKind, boolean>> = {
-  'file.create': true,
-  'fs.mkfs': false,
-  'loop.attach': true,
-  'partitions.check': false,
-  'dm.create': true,
-  'zram.add': true,
-  'dir.make': true,
-  mount: true,
-  'fs.grow': false,
-};

@@ -47,6 +47,8 @@ async function givenWorkflows(argv: string[]): Promise<WorkflowCommand[]> {
   while (i < argv.length && argv[i]!.startsWith('-')) i += VALUED.has(argv[i]!) ? 2 : 1;
   const cmd = argv[i];
   const word = argv[i + 1];
+  // completion describes every workflow: the administrators' too
+  if (cmd === 'completion') return (await import('./commands/completion.js')).etcWorkflowCommands();
   if ((cmd !== 'run' && cmd !== 'plan' && cmd !== 'verify') || word === undefined || word.startsWith('-')) return [];
   if (!isPathArg(word) && !inEtc(word)) return [];
   return [await fileCommand(word)];

@@ -5,7 +5,8 @@
  *   command-running · command-done · outcome-appended · outcome-synced
  * for every step (`apply:<step>:…`) and every compensation (`undo:<step>:…`).
  */
-import { HAS_INVERSE, type StepDef } from '../../machines/types.js';
+import type { StepDef } from '../../machines/types.js';
+import { kindHasInverse } from '../steps/kinds/index.js';
 
 export const STEP_POINTS = [
   'before-intent',
@@ -24,5 +25,5 @@ export function applyPoints(defs: readonly StepDef[]): string[] {
 
 /** Points of a rollback of a finished run, in the order it reaches them. */
 export function undoPoints(defs: readonly StepDef[]): string[] {
-  return [...defs].reverse().filter((d) => HAS_INVERSE[d.kind]).flatMap((d) => STEP_POINTS.map((p) => `undo:${d.name}:${p}`));
+  return [...defs].reverse().filter((d) => kindHasInverse(d.kind)).flatMap((d) => STEP_POINTS.map((p) => `undo:${d.name}:${p}`));
 }

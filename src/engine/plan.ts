@@ -4,7 +4,7 @@
  * anything else is done with it; a partial effect is cleaned first.
  * O(1): the next step is the fold's cursor (state.ts, StepTrack), not a scan.
  */
-import { HAS_INVERSE } from '../../machines/types.js';
+import { KIND_SPECS } from '../steps/kinds/index.js';
 import type { Phase, RunState, StepState } from './state.js';
 
 export type Action =
@@ -38,16 +38,6 @@ function planRollback(st: StepState | undefined): Action {
   if (!st) return { type: 'finish-rollback' };
   if (IN_DOUBT.has(st.status)) return { type: 'probe', step: st.name };
   if (st.status === 'partial') return { type: 'clean', step: st.name };
-  return HAS_INVERSE[st.def.kind] ? { type: 'undo', step: st.name } : { type: 'skip-undo', step: st.name, reason: inverseReason(st) }; // applied
-}
-
-function inverseReason(st: StepState): string {
-  switch (st.def.kind) {
-    case 'fs.mkfs':
-      return 'removed with its file';
-    case 'fs.grow':
-      return 'forward only; goes with the snapshot';
-    default:
-      return 'read only';
-  }
+  const inv = KIND_SPECS[st.def.kind].inverse;
+  return 'undo' in inv ? { type: 'undo', step: st.name } : { type: 'skip-undo', step: st.name, reason: inv.skip }; // applied
 }

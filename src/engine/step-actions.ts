@@ -9,7 +9,8 @@ import type { EventBody } from '../../journal/events.js';
 import type { Release } from '../../journal/lock.js';
 import type { Json } from '../../machines/types.js';
 import { FlowError, KernelError, NeedsOperatorError } from '../errors.js';
-import { executors, SIGNALS_MIDPOINT } from '../steps/index.js';
+import { executors } from '../steps/index.js';
+import { KIND_SPECS } from '../steps/kinds/index.js';
 import type { StepEnv } from '../steps/types.js';
 import type { RunnerDeps } from './runner.js';
 import type { Session } from './session.js';
@@ -45,9 +46,10 @@ export class StepActions {
       await s.append({ type: 'StepIntended', step: name, args, marker, bootId: s.state.bootId }, `${pre}:intent`);
       let outputs: Json | undefined;
       let error: { code: string; message: string } | undefined;
-      this.d.setKernelMidpoint?.(st.def.kind === 'dm.create' ? env.midpoint : undefined);
+      const midpoint = KIND_SPECS[st.def.kind].midpoint;
+      this.d.setKernelMidpoint?.(midpoint === 'kernel' ? env.midpoint : undefined);
       try {
-        if (!SIGNALS_MIDPOINT.has(st.def.kind)) env.midpoint();
+        if (midpoint === 'before') env.midpoint();
         outputs = await ex.apply(args, marker, env);
       } catch (err) {
         if (err instanceof CrashSignal) throw err;

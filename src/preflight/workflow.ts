@@ -12,7 +12,7 @@ import { identityOf } from '../kernel/files.js';
 import { UsageError } from '../errors.js';
 import type { Json } from '../../machines/types.js';
 import type { Value } from '../workflow/evaluate.js';
-import type { ParamDef } from '../workflow/params.js';
+import { optionKey, type ParamDef } from '../workflow/params.js';
 import { resolveParamsOnHost, type RunFacts } from '../workflow/resolve.js';
 import type { LoadedWorkflow } from '../workflow/source.js';
 import { checkMountpoint, existingFile, statOrNull } from './files.js';
@@ -30,9 +30,9 @@ export interface Preflighted {
   run: { dir: string; uuid: string };
 }
 
-/** commander's option keys (readDelay, mount) back to param names (read-delay). */
-export function givenOf(raw: RawOptions): Record<string, string | boolean | undefined> {
-  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v]));
+/** The options given, by param name: commander keys them as optionKey says (read-delay → readDelay, --no-mount → mount). */
+export function givenOf(raw: RawOptions, names: readonly string[]): Record<string, string | boolean | undefined> {
+  return Object.fromEntries(names.map((n) => [n, raw[optionKey(n)]]));
 }
 
 async function sizeOf(env: PreflightEnv, p: string): Promise<number> {
@@ -114,6 +114,6 @@ export async function preflightWorkflow(l: LoadedWorkflow, raw: RawOptions, env:
   }
   const run = { dir: env.runDir, uuid: env.newUuid() };
   const facts: RunFacts = { id: env.id, ...run };
-  const params = await resolveParamsOnHost(l.workflow, givenOf(raw), facts, env.cwd, (name, p, text, sofar) => hostParam(env, name, p, text, sofar));
+  const params = await resolveParamsOnHost(l.workflow, givenOf(raw, l.workflow.params.map(([n]) => n)), facts, env.cwd, (name, p, text, sofar) => hostParam(env, name, p, text, sofar));
   return { display: params as Json, params, run };
 }

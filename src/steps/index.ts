@@ -1,13 +1,15 @@
-/** One executor per step kind. */
+/** One executor per step kind, from the kind's module (src/steps/kinds/<kind>.ts). */
 import type { StepKind } from '../../machines/types.js';
-import { dirMake } from './dir-make.js';
-import { dmCreate } from './dm-create.js';
-import { fileCreate } from './file-create.js';
-import { loopAttach } from './loop-attach.js';
-import { mountStep } from './mount.js';
-import { fsGrow, fsMkfs, partitionsCheck } from './simple.js';
+import { dirMake } from './kinds/dir-make.js';
+import { dmCreate } from './kinds/dm-create.js';
+import { fileCreate } from './kinds/file-create.js';
+import { fsGrow } from './kinds/fs-grow.js';
+import { fsMkfs } from './kinds/fs-mkfs.js';
+import { loopAttach } from './kinds/loop-attach.js';
+import { mountStep } from './kinds/mount.js';
+import { partitionsCheck } from './kinds/partitions-check.js';
 import type { Executor } from './types.js';
-import { zramAdd } from './zram-add.js';
+import { zramAdd } from './kinds/zram-add.js';
 
 export const executors: Readonly<Record<StepKind, Executor<any>>> = {
   'file.create': fileCreate,
@@ -20,6 +22,3 @@ export const executors: Readonly<Record<StepKind, Executor<any>>> = {
   mount: mountStep,
   'fs.grow': fsGrow,
 };
-
-/** Kinds that signal their own "command running" midpoint (others: right before the command). */
-export const SIGNALS_MIDPOINT: ReadonlySet<StepKind> = new Set(['dm.create', 'zram.add', 'dir.make', 'file.create']);

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { OptionSpec, WorkflowDef } from '../../machines/types.js';
 import { preflightWorkflow } from '../preflight/workflow.js';
+import { optionKey } from '../workflow/params.js';
 import { definitionRecord, workflowDefOf } from '../workflow/run-def.js';
 import type { LoadedWorkflow } from '../workflow/source.js';
 import { preflights, type PreflightEnv, type RawOptions } from '../preflight/index.js';
@@ -16,14 +17,11 @@ import type { ResolvedRun, Subject } from './subject.js';
 /** The metavariables of options that name a path on the host. */
 const PATH_VALUES = new Set(['PATH', 'FILE', 'DIR']);
 
-/** commander's key of an option: "--cow-size" → "cowSize". */
-const keyOf = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-
 /** The absolute paths the options name (relative ones start at `cwd`), and `cwd` itself. */
 export function pathsOf(options: readonly OptionSpec[], raw: RawOptions, cwd: string): string[] {
   const out = [cwd];
   for (const o of options) {
-    const v = raw[keyOf(o.flag)];
+    const v = raw[optionKey(o.flag)];
     if (o.value && PATH_VALUES.has(o.value) && typeof v === 'string' && v !== '') out.push(path.resolve(cwd, v));
   }
   return out;

@@ -1,6 +1,6 @@
 /**
  * The operator the crash matrices play when flow stops (exit 3) because it cannot tell a
- * loop or zram device of its own from another program's (see src/steps/loop-attach.ts and
+ * loop or zram device of its own from another program's (see src/steps/kinds/loop-attach.ts and
  * zram-add.ts): it reads the exact commands flow listed for that step ("losetup -d
  * /dev/loopN   # only if /dev/loopN (diskseq S) is this run's", "echo 1 >
  * /sys/block/zramN/reset ..."), runs those for the devices it knows are the run's (never

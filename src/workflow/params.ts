@@ -85,6 +85,19 @@ const VALUE_NAMES: Record<ParamType, string | undefined> = {
   partition: 'N',
 };
 
+/**
+ * The key commander gives the option of a param (or a flag): "read-delay" and "--read-delay"
+ * → "readDelay", "disk-2" → "disk2" (commander upper-cases each word's first character).
+ * The one place flow goes between param names and option keys.
+ */
+export function optionKey(name: string): string {
+  return name
+    .replace(/^--/, '')
+    .split('-')
+    .map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1)))
+    .join('');
+}
+
 /** "read-delay" as a CLI option. */
 export function optionOf(name: string, p: ParamDef): OptionSpec {
   if (p.type === 'boolean') {

@@ -4,8 +4,9 @@
  * built CLI; run ids come from the sandbox's state directory at completion time.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { workflows } from '../../machines/index.js';
 import { MAIN, runId, Sandbox } from './harness.js';
@@ -102,6 +103,32 @@ describe('flow completion bash', () => {
     expect(complete(['flow', '--state-dir', '=', other, 'rollback', ''])).toEqual([c]);
     expect(complete(['flow', 'rollback', '--state-dir', other, ''])).toEqual([c]);
     expect(complete(['flow', 'rollback', ''], { FLOW_STATE_DIR: other })).toEqual([c]);
+  });
+});
+
+describe("the administrators' workflows (/etc/flow/workflows)", () => {
+  it('are completed under run, plan and verify with their options, like the built-ins; a file that does not load is left out', () => {
+    const etc = join(sb.dir, 'etc');
+    mkdirSync(etc);
+    copyFileSync(fileURLToPath(new URL('../fixtures/workflows/linear-disk.yaml', import.meta.url)), join(etc, 'linear-disk.yaml'));
+    writeFileSync(join(etc, 'broken.yaml'), 'name: broken\nsteps: [\n');
+    const env = { FLOW_WORKFLOWS_DIR: etc };
+    const made = sb.flow(['completion', 'bash'], env);
+    expect(made.stderr).toBe('');
+    expect(made.code).toBe(0);
+    const script = join(sb.dir, 'etc.bash');
+    writeFileSync(script, made.stdout);
+    const r = bash(
+      `source "${script}" || exit 9
+       c() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _flow; printf '%s\\n' "\${COMPREPLY[@]}" '<end>'; }
+       c flow run li; c flow plan ''; c flow verify lin; c flow run linear-disk --mo`,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const got = r.stdout.split('<end>\n').slice(0, -1).map((out) => out.split('\n').filter(Boolean).sort());
+    expect(got).toEqual([['linear-disk'], [...Object.keys(workflows), 'linear-disk'].sort(), ['linear-disk'], ['--mountpoint']]);
+    const zsh = sb.flow(['completion', 'zsh'], env).stdout;
+    expect(zsh).toContain('linear-disk');
+    expect(zsh).not.toContain('broken');
   });
 });
 

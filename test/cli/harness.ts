@@ -120,6 +120,17 @@ export class Sandbox {
 }
 
 /** The run id: the first line `flow run` prints. */
+/** Runs the shipped binary (dist/bin/flow.js, no test seam: the real kernel's flow) in the sandbox's directory, with its state and run directories. */
+export function shipped(sb: Sandbox, args: string[]): Result {
+  const r = spawnSync(process.execPath, [SHIPPED, ...args], {
+    cwd: sb.dir,
+    env: { PATH: process.env.PATH, FLOW_STATE_DIR: sb.stateDir, FLOW_RUN_DIR: sb.runDir },
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
 export function runId(r: Result): string {
   return r.stdout.split('\n')[0]!.trim();
 }

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { realFs } from '../../src/fs/real.js';
@@ -28,7 +29,7 @@ const UsageSchema = z.strictObject({
   warning: z.string().optional(),
 });
 interface Node {
-  role: 'image' | 'file' | 'loop' | 'base' | 'snapshot' | 'cow' | 'delay' | 'mountpoint';
+  role: 'image' | 'file' | 'loop' | 'base' | 'snapshot' | 'cow' | 'delay' | 'mountpoint' | 'linear';
   name: string;
   step?: string;
   expected: string;
@@ -47,7 +48,7 @@ interface Node {
 }
 const NodeSchema: z.ZodType<Node> = z.lazy(() =>
   z.strictObject({
-    role: z.enum(['image', 'file', 'loop', 'base', 'snapshot', 'cow', 'delay', 'mountpoint']),
+    role: z.enum(['image', 'file', 'loop', 'base', 'snapshot', 'cow', 'delay', 'mountpoint', 'linear']),
     name: z.string(),
     step: z.string().optional(),
     ...LiveSchema,
@@ -74,6 +75,7 @@ const ShowSchema = z.strictObject({
   updated: z.string(),
   live: z.record(z.string(), z.string()),
   tree: NodeSchema.nullable(),
+  trees: z.array(NodeSchema).optional(),
   operator: z.object({ step: z.string(), reason: z.string(), commands: z.array(z.string()) }).optional(),
 });
 
@@ -293,7 +295,7 @@ describe('flow show is read only', () => {
     const id = run.io.out.split('\n')[0]!.trim();
     const closed = run.closed;
     expect(s.status).toBe('running');
-    // zram has no owner mark: a device that appeared while add-cow is in doubt may be another program's (src/steps/zram-add.ts)
+    // zram has no owner mark: a device that appeared while add-cow is in doubt may be another program's (src/steps/kinds/zram-add.ts)
     expect(role(s.tree, 'cow')).toMatchObject({ expected: 'in-doubt', state: 'in-doubt', detail: expect.stringContaining('cannot tell whether it made them') });
     expect(role(s.tree, 'base').state).toBe('present');
     expect(role(s.tree, 'snapshot').state).toBe('absent');
@@ -326,5 +328,70 @@ describe('flow show on a terminal', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/present, missing .* drifted/s);
     expect(r.stdout).toMatch(/Examples:\n {2}flow show k3m9x2ab\n {2}flow show k3m9x2ab --json/);
+  });
+});
+
+describe('flow show of a run of a workflow file (none of the built-ins): the tree from its steps\' kinds', () => {
+  const FIXTURE = fileURLToPath(new URL('../fixtures/workflows/linear-disk.yaml', import.meta.url));
+  const start = (env: Record<string, string> = {}) => {
+    copyFileSync(FIXTURE, join(sb.dir, 'linear-disk.yaml'));
+    return sb.flow(['run', './linear-disk.yaml', '--file', 'disk.img', '--size', '16M'], env);
+  };
+
+  it('done: file → loop → linear → mount point, all present, the table as the kernel holds it', () => {
+    const r = start();
+    expect(r.code, r.stderr).toBe(0);
+    const id = runId(r);
+    const file = join(sb.dir, 'disk.img');
+    const mnt = `${sb.runDir}/${id}/mnt`;
+    const out = text(id);
+    const lines = out.split('\n');
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const order = [
+      /^devices:$/,
+      new RegExp(`^ {2}file ${file} {2}present {2}\\(create-file\\)$`),
+      /^ {2}└─ loop \/dev\/loop0 {2}present {2}\(attach-file\)$/,
+      new RegExp(`^ {5}└─ linear /dev/mapper/disk-${id} {2}present {2}\\(create-linear\\)$`),
+      /^ {8}│ {2}linear {2}sectors 0-32767 \(16 MiB\) -> \/dev\/loop0 from sector 0$/,
+      new RegExp(`^ {8}└─ mountpoint ${mnt} {2}present {2}\\(mount\\)$`),
+      /^ {14}directories made by the run: present$/,
+    ];
+    const found = order.map(at);
+    expect(found.every((i) => i >= 0), out).toBe(true);
+    expect([...found].sort((a, b) => a - b)).toEqual(found);
+    const j = show(id);
+    expect(j.trees).toBeUndefined();
+    expect(flat(j.tree).map((n) => [n.role, n.step, n.state])).toEqual([
+      ['file', 'create-file', 'present'],
+      ['loop', 'attach-file', 'present'],
+      ['linear', 'create-linear', 'present'],
+      ['mountpoint', 'mount', 'present'],
+    ]);
+    expect(role(j.tree, 'linear').tableFrom).toBe('kernel');
+    expect(role(j.tree, 'mountpoint').dirs).toMatchObject({ step: 'make-mountpoint', state: 'present' });
+    expect(role(j.tree, 'mountpoint').dirs?.paths.at(-1)).toBe(mnt);
+  });
+
+  it('killed mid-step: the step in doubt, the steps not run yet absent, each in its place; rolled back: all absent', () => {
+    const r = start({ FLOW_CRASH_AT: 'apply:create-linear:command-done' });
+    expect(r.signal).toBe('SIGKILL');
+    const id = sb.runs()[0]!.replace(/\.json$/, '');
+    const j = show(id);
+    expect(flat(j.tree).map((n) => [n.role, n.step, n.state])).toEqual([
+      ['file', 'create-file', 'present'],
+      ['loop', 'attach-file', 'present'],
+      ['linear', 'create-linear', 'in-doubt'],
+      ['mountpoint', 'mount', 'absent'],
+    ]);
+    expect(role(j.tree, 'linear').tableFrom).toBe('kernel');
+    expect(sb.flow(['rollback', id]).code).toBe(0);
+    const after = show(id);
+    expect(after.trees).toBeUndefined();
+    expect(flat(after.tree).map((n) => [n.role, n.state])).toEqual([
+      ['file', 'absent'],
+      ['loop', 'absent'],
+      ['linear', 'absent'],
+      ['mountpoint', 'absent'],
+    ]);
   });
 });

@@ -28,7 +28,7 @@ const figures: string[] = [];
 /**
  * Killed after its losetup / hot_add and before the outcome is durable, flow cannot tell
  * its device from one another program made meanwhile and stops (exit 3) listing it (see
- * src/steps/loop-attach.ts). Only there: the operator removes that device exactly as
+ * src/steps/kinds/loop-attach.ts). Only there: the operator removes that device exactly as
  * listed, resolves the step as absent, and recovers again.
  */
 const DEVICE_WINDOW = /^apply:(attach-file|attach-image|add-cow):(command-running|command-done|outcome-appended)$/;

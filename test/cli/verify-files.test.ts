@@ -9,21 +9,11 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
-import { Sandbox, SHIPPED } from './harness.js';
+import { Sandbox, shipped } from './harness.js';
 
 const repo = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const sb = new Sandbox();
 afterAll(() => sb.cleanup());
-
-function shipped(args: string[]) {
-  const r = spawnSync(process.execPath, [SHIPPED, ...args], {
-    cwd: sb.dir,
-    env: { PATH: process.env.PATH, FLOW_STATE_DIR: sb.stateDir, FLOW_RUN_DIR: sb.runDir },
-    encoding: 'utf8',
-    timeout: 600_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function loopsOn(dir: string): string[] {
   return spawnSync('losetup', ['-l', '-n', '-O', 'BACK-FILE'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(dir));
@@ -40,7 +30,7 @@ describe('flow verify FILE', () => {
   test.each(cases)('%s: every point tried, 0 violations, 0 leaks; nothing on this host changed', (file, args) => {
     const given = args();
     const before = readdirSync(sb.dir).sort();
-    const r = shipped(['verify', repo(file), ...given, '--json']);
+    const r = shipped(sb, ['verify', repo(file), ...given, '--json']);
     expect(r.code, r.stderr + r.stdout.slice(0, 2000)).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ ok: true, violations: 0, leaks: 0, findings: [] });
@@ -55,7 +45,7 @@ describe('flow verify FILE', () => {
   test('a file flow check refuses is refused the same way, exit 2, before anything runs', () => {
     const bad = join(sb.dir, 'bad.yaml');
     writeFileSync(bad, 'name: bad\ndescription: x\nsteps:\n  - name: a\n    kind: no.such.kind\n');
-    const r = shipped(['verify', bad]);
+    const r = shipped(sb, ['verify', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/bad\.yaml:\d+:\d+/);
     expect(r.stdout).toBe('');

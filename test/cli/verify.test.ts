@@ -15,24 +15,13 @@ import { exitCodeOf } from '../../src/cli/exit.js';
 import { STEP_POINTS } from '../../src/engine/crash-points.js';
 import { VerifyFailedError } from '../../src/errors.js';
 import { builtinSubject } from '../../src/verify/builtin.js';
-import { Sandbox, SHIPPED } from './harness.js';
+import { Sandbox, shipped } from './harness.js';
 
 /** Both workflows verified here have one loop.attach: another program's loop at each of its points, × process crash / power cut × resume / rollback. */
 const FOREIGN_RUNS = STEP_POINTS.length * 4;
 
 const sb = new Sandbox();
 afterAll(() => sb.cleanup());
-
-/** The shipped flow, with no test switch in its environment. */
-function shipped(args: string[]) {
-  const r = spawnSync(process.execPath, [SHIPPED, ...args], {
-    cwd: sb.dir,
-    env: { PATH: process.env.PATH, FLOW_STATE_DIR: sb.stateDir, FLOW_RUN_DIR: sb.runDir },
-    encoding: 'utf8',
-    timeout: 600_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** The loop devices this host's kernel has on `file`. */
 function loopsOf(file: string): string[] {
@@ -57,7 +46,7 @@ function expectConsistent(j: { steps: number; points: { enumerated: number; trie
 describe('flow verify', () => {
   test('delayed-device: figures, every point tried, exit 0; nothing on this host changed', () => {
     const file = join(sb.dir, 'slow.img');
-    const r = shipped(['verify', 'delayed-device', '--file', file, '--size', '64M', '--delay', '100']);
+    const r = shipped(sb, ['verify', 'delayed-device', '--file', file, '--size', '64M', '--delay', '100']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stderr).toBe(''); // no progress line: stderr is not a terminal
     const m = /^flow verify delayed-device: (\d+) steps, in memory/m.exec(r.stdout);
@@ -81,7 +70,7 @@ describe('flow verify', () => {
     const before = spawnSync('sha256sum', [image], { encoding: 'utf8' }).stdout;
     mkdirSync(join(sb.dir, 'images'));
     symlinkSync('../rootfs.ext4', join(sb.dir, 'images', 'current.ext4'));
-    const r = shipped(['verify', 'loop-mount', '--file', 'images/current.ext4', '--json']);
+    const r = shipped(sb, ['verify', 'loop-mount', '--file', 'images/current.ext4', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(Object.keys(j).sort()).toEqual(
@@ -95,7 +84,7 @@ describe('flow verify', () => {
   }, 600_000);
 
   test('bad options: exit 2 with the same refusal as flow run', () => {
-    const r = shipped(['verify', 'loop-mount', '--file', join(sb.dir, 'missing.img')]);
+    const r = shipped(sb, ['verify', 'loop-mount', '--file', join(sb.dir, 'missing.img')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^flow: --file .*missing\.img does not exist\n {2}check the path/);
   });

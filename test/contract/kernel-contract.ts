@@ -339,7 +339,7 @@ async function highWater(k: Kernel): Promise<number> {
   return Math.max(0, ...(await k.loop.list()).map((l) => l.diskseq), ...(await k.zram.list()).map((z) => z.diskseq));
 }
 
-/** diskseq (Linux >= 5.15): the identity flow's loop and zram steps rely on (src/steps/loop-attach.ts, zram-add.ts). */
+/** diskseq (Linux >= 5.15): the identity flow's loop and zram steps rely on (src/steps/kinds/loop-attach.ts, zram-add.ts). */
 function registerDiskseqCases(scope: () => Scope): void {
   it('diskseq: a loop binding gets a number above every device listed before; a detach and a new binding of the same file get a new one', async () => {
     const s = scope();

@@ -2,8 +2,29 @@
 import { Argument, type Command } from 'commander';
 import { bashScript } from '../completion/bash.js';
 import { specOf } from '../completion/spec.js';
+import { workflowNames } from '../completion/spec.js';
 import { zshScript } from '../completion/zsh.js';
+import { inEtc } from '../../workflow/where.js';
+import { fileCommand, type WorkflowCommand } from './run.js';
 import type { SetCode } from './common.js';
+
+/**
+ * The administrators' workflows (/etc/flow/workflows), loaded so that `run`, `plan` and
+ * `verify` complete them and their options like the built-ins (program.ts gives them to
+ * every command when the command is `completion`). A file that does not load is left out:
+ * completion is no place to report it (`flow check` is).
+ */
+export async function etcWorkflowCommands(): Promise<WorkflowCommand[]> {
+  const out: WorkflowCommand[] = [];
+  for (const name of workflowNames().filter((n) => inEtc(n))) {
+    try {
+      out.push(await fileCommand(name));
+    } catch {
+      // left out
+    }
+  }
+  return out;
+}
 
 export function registerCompletion(program: Command, setCode: SetCode): void {
   program
@@ -14,7 +35,8 @@ export function registerCompletion(program: Command, setCode: SetCode): void {
       'after',
       `
 Run ids are completed by calling \`flow list --json\` when you press TAB (with the
---state-dir given on the command line, or FLOW_STATE_DIR).
+--state-dir given on the command line, or FLOW_STATE_DIR). Workflows: the built-ins and
+those in /etc/flow/workflows when the script was made (make it again after adding one).
 
 Examples:
   source <(flow completion bash)                          in this bash

@@ -4,15 +4,15 @@
  * journal, and the kernel is only read (probes list and read).
  */
 import type { Command } from 'commander';
-import { HAS_INVERSE } from '../../../machines/types.js';
 import { openApp, type App } from '../../app.js';
 import type { Session } from '../../engine/session.js';
 import { executors } from '../../steps/index.js';
+import { kindHasInverse } from '../../steps/kinds/index.js';
 import { installCommandLog } from '../log.js';
 import { runJson, runOutputs, statusOf, stepJson } from '../render.js';
 import { colourEnabled, paint } from '../show/colour.js';
 import { treeText } from '../show/render.js';
-import { buildTree } from '../show/tree.js';
+import { buildTrees } from '../show/tree.js';
 import { globalOpts, type GlobalOpts, type SetCode } from './common.js';
 import { session } from './inspect.js';
 
@@ -38,7 +38,7 @@ Examples:
 async function liveState(app: App, s: Session): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const st of s.state.steps) {
-    if (!HAS_INVERSE[st.def.kind] || !st.args) continue;
+    if (!kindHasInverse(st.def.kind) || !st.args) continue;
     try {
       const r = await executors[st.def.kind].probe(st.args, st.marker ?? {}, st.status === 'applied' ? st.outputs : undefined, { kernel: app.kernel, midpoint: () => undefined });
       out[st.name] = r.found === 'applied' ? 'present' : r.found === 'absent' ? 'missing' : `${r.found}: ${r.detail}`;
@@ -62,16 +62,17 @@ async function show(stateDir: string, id: string, json: boolean): Promise<number
   const app = await openApp(stateDir);
   const s = await session(app, id);
   const live = await liveState(app, s);
-  const tree = await buildTree(app.kernel, s.state);
+  const trees = await buildTrees(app.kernel, s.state);
+  const tree = trees[0] ?? null;
   const st = s.state;
   if (json) {
-    process.stdout.write(JSON.stringify({ ...runJson(st, s.phase), outputs: runOutputs(st), params: st.params, created: st.created, updated: st.updated, live, tree, ...(st.operator ? { operator: st.operator } : {}) }) + '\n');
+    process.stdout.write(JSON.stringify({ ...runJson(st, s.phase), outputs: runOutputs(st), params: st.params, created: st.created, updated: st.updated, live, tree, ...(trees.length > 1 ? { trees } : {}), ...(st.operator ? { operator: st.operator } : {}) }) + '\n');
     return 0;
   }
   const p = paint(colourEnabled(process.stdout));
   const w = process.stdout;
   w.write(`run ${p.bold(st.id)}  ${st.workflow}  ${statusOf(s.phase)}\n  created ${st.created}, last event ${st.updated}\n`);
-  if (tree) w.write(`devices:\n${treeText(p, tree).map((l) => `  ${l}`).join('\n')}\n`);
+  if (tree) w.write(`devices:\n${trees.flatMap((t) => treeText(p, t)).map((l) => `  ${l}`).join('\n')}\n`);
   w.write('params:\n');
   for (const [k, v] of Object.entries(st.params)) w.write(`  ${k.padEnd(14)} ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
   w.write('steps:\n');

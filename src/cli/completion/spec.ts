@@ -7,7 +7,9 @@
  * the scripts ask `flow list --json` at completion time.
  */
 import type { Argument, Command, Option } from 'commander';
+import { readdirSync } from 'node:fs';
 import { workflows } from '../../../machines/index.js';
+import { etcWorkflowsDir, inEtc } from '../../workflow/where.js';
 
 export type ValueKind = { kind: 'file' } | { kind: 'dir' } | { kind: 'choice'; choices: string[] } | { kind: 'text' };
 export type ArgKind = { kind: 'id' } | { kind: 'workflow' } | { kind: 'command' } | { kind: 'choice'; choices: string[] } | { kind: 'file' } | { kind: 'none' };
@@ -77,7 +79,17 @@ export function allSpecs(s: CmdSpec): CmdSpec[] {
   return [s, ...s.subcommands.flatMap(allSpecs)];
 }
 
-export const workflowNames = (): string[] => Object.keys(workflows);
+/** The built-ins and the administrators' workflows (/etc/flow/workflows/NAME.yaml), each once. */
+export function workflowNames(): string[] {
+  const dir = etcWorkflowsDir();
+  let etc: string[] = [];
+  try {
+    etc = readdirSync(dir).flatMap((f) => (f.endsWith('.yaml') && inEtc(f.slice(0, -5), dir) ? [f.slice(0, -5)] : []));
+  } catch {
+    // no such directory: the built-ins only
+  }
+  return [...new Set([...Object.keys(workflows), ...etc.sort()])];
+}
 
 /** Single-quoted for sh/bash/zsh. */
 export const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -3,9 +3,10 @@
  * would run and their inverse, built by the workflow definition from preflighted params
  * and placeholder outputs. Pure.
  */
-import { HAS_INVERSE, type Json, type Outputs, type StepKind, type WorkflowDef } from '../../../machines/types.js';
+import type { Json, Outputs, StepKind, WorkflowDef } from '../../../machines/types.js';
 import { executors } from '../../steps/index.js';
-import { placeholderOutputs } from './placeholders.js';
+import { kindHasInverse } from '../../steps/kinds/index.js';
+import { plannedOutputs } from './placeholders.js';
 
 export interface PlanStep {
   name: string;
@@ -25,21 +26,14 @@ export interface Plan {
   steps: PlanStep[];
 }
 
-/** Why a kind has no inverse, for people. */
-export const NO_INVERSE: Readonly<Partial<Record<StepKind, string>>> = {
-  'partitions.check': 'nothing to undo: it only reads',
-  'fs.grow': 'not undone: the device under the filesystem goes away on rollback',
-  'fs.mkfs': 'not undone by itself: rollback removes the file it is on',
-};
-
 export function buildPlan(wf: WorkflowDef<any>, params: Json, id: string): Plan {
   const outputs: Record<string, Json | undefined> = {};
   const steps = wf.steps(wf.parseParams(params), id).map((def): PlanStep => {
     const args = def.args(outputs as Outputs);
-    const outs = placeholderOutputs(def, args);
+    const outs = plannedOutputs(def, args);
     outputs[def.name] = outs;
     const c = executors[def.kind].commands(args, outs);
-    return { name: def.name, kind: def.kind, title: def.title, command: c.apply, inverse: HAS_INVERSE[def.kind] ? c.undo : [] };
+    return { name: def.name, kind: def.kind, title: def.title, command: c.apply, inverse: kindHasInverse(def.kind) ? c.undo : [] };
   });
   return { workflow: wf.name, id, params, steps };
 }

@@ -1,6 +1,7 @@
 /** `flow plan` on the terminal. */
 import { formatSize } from '../../preflight/values.js';
-import { NO_INVERSE, type Plan } from './build.js';
+import { KIND_SPECS } from '../../steps/kinds/index.js';
+import type { Plan } from './build.js';
 import { hasPlaceholder } from './placeholders.js';
 
 function value(key: string, v: unknown): string {
@@ -19,7 +20,10 @@ export function planText(p: Plan): string {
   p.steps.forEach((s, i) => {
     out.push(`  ${String(i + 1).padStart(2)}. ${s.name.padEnd(width)}  ${s.title}  [${s.kind}]`);
     s.command.forEach((c, j) => out.push(`        ${j === 0 ? 'run ' : '    '}  ${c}`));
-    if (s.inverse.length === 0) out.push(`        undo  (${NO_INVERSE[s.kind] ?? 'none'})`);
+    if (s.inverse.length === 0) {
+      const inv = KIND_SPECS[s.kind].inverse;
+      out.push(`        undo  (${'none' in inv ? inv.none : 'none'})`);
+    }
     s.inverse.forEach((c, j) => out.push(`        ${j === 0 ? 'undo' : '    '}  ${c}`));
   });
   if (p.steps.some((s) => [...s.command, ...s.inverse].some(hasPlaceholder))) {

@@ -6,6 +6,7 @@ import type { Json } from '../../../machines/types.js';
 import type { StepState, StepStatus } from '../../engine/state.js';
 import type { Kernel } from '../../kernel/types.js';
 import { executors } from '../../steps/index.js';
+import { KIND_SPECS } from '../../steps/kinds/index.js';
 import type { Expected, Live } from './model.js';
 
 export function expectedOf(status: StepStatus): Expected {
@@ -31,7 +32,7 @@ export async function stepLive(kernel: Kernel, st: StepState | undefined): Promi
   const expected = expectedOf(st.status);
   // a dm device is found by the run's UUID: one left behind is certain; other kinds are
   // found by what they are bound to, which another run may share once this one is gone
-  if (expected === 'absent' && st.def.kind !== 'dm.create') return { expected, state: 'absent' };
+  if (expected === 'absent' && !KIND_SPECS[st.def.kind].show?.marked) return { expected, state: 'absent' };
   try {
     const env = { kernel, midpoint: () => undefined };
     const r = await executors[st.def.kind].probe(st.args, st.marker ?? {}, expected === 'present' ? st.outputs : undefined, env);

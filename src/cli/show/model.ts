@@ -11,7 +11,8 @@ export type NodeState = 'present' | 'missing' | 'drifted' | 'absent' | 'in-doubt
 /** What the journal says about the thing. */
 export type Expected = 'present' | 'absent' | 'in-doubt';
 
-export type Role = 'image' | 'file' | 'loop' | 'base' | 'snapshot' | 'cow' | 'delay' | 'mountpoint';
+/** The built-ins' roles; a workflow file's dm devices are named by their target (linear, flakey, ...), `dm` when mixed, and a zram device not used as a COW is `zram`. */
+export type Role = 'image' | 'file' | 'loop' | 'base' | 'snapshot' | 'cow' | 'delay' | 'mountpoint' | 'zram' | (string & {});
 
 export interface Live {
   expected: Expected;

@@ -5,6 +5,7 @@ import type { LoopMountParams } from '../../../machines/loop-mount.js';
 import type { SnapshotImageParams } from '../../../machines/snapshot-image.js';
 import type { RunState } from '../../engine/state.js';
 import type { Kernel } from '../../kernel/types.js';
+import { genericTrees } from './generic.js';
 import type { TreeNode } from './model.js';
 import { cowNode, createdFileNode, dmNode, inputFileNode, loopNode, mountNode, showCtx, type ShowCtx } from './nodes.js';
 
@@ -42,18 +43,17 @@ async function loopMount(c: ShowCtx, p: LoopMountParams): Promise<TreeNode> {
   return chain(await inputFileNode(c, 'file', p.file, p.fileIdentity), await loopNode(c, 'attach-file'), await mount(c, p.mountpoint));
 }
 
-/** The run's device tree with live states; null for a workflow without one. */
-export async function buildTree(kernel: Kernel, run: RunState): Promise<TreeNode | null> {
+/** A built-in's drawing, from its own params; null for a run of any other workflow (or one whose params are not the built-in's). */
+async function builtinTree(c: ShowCtx, run: RunState): Promise<TreeNode | null> {
   const wf = findWorkflow(run.workflow);
   if (!wf) return null;
-  // a run of a workflow file records the file's params, not the built-in's: no drawing for it
+  // a run of a workflow file records the file's params, not the built-in's
   let params;
   try {
     params = wf.parseParams(run.params);
   } catch {
     return null;
   }
-  const c = await showCtx(kernel, run);
   switch (wf.name) {
     case 'snapshot-image':
       return snapshotImage(c, params as SnapshotImageParams);
@@ -64,4 +64,11 @@ export async function buildTree(kernel: Kernel, run: RunState): Promise<TreeNode
     default:
       return null;
   }
+}
+
+/** The run's device trees with live states: a built-in's drawing, else one from its steps' kinds (generic.ts); [] when nothing is drawn. */
+export async function buildTrees(kernel: Kernel, run: RunState): Promise<TreeNode[]> {
+  const c = await showCtx(kernel, run);
+  const own = await builtinTree(c, run);
+  return own ? [own] : genericTrees(c);
 }

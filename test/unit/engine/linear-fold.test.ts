@@ -9,7 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { JOURNAL_FORMAT, type EventBody, type EventOf, type FlowEvent } from '../../../journal/events.js';
-import { HAS_INVERSE, type StepDef, type StepKind } from '../../../machines/types.js';
+import type { StepDef, StepKind } from '../../../machines/types.js';
+import { kindHasInverse } from '../../../src/steps/kinds/index.js';
 import { fold, JournalMismatch, RunCursor } from '../../../src/engine/fold.js';
 import { guardWork } from '../../../src/engine/machine.js';
 import { plan, type Action } from '../../../src/engine/plan.js';
@@ -164,7 +165,7 @@ function scanPlan(steps: readonly StepState[], phase: Phase): Action {
     if (!st) return { type: 'finish-rollback' };
     if (inDoubt(st)) return { type: 'probe', step: st.name };
     if (st.status === 'partial') return { type: 'clean', step: st.name };
-    return HAS_INVERSE[st.def.kind] ? { type: 'undo', step: st.name } : { type: 'skip-undo', step: st.name, reason: 'read only' };
+    return kindHasInverse(st.def.kind) ? { type: 'undo', step: st.name } : { type: 'skip-undo', step: st.name, reason: 'read only' };
   }
   return { type: 'none', reason: `run is ${phase}` };
 }

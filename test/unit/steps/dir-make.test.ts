@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimFs } from '../../../src/fs/sim.js';
 import { FakeKernel } from '../../../src/kernel/fake/kernel.js';
-import { dirMake } from '../../../src/steps/dir-make.js';
+import { dirMake } from '../../../src/steps/kinds/dir-make.js';
 
 /** Two runs planned on a host without /run/flow: both list it among the dirs they make. */
 const A = { dirs: ['/run/flow', '/run/flow/aaaaaaaa', '/run/flow/aaaaaaaa/mnt'] };

@@ -13,8 +13,8 @@ import { realFs } from '../../../src/fs/real.js';
 import { SimFs } from '../../../src/fs/sim.js';
 import type { Fs } from '../../../src/fs/types.js';
 import { FakeKernel } from '../../../src/kernel/fake/kernel.js';
-import { dirMake } from '../../../src/steps/dir-make.js';
-import { fileCreate } from '../../../src/steps/file-create.js';
+import { dirMake } from '../../../src/steps/kinds/dir-make.js';
+import { fileCreate } from '../../../src/steps/kinds/file-create.js';
 
 const SIZE = 1 << 20;
 const real = mkdtempSync(join(tmpdir(), 'flow-file-create-'));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimFs } from '../../../src/fs/sim.js';
 import { FakeKernel } from '../../../src/kernel/fake/kernel.js';
-import { loopAttach, type LoopArgs } from '../../../src/steps/loop-attach.js';
+import { loopAttach, type LoopArgs } from '../../../src/steps/kinds/loop-attach.js';
 
 async function setup() {
   const fs = new SimFs();

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Kernel, MountEntry } from '../../../src/kernel/types.js';
-import { mountStep, type MountArgs } from '../../../src/steps/mount.js';
+import { mountStep, type MountArgs } from '../../../src/steps/kinds/mount.js';
 
 const a: MountArgs = { source: '/dev/loop3', majmin: '7:3', target: '/run/flow/k3m9x2ab/mnt', options: [] };
 const root: MountEntry = { id: 1, parentId: 1, majmin: '8:1', root: '/', target: '/', options: ['rw'], fstype: 'ext4', source: '/dev/sda1', device: '8:1' };

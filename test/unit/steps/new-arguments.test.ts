@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { SimFs } from '../../../src/fs/sim.js';
 import { FakeKernel } from '../../../src/kernel/fake/kernel.js';
-import { dmCreate } from '../../../src/steps/dm-create.js';
-import { loopAttach, type LoopArgs } from '../../../src/steps/loop-attach.js';
-import { mountStep, type MountArgs } from '../../../src/steps/mount.js';
-import { fsMkfs } from '../../../src/steps/simple.js';
+import { dmCreate } from '../../../src/steps/kinds/dm-create.js';
+import { loopAttach, type LoopArgs } from '../../../src/steps/kinds/loop-attach.js';
+import { mountStep, type MountArgs } from '../../../src/steps/kinds/mount.js';
+import { fsMkfs } from '../../../src/steps/kinds/fs-mkfs.js';
 import { renderTable } from '../../../src/workflow/dm-table.js';
 
 const MiB = 1 << 20;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimFs } from '../../../src/fs/sim.js';
 import { FakeKernel } from '../../../src/kernel/fake/kernel.js';
-import { zramAdd } from '../../../src/steps/zram-add.js';
+import { zramAdd } from '../../../src/steps/kinds/zram-add.js';
 
 const MiB = 1024 * 1024;
 

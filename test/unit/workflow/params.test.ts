@@ -8,7 +8,9 @@ import { describe, expect, test } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
 import { checkDmName, parseInteger, parseSize } from '../../../src/preflight/values.js';
 import { loadText } from '../../../src/workflow/load.js';
-import { parseScalarParam, type ParamDef } from '../../../src/workflow/params.js';
+import { optionKey, parseScalarParam, type ParamDef } from '../../../src/workflow/params.js';
+import { givenOf } from '../../../src/preflight/workflow.js';
+import { Command } from 'commander';
 
 const param = (wf: string, name: string): ParamDef => {
   const w = loadText(readFileSync(new URL(`../../../machines/${wf}.yaml`, import.meta.url), 'utf8'), wf);
@@ -64,5 +66,20 @@ describe('params of the built-in files = today\'s options', () => {
     expect(parseScalarParam('sync', param('delayed-device', 'sync'), false, '/')).toBe(false);
     expect(() => parseScalarParam('sync', param('delayed-device', 'sync'), 'no', '/')).toThrow(/--sync is a switch.*/);
     expect(() => parseScalarParam('delay', param('delayed-device', 'delay'), true, '/')).toThrow('--delay needs a value');
+  });
+});
+
+describe('param names and commander option keys: one conversion (optionKey)', () => {
+  const NAMES = ['file', 'cow-size', 'read-delay', 'disk-2', 'a-b-c', 'x1-y'];
+  test.each(NAMES)('%s: the key commander gives --%s', (name) => {
+    const opts = new Command().option(`--${name} <v>`).parse(['node', 'flow', `--${name}`, 'v']).opts();
+    expect(Object.keys(opts)).toEqual([optionKey(name)]);
+    expect(optionKey(`--${name}`)).toBe(optionKey(name));
+  });
+
+  test('givenOf finds every param among the options, also one whose name has a digit after a dash', () => {
+    const names = ['disk-2', 'read-delay', 'mount'];
+    const raw = new Command().option('--disk-2 <v>').option('--read-delay <v>').option('--no-mount').parse(['node', 'flow', '--disk-2', '8M', '--read-delay', '5', '--no-mount']).opts();
+    expect(givenOf(raw, names)).toEqual({ 'disk-2': '8M', 'read-delay': '5', mount: false });
   });
 });

@@ -25,11 +25,13 @@
  * without `diskseq`) are still read: such a marker's devices count as seen, such an outcome
  * is recognised by device + backing identity, as before.
  */
-import { KernelError } from '../errors.js';
-import { sameFile, type FileIdentity } from '../kernel/files.js';
-import type { LoopInfo } from '../kernel/types.js';
-import type { Json } from '../../machines/types.js';
-import { line, str, type Executor, type StepEnv } from './types.js';
+import { KernelError } from '../../errors.js';
+import { sameFile, type FileIdentity } from '../../kernel/files.js';
+import type { LoopInfo } from '../../kernel/types.js';
+import type { Json } from '../../../machines/types.js';
+import { line, str, type Executor, type StepEnv } from '../types.js';
+import { T } from '../../workflow/evaluate.js';
+import type { KindSpec } from './spec.js';
 
 export interface LoopArgs extends Record<string, unknown> {
   file: string;
@@ -143,4 +145,25 @@ export const loopAttach: Executor<LoopArgs> = {
   clean: (a, m, env, o) => exact.clean(full(a), m, env, o),
   undo: (a, o, env) => exact.undo(full(a), o, env),
   commands: (a, o) => exact.commands(full(a), o),
+};
+
+const devDocs = { device: 'the loop device (/dev/loopN)', node: 'its device node', majmin: 'its major:minor (for a dm table or a mount)' };
+
+export const spec: KindSpec = {
+  kind: 'loop.attach',
+  summary: 'binds a file to a free loop device (losetup --find); the binding is named by device and diskseq',
+  durable: false,
+  args: {
+    file: { ty: T.string, doc: 'the backing file' },
+    identity: { ty: T.record({ dev: T.string, ino: T.int }), doc: 'the file the run was planned on: an existing-file param\'s identity, or {dev, ino} of a file.create' },
+    readOnly: { ty: T.bool, optional: true, doc: 'default false (read-write; refused when losetup falls back to read-only)' },
+    offset: { ty: T.int, optional: true, doc: 'bytes into the file; default 0' },
+    sizeLimit: { ty: T.int, optional: true, doc: 'bytes from the offset; default 0 (to the end)' },
+  },
+  outputs: { device: T.string, node: T.string, majmin: T.string, readOnly: T.bool },
+  outputDocs: { ...devDocs, readOnly: 'bound read-only' },
+  inverse: { undo: 'detaches exactly that binding (losetup -d)' },
+  midpoint: 'before',
+  placeholders: (a, p) => ({ device: p('loop device'), node: p('loop device'), majmin: p('loop major:minor'), readOnly: a.readOnly }),
+  show: { node: 'loop', from: (a) => (typeof a.file === 'string' ? [a.file] : []) },
 };

@@ -11,9 +11,11 @@
  * the run's and nothing is mounted over it (umount would take the top one, somebody else's).
  */
 import { posix } from 'node:path';
-import { KernelError } from '../errors.js';
-import type { MountEntry } from '../kernel/types.js';
-import { line, type Executor, type StepEnv } from './types.js';
+import { KernelError } from '../../errors.js';
+import type { MountEntry } from '../../kernel/types.js';
+import { line, type Executor, type StepEnv } from '../types.js';
+import { T } from '../../workflow/evaluate.js';
+import type { KindSpec } from './spec.js';
 
 export interface MountArgs extends Record<string, unknown> {
   /** a block device, or (bind) a directory */
@@ -96,4 +98,24 @@ export const mountStep: Executor<MountArgs> = {
       undo: [line('umount', '--', a.target)],
     };
   },
+};
+
+export const spec: KindSpec = {
+  kind: 'mount',
+  summary: 'mounts a device the run made (or, with bind, a directory) on a directory',
+  durable: false,
+  args: {
+    source: { ty: T.string, doc: 'a block device, or (bind) a directory' },
+    majmin: { ty: T.string, optional: true, doc: "the device's major:minor (needed for a device; not for a bind mount)" },
+    target: { ty: T.string, doc: 'the mount point' },
+    options: { ty: T.list(T.string), optional: true, doc: 'mount -o options' },
+    readOnly: { ty: T.bool, optional: true, doc: 'adds ro' },
+    bind: { ty: T.bool, optional: true, doc: 'a bind mount of the source directory' },
+  },
+  outputs: { target: T.string },
+  outputDocs: { target: 'the mount point' },
+  inverse: { undo: 'unmounts it when the mount there is still the run\'s (never lazy)' },
+  midpoint: 'before',
+  placeholders: (a) => ({ target: a.target }),
+  show: { node: 'mountpoint', from: (a) => [typeof a.majmin === 'string' ? a.majmin : String(a.source)] },
 };

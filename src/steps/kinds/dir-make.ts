@@ -16,11 +16,13 @@
  * it, the identity decides. A directory someone else made is never removed.
  */
 import path from 'node:path';
-import { KernelError } from '../errors.js';
-import { describeIdentity, identityOf, sameFile, stampMs, statOrNull, type FileIdentity } from '../kernel/files.js';
-import { hasCode, type FsStat } from '../fs/types.js';
-import type { Json } from '../../machines/types.js';
-import { line, type Executor, type ProbeResult, type StepEnv } from './types.js';
+import { KernelError } from '../../errors.js';
+import { describeIdentity, identityOf, sameFile, stampMs, statOrNull, type FileIdentity } from '../../kernel/files.js';
+import { hasCode, type FsStat } from '../../fs/types.js';
+import type { Json } from '../../../machines/types.js';
+import { line, type Executor, type ProbeResult, type StepEnv } from '../types.js';
+import { T } from '../../workflow/evaluate.js';
+import type { KindSpec } from './spec.js';
 
 export interface DirArgs extends Record<string, unknown> {
   dirs: string[];
@@ -216,4 +218,16 @@ export const dirMake: Executor<DirArgs> = {
   commands(a) {
     return { apply: a.dirs.map((d) => line('mkdir', '--', d)), undo: [...a.dirs].reverse().map((d) => line('rmdir', '--', d)) };
   },
+};
+
+export const spec: KindSpec = {
+  kind: 'dir.make',
+  summary: "the missing directories of a mount point, top-down; the run owns only those its own mkdir made",
+  durable: true,
+  args: { dirs: { ty: T.list(T.string), doc: "the directories to make, top-down (a directory param's create)" } },
+  outputs: { dirs: T.list(T.string) },
+  outputDocs: { dirs: 'the directories' },
+  inverse: { undo: 'removes them bottom-up when empty (rmdir)' },
+  midpoint: 'executor',
+  placeholders: (a) => ({ dirs: a.dirs }),
 };

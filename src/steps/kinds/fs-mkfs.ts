@@ -1,56 +1,8 @@
-/**
- * Steps whose probe is "do it again": reading the partition table (read only), online
- * resize2fs (idempotent, forward only) and mkfs of a file or device the run made (probe by
- * type and UUID).
- */
-import { KernelError } from '../errors.js';
-import { line, type Executor } from './types.js';
-
-export interface PartitionArgs extends Record<string, unknown> {
-  file: string;
-  partition: number | null;
-  start: number;
-  sectors: number;
-}
-
-/** partitions.check: re-reads the table and insists it still says what the run was planned on. */
-export const partitionsCheck: Executor<PartitionArgs> = {
-  async apply(a, _m, env) {
-    const table = await env.kernel.partitions.read(a.file);
-    if (a.partition === null) {
-      if (table) throw new KernelError('EINVAL', `${a.file} now has a partition table; the run was planned on the whole image`);
-      return { start: a.start, sectors: a.sectors };
-    }
-    const p = table?.partitions.find((x) => x.number === a.partition);
-    const start = p && table ? (p.start * table.sectorSize) / 512 : -1;
-    const sectors = p && table ? (p.size * table.sectorSize) / 512 : -1;
-    if (start !== a.start || sectors !== a.sectors) {
-      throw new KernelError('EINVAL', `partition ${a.partition} of ${a.file} changed since the run was planned (start ${a.start}, ${a.sectors} sectors)`);
-    }
-    return { start, sectors };
-  },
-  probe: async () => ({ found: 'absent', detail: 'read only: read again' }),
-  clean: async () => undefined,
-  undo: async () => undefined,
-  commands: (a) => ({ apply: [line('sfdisk', '--json', a.file)], undo: [] }),
-};
-
-export interface GrowArgs extends Record<string, unknown> {
-  device: string;
-  target: string;
-}
-
-/** fs.grow: online resize2fs; running it again prints "Nothing to do". */
-export const fsGrow: Executor<GrowArgs> = {
-  async apply(a, _m, env) {
-    await env.kernel.filesystems.grow(a.device);
-    return {};
-  },
-  probe: async () => ({ found: 'absent', detail: 'idempotent: run again' }),
-  clean: async () => undefined,
-  undo: async () => undefined,
-  commands: (a) => ({ apply: [line('resize2fs', a.device)], undo: [] }),
-};
+/** fs.mkfs: a filesystem on a file or device the run made (probed by type and UUID). */
+import { KernelError } from '../../errors.js';
+import { line, type Executor } from '../types.js';
+import { T } from '../../workflow/evaluate.js';
+import type { KindSpec } from './spec.js';
 
 export interface MkfsArgs extends Record<string, unknown> {
   /** a file the run created, or a block device the run made (loop, dm, zram) */
@@ -110,4 +62,21 @@ export const fsMkfs: Executor<MkfsArgs> = {
     })();
     return { apply: [p.type === 'vfat' ? line('mkfs.vfat', '-i', p.volumeId, '--', a.target) : line('mkfs.ext4', '-F', '-q', '-b', p.blockSize, '-U', a.uuid, '--', a.target)], undo: [] };
   },
+};
+
+export const spec: KindSpec = {
+  kind: 'fs.mkfs',
+  summary: 'an ext4 or vfat filesystem on a file or device the run made; never over another filesystem',
+  durable: true,
+  args: {
+    target: { ty: T.string, doc: 'a file or block device the run made' },
+    uuid: { ty: T.string, doc: "the filesystem's UUID (vfat: its first 8 hex digits are the volume id), e.g. `${run.uuid}`" },
+    type: { ty: T.string, optional: true, doc: 'ext4 (default) or vfat' },
+    blockSize: { ty: T.int, optional: true, doc: 'ext4 only; default 4096' },
+  },
+  outputs: { uuid: T.string },
+  outputDocs: { uuid: 'the UUID as blkid shows it (vfat: XXXX-XXXX)' },
+  inverse: { none: 'not undone by itself: rollback removes the file it is on', skip: 'removed with its file' },
+  midpoint: 'before',
+  placeholders: (a) => ({ uuid: a.uuid }),
 };

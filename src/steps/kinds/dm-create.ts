@@ -6,9 +6,11 @@
  * holds the name without a live table (a crash between create, load and resume), with
  * another table, or suspended, is partial: cleaned by resume + remove, then recreated.
  */
-import { conciseSpec, normalizeTableLine, tablesEqual } from '../kernel/parse/dm-table.js';
-import type { DmInfo } from '../kernel/types.js';
-import { line, type Executor, type StepEnv } from './types.js';
+import { conciseSpec, normalizeTableLine, tablesEqual } from '../../kernel/parse/dm-table.js';
+import type { DmInfo } from '../../kernel/types.js';
+import { line, type Executor, type StepEnv } from '../types.js';
+import { T } from '../../workflow/evaluate.js';
+import type { KindSpec } from './spec.js';
 
 export interface DmArgs extends Record<string, unknown> {
   name: string;
@@ -54,4 +56,22 @@ export const dmCreate: Executor<DmArgs> = {
       undo: [line('dmsetup', 'remove', '--retry', '-u', a.uuid)],
     };
   },
+};
+
+export const spec: KindSpec = {
+  kind: 'dm.create',
+  summary: 'a device-mapper device from a table of segments, owned by its UUID `FLOW-<run id>-<step>`',
+  durable: false,
+  args: {
+    name: { ty: T.string, doc: 'the device name (/dev/mapper/NAME)' },
+    table: { ty: T.list(T.string), shown: 'list of segments', doc: 'segments: target (linear, zero, error, delay, flakey, snapshot, snapshot-origin), sectors and its typed fields; see docs/WORKFLOWS.md' },
+  },
+  added: ['uuid'],
+  outputs: { name: T.string, device: T.string, node: T.string, majmin: T.string },
+  outputDocs: { name: 'the device name', device: '/dev/mapper/NAME', node: 'its device node (/dev/dm-N)', majmin: 'its major:minor' },
+  inverse: { undo: 'removes the device with the run\'s UUID (dmsetup remove)' },
+  midpoint: 'kernel',
+  placeholders: (a, p) => ({ name: a.name, device: `/dev/mapper/${String(a.name)}`, node: p('dm node'), majmin: p('dm major:minor') }),
+  // the devices its table names: major:minor after the target (linear, delay, flakey, snapshot origin and COW, ...)
+  show: { node: 'dm', from: (a) => (Array.isArray(a.table) ? a.table.flatMap((l) => String(l).split(/\s+/).filter((w) => /^\d+:\d+$/.test(w))) : []), marked: true },
 };

@@ -7,11 +7,13 @@
  * from a foreign one; after it, the identity. Anything else at the path is never
  * recorded as applied, never cleaned, never removed.
  */
-import { KernelError } from '../errors.js';
-import { createBackingFile, describeIdentity, identityOf, newCreationProof, removeOwnedFile, sameFile, statOrNull, type CreationProof, type FileIdentity } from '../kernel/files.js';
-import type { Fs, FsStat } from '../fs/types.js';
-import type { Json } from '../../machines/types.js';
-import { line, num, str, type Executor, type ProbeResult } from './types.js';
+import { KernelError } from '../../errors.js';
+import { createBackingFile, describeIdentity, identityOf, newCreationProof, removeOwnedFile, sameFile, statOrNull, type CreationProof, type FileIdentity } from '../../kernel/files.js';
+import type { Fs, FsStat } from '../../fs/types.js';
+import type { Json } from '../../../machines/types.js';
+import { line, num, str, type Executor, type ProbeResult } from '../types.js';
+import { T } from '../../workflow/evaluate.js';
+import type { KindSpec } from './spec.js';
 
 export interface FileArgs extends Record<string, unknown> {
   path: string;
@@ -103,4 +105,17 @@ export const fileCreate: Executor<FileArgs> = {
   commands(a) {
     return { apply: [line('truncate', '-s', a.size, '--', a.path)], undo: [line('rm', '--', a.path)] };
   },
+};
+
+export const spec: KindSpec = {
+  kind: 'file.create',
+  summary: 'a new file of a size (0600, fsynced with its directory); the run owns only the file its own create made',
+  durable: true,
+  args: { path: { ty: T.string, doc: 'the file to create (it must not exist)' }, size: { ty: T.int, doc: 'its size in bytes' } },
+  outputs: { path: T.string, dev: T.string, ino: T.int },
+  outputDocs: { path: 'the file', dev: "its filesystem's major:minor", ino: 'its inode' },
+  inverse: { undo: 'removes the file (only the one the run created)' },
+  midpoint: 'executor',
+  placeholders: (a, p) => ({ path: a.path, dev: p('filesystem device'), ino: p('inode') }),
+  show: { node: 'file', from: () => [] },
 };

@@ -24,9 +24,11 @@
  * `diskseq`) are still read: the marker's ids count as seen, and such an outcome is
  * recognised by the old rule (same id, sized as the run sized it).
  */
-import type { ZramInfo } from '../kernel/types.js';
-import type { Json } from '../../machines/types.js';
-import { line, num, type Executor, type StepEnv } from './types.js';
+import type { ZramInfo } from '../../kernel/types.js';
+import type { Json } from '../../../machines/types.js';
+import { line, num, type Executor, type StepEnv } from '../types.js';
+import { T } from '../../workflow/evaluate.js';
+import type { KindSpec } from './spec.js';
 
 export interface ZramArgs extends Record<string, unknown> {
   disksize: number;
@@ -124,4 +126,17 @@ export const zramAdd: Executor<ZramArgs> = {
       undo: [`echo 1 > /sys/block/zram${id}/reset`, line('echo', String(id)) + ' > /sys/class/zram-control/hot_remove'],
     };
   },
+};
+
+export const spec: KindSpec = {
+  kind: 'zram.add',
+  summary: 'a new zram device (compressed RAM) of a size; named by id and diskseq',
+  durable: false,
+  args: { disksize: { ty: T.int, doc: 'its size in bytes' }, algorithm: { ty: T.string, optional: true, doc: "the compression algorithm (default: the kernel's)" } },
+  outputs: { id: T.int, device: T.string, node: T.string, majmin: T.string },
+  outputDocs: { id: 'N of /dev/zramN', device: '/dev/zramN', node: 'its device node', majmin: 'its major:minor' },
+  inverse: { undo: 'resets and removes exactly that device (hot_remove)' },
+  midpoint: 'executor',
+  placeholders: (_a, p) => ({ id: p('id'), device: p('zram device'), node: p('zram device'), majmin: p('zram major:minor') }),
+  show: { node: 'zram', from: () => [] },
 };

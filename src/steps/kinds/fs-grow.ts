@@ -1,0 +1,33 @@
+/** fs.grow: online resize2fs (idempotent, forward only: its probe is "do it again"). */
+import { line, type Executor } from '../types.js';
+import { T } from '../../workflow/evaluate.js';
+import type { KindSpec } from './spec.js';
+
+export interface GrowArgs extends Record<string, unknown> {
+  device: string;
+  target: string;
+}
+
+/** fs.grow: online resize2fs; running it again prints "Nothing to do". */
+export const fsGrow: Executor<GrowArgs> = {
+  async apply(a, _m, env) {
+    await env.kernel.filesystems.grow(a.device);
+    return {};
+  },
+  probe: async () => ({ found: 'absent', detail: 'idempotent: run again' }),
+  clean: async () => undefined,
+  undo: async () => undefined,
+  commands: (a) => ({ apply: [line('resize2fs', a.device)], undo: [] }),
+};
+
+export const spec: KindSpec = {
+  kind: 'fs.grow',
+  summary: 'grows a mounted ext2/3/4 filesystem to its device online (resize2fs)',
+  durable: false,
+  args: { device: { ty: T.string, doc: 'the device under the filesystem' }, target: { ty: T.string, doc: 'where it is mounted' } },
+  outputs: {},
+  outputDocs: {},
+  inverse: { none: 'not undone: the device under the filesystem goes away on rollback', skip: 'forward only; goes with the snapshot' },
+  midpoint: 'before',
+  placeholders: () => ({}),
+};

@@ -1,0 +1,78 @@
+/**
+ * What flow knows about one kind of step, beside its executor (apply / probe / clean / undo
+ * and the exact commands, src/steps/types.ts): what a workflow file may write under `with:`
+ * and refer to in `steps.NAME.X` (for `flow check`), whether its effect survives a reboot,
+ * its inverse or why it has none, what `flow plan` shows for outputs only a run knows, and
+ * what `flow show` draws. One module per kind holds its spec and its executor
+ * (src/steps/kinds/<kind>.ts); src/steps/kinds/index.ts collects them.
+ */
+import type { Json, StepKind } from '../../../machines/types.js';
+import type { Ty } from '../../workflow/evaluate.js';
+
+export interface ArgSpec {
+  ty: Ty;
+  /** may be left out */
+  optional?: boolean;
+  /** what it is, for the README's reference */
+  doc: string;
+  /** its type as the reference names it, when not `ty`'s name (dm.create's table: segments in a file) */
+  shown?: string;
+}
+
+/** Kinds with an inverse: rollback undoes the effect. Others: why not, for people. */
+export type Inverse =
+  | { undo: string }
+  | {
+      /** `flow plan`'s line where the undo command would be */
+      none: string;
+      /** why rollback skips the step (recorded in the journal's StepSkipped event) */
+      skip: string;
+    };
+
+/**
+ * When the step's "command running" crash point fires: right before the executor's
+ * apply (`before`), where the executor itself says its compound effect is half done
+ * (`executor`), or where the kernel wrapper does (`kernel`: dm.create, between create and load).
+ */
+export type Midpoint = 'before' | 'executor' | 'kernel';
+
+/** What `flow show` draws for the kind (kinds without one draw nothing). */
+export interface ShowSpec {
+  /** the node `flow show` draws (src/cli/show/nodes.ts): a file the run made, a loop or zram device, a dm device, a mount point */
+  node: 'file' | 'loop' | 'dm' | 'zram' | 'mountpoint';
+  /**
+   * The values in the step's arguments that name what the node is made from (a major:minor,
+   * a file path), in order: the first one another step made, or an input file, places the
+   * node below that one. A dm snapshot's second is its COW.
+   */
+  from(args: Json): string[];
+  /** its objects carry the run's mark (a dm UUID): one left behind is certain, so it is probed also when the journal says it is gone */
+  marked?: boolean;
+}
+
+export interface KindSpec {
+  kind: StepKind;
+  /** one line for the README's reference */
+  summary: string;
+  /** the effect survives a reboot (files); volatile effects (loop, dm, zram, mount) do not */
+  durable: boolean;
+  args: Readonly<Record<string, ArgSpec>>;
+  /** arguments flow adds itself (never written in a file): dm.create's ownership UUID */
+  added?: readonly string[];
+  /** what `steps.NAME.X` may refer to */
+  outputs: Readonly<Record<string, Ty>>;
+  /** what each output is, for the README's reference */
+  outputDocs: Readonly<Record<string, string>>;
+  inverse: Inverse;
+  midpoint: Midpoint;
+  /**
+   * The outputs the step will have once applied with `args`, for `flow plan`: what the
+   * kernel picks when it runs (loop, dm, zram numbers) is `p(what)`, a visible placeholder
+   * naming the step; what the arguments already fix (a dm name, a path) is the value.
+   */
+  placeholders(args: Json, p: (what: string) => string): Json;
+  show?: ShowSpec;
+}
+
+/** True when the kind's effect has an inverse that rollback runs. */
+export const hasInverse = (s: KindSpec): boolean => 'undo' in s.inverse;
