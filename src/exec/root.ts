@@ -5,7 +5,7 @@
  * machine of the image's programs (the ELF header of the command, else /bin/sh, else
  * /usr/bin/env, each resolved as inside the chroot).
  */
-import { lstat, open, readlink } from 'node:fs/promises';
+import { lstat, open, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ExecRefusedError } from '../errors.js';
 import { ELF_HEADER_BYTES, elfInfo, type ElfInfo } from './elf.js';
@@ -34,10 +34,10 @@ export interface RootFacts {
   probe?: { path: string; head: Uint8Array; elf: ElfInfo };
 }
 
-const describe = (e: Entry) => (e.kind === 'symlink' ? `a symbolic link (to ${e.target})` : e.kind === 'missing' ? 'missing' : e.kind === 'file' ? 'a file' : 'not a directory');
+const describe = (e: Entry) => (e.kind === 'symlink' ? `a symbolic link (to ${e.target})` : e.kind === 'missing' ? 'missing' : e.kind === 'file' ? 'a file' : e.kind === 'dir' ? 'a directory' : 'a special file');
 
 /** The bind targets, checked; the resolver decision; the architecture probe. Throws ExecRefusedError. */
-export async function inspectRoot(root: string, argv0: string, look: Look = hostLook): Promise<RootFacts> {
+export async function inspectRoot(root: string, argv0: string, look: Look = hostLook, hostResolv = '/etc/resolv.conf'): Promise<RootFacts> {
   for (const d of ['dev', 'proc', 'sys']) {
     const e = await look(path.join(root, d));
     if (e.kind !== 'dir') {
@@ -46,10 +46,12 @@ export async function inspectRoot(root: string, argv0: string, look: Look = host
   }
   const etc = await look(path.join(root, 'etc'));
   const rc = etc.kind === 'dir' ? await look(path.join(root, 'etc', 'resolv.conf')) : undefined;
-  const facts: RootFacts = { resolvConf: rc?.kind === 'file' };
+  const host = await stat(hostResolv).catch(() => null);
+  const facts: RootFacts = { resolvConf: rc?.kind === 'file' && !!host?.isFile() };
+  if (!host?.isFile()) facts.resolvNote = `this host has no ${hostResolv} (a regular file, or a link to one): nothing to bind onto the image's`;
   // only a regular file takes the bind: a link (systemd-resolved's ../run/systemd/resolve/stub-resolv.conf)
   // would be followed by mount(2) on the host, out of the image; a missing file would need one made in it
-  if (!facts.resolvConf) facts.resolvNote = `the image's /etc/resolv.conf is ${etc.kind !== 'dir' ? `not there (/etc is ${describe(etc)})` : describe(rc!)}: the host's resolver configuration is not bound there (only onto a regular file); the command uses the image's own`;
+  else if (!facts.resolvConf) facts.resolvNote = `the image's /etc/resolv.conf is ${etc.kind !== 'dir' ? `not there (/etc is ${describe(etc)})` : describe(rc!)}: the host's resolver configuration is not bound there (only onto a regular file); the command uses the image's own`;
   const candidates = [...(argv0.startsWith('/') ? [argv0] : []), '/bin/sh', '/usr/bin/env'];
   for (const c of candidates) {
     const r = await resolveInRoot(root, c, look);
