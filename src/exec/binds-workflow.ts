@@ -83,6 +83,9 @@ outputs:
   root: \${params.root}
 `;
 
+/** Where the workflow binds, relative to the root (exec.ts checks nothing is mounted there yet). */
+export const BIND_TARGETS = ['dev', 'dev/pts', 'proc', 'sys', 'etc/resolv.conf'] as const;
+
 /** The internal workflow, loaded as a built-in file is (its definition is what the bind run records). */
 export function execBindsWorkflow(): LoadedWorkflow {
   const root = parseYaml(EXEC_BINDS_YAML);

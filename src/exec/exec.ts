@@ -7,18 +7,19 @@
  * command failed. The target run's lock is held throughout (no rollback of it meanwhile),
  * and the bind run's from before its first step until its rollback ended.
  */
+import path from 'node:path';
 import { newRunId } from '../../journal/ids.js';
 import type { Locks, Release } from '../../journal/lock.js';
 import type { App } from '../app.js';
 import { Session } from '../engine/session.js';
-import { ExecRefusedError, InterruptedError, RunNotFoundError } from '../errors.js';
+import { ExecRefusedError, InterruptedError, RunNotFoundError, StepFailedError } from '../errors.js';
 import { runOutputs, statusOf } from '../cli/render.js';
 import { watchStopSignals } from '../cli/stop-signals.js';
 import { preflightWorkflow } from '../preflight/workflow.js';
 import { definitionRecord, workflowDefOf } from '../workflow/run-def.js';
 import { archVerdict } from './arch.js';
 import { readBinfmt } from './binfmt-host.js';
-import { EXEC_BINDS, execBindsWorkflow } from './binds-workflow.js';
+import { BIND_TARGETS, EXEC_BINDS, execBindsWorkflow } from './binds-workflow.js';
 import type { CommandRunner } from './command.js';
 import { hostMachine } from './elf.js';
 import { inspectRoot } from './root.js';
@@ -62,6 +63,22 @@ async function rootOf(app: App, id: string): Promise<string> {
   return root;
 }
 
+/**
+ * Nothing may be mounted on a bind target yet: the kernel would stack the new bind over it, and a
+ * bind of the same directory at the same place is indistinguishable from the new run's own
+ * (the mount kind knows a bind by target and source), so its rollback would take the old one.
+ * An earlier flow exec that was killed leaves exactly that until `flow recover`.
+ */
+async function refuseTaken(app: App, root: string): Promise<void> {
+  const targets = new Set(BIND_TARGETS.map((t) => path.join(root, t)));
+  const taken = (await app.kernel.mounts.list()).filter((m) => targets.has(m.target));
+  if (taken.length === 0) return;
+  throw new ExecRefusedError(
+    `${taken.map((m) => m.target).join(', ')} ${taken.length === 1 ? 'is' : 'are'} already mounted: flow exec binds there`,
+    'an earlier flow exec that was killed leaves its binds until `flow recover` removes them (`flow list` shows its exec-binds run); otherwise unmount them',
+  );
+}
+
 export async function execInRun(env: ExecEnv, id: string, argv: readonly string[]): Promise<number> {
   const { app } = env;
   if (argv.length === 0) throw new ExecRefusedError('no command given', `e.g. flow exec ${id} -- /bin/sh -c 'uname -m'`);
@@ -69,6 +86,7 @@ export async function execInRun(env: ExecEnv, id: string, argv: readonly string[
   const releaseTarget = await app.locks.acquire(`run-${id}`, { wait: false, what: `run ${id}` });
   try {
     const root = await rootOf(app, id);
+    await refuseTaken(app, root);
     const facts = await inspectRoot(root, argv[0]!);
     if (!facts.probe) throw new ExecRefusedError(`cannot tell the architecture of the image in ${root}: neither ${argv[0]!.startsWith('/') ? `${argv[0]}, ` : ''}/bin/sh nor /usr/bin/env is an ELF program there`, 'is this the root of a Linux system? flow exec needs one of them to check that this host can run its programs');
     archVerdict(hostMachine(), facts.probe, await readBinfmt(env.binfmtDir));
@@ -114,7 +132,8 @@ async function withBinds(env: ExecEnv, root: string, resolvConf: boolean, fn: ()
     }
     return code;
   } catch (err) {
-    if (started && !(err instanceof InterruptedError)) env.note(`the bind run is ${bid}: \`flow rollback ${bid}\` (or \`flow recover\`) undoes what is left of it`);
+    const gone = err instanceof InterruptedError || (err instanceof StepFailedError && err.rolledBack);
+    if (started && !gone) env.note(`the bind run is ${bid}: \`flow rollback ${bid}\` (or \`flow recover\`) undoes what is left of it`);
     throw err;
   } finally {
     signals.dispose();

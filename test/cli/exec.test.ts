@@ -94,6 +94,9 @@ describe('flow exec: the command in the root, its exit code, the binds rolled ba
     const r = sb.flow(['exec', id, '--', 'sh', '-c', 'kill -KILL $PPID']);
     expect(r.signal).toBe('SIGKILL');
     expect(mounts(kernelText(sb))).toContain(join(root, 'dev/pts'));
+    // another exec before the recovery would bind over the left binds: refused, naming the way out
+    const again = sb.flow(['exec', id, '--', 'true']);
+    expectRefused(again, new RegExp(`${root}/dev, ${root}/dev/pts, .* are already mounted: flow exec binds there`), /flow recover/);
     const rec = sb.flow(['recover', '--policy', 'resume', '--json']);
     expect(rec.code, rec.stderr).toBe(0);
     expect(JSON.parse(rec.stdout)).toEqual([expect.objectContaining({ workflow: 'exec-binds', before: 'done', after: 'rolled-back', action: 'rollback' })]);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExecRefusedError } from '../../../src/errors.js';
-import { execBindsWorkflow, EXEC_BINDS_YAML } from '../../../src/exec/binds-workflow.js';
+import { BIND_TARGETS, execBindsWorkflow, EXEC_BINDS_YAML } from '../../../src/exec/binds-workflow.js';
 import { inspectRoot } from '../../../src/exec/root.js';
 import { resolveInRoot, type Entry } from '../../../src/exec/resolve-in-root.js';
 
@@ -111,6 +111,8 @@ describe('the exec-binds workflow (data, in the format users write)', () => {
       ['bind-resolv-conf', 'mount'],
     ]);
     expect(EXEC_BINDS_YAML.match(/options: \[slave\]/g)).toHaveLength(5);
+    // exec.ts refuses a root where one of these is already mounted
+    expect([...EXEC_BINDS_YAML.matchAll(/target: \$\{params.root\}\/(\S+)/g)].map((m) => m[1])).toEqual([...BIND_TARGETS]);
     expect(EXEC_BINDS_YAML).toMatch(/source: \/etc\/resolv.conf\n\s+target: \$\{params.root\}\/etc\/resolv.conf\n\s+bind: true\n\s+readOnly: true/);
   });
 });
