@@ -27,7 +27,7 @@ Examples:
 
 export function registerExec(program: Command, setCode: SetCode): void {
   program
-    .command('exec <id> <command...>')
+    .command('exec <id> <cmd...>') // not <command...>: completion would offer flow's own commands (completion/spec.ts)
     .description("run a command inside a done run's mounted root (chroot with /dev, /proc, /sys bound)")
     .allowUnknownOption()
     .addHelpText('after', HELP)
