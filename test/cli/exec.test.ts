@@ -120,6 +120,13 @@ describe('flow exec refuses before anything changes', () => {
     unchanged(() => expectRefused(sb.flow(['exec', 'zzzzzzzz', '--', 'true']), /no run zzzzzzzz/, /flow list/));
   });
 
+  it("an exec's own bind run", () => {
+    const { id } = rootRun();
+    expect(sb.flow(['exec', id, '--', 'true']).code).toBe(0);
+    const bid = status(id)[0]!.id;
+    unchanged(() => expectRefused(sb.flow(['exec', bid, '--', 'true']), new RegExp(`run ${bid} is the bind run of a flow exec, not a run with a root`), /flow list/));
+  });
+
   it('a run that is not done', () => {
     const { id } = rootRun({ empty: true });
     expect(sb.flow(['rollback', id]).code).toBe(0);
