@@ -24,7 +24,8 @@ export interface App {
   locks: Locks;
   runDir: string;
   newUuid(): string;
-  runner(opts: { observe?: EventObserver; interrupted?: () => string | undefined }): Runner;
+  /** `locks`: instead of the app's (flow exec hands the runner a run lock it already holds) */
+  runner(opts: { observe?: EventObserver; interrupted?: () => string | undefined; locks?: Locks }): Runner;
 }
 
 /** The host-wide allocation lock lives in HOST_LOCK_DIR (shared by every state dir); the rest in the state dir. */
@@ -74,7 +75,7 @@ export async function openApp(stateDir: string, env: NodeJS.ProcessEnv = process
       new Runner({
         kernel,
         store,
-        locks,
+        locks: opts.locks ?? locks,
         flowVersion: FLOW_VERSION,
         crash,
         setKernelMidpoint: seam?.setKernelMidpoint,

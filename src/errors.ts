@@ -139,3 +139,10 @@ export class VerifyFailedError extends FlowError {
     );
   }
 }
+
+/**
+ * `flow exec` will not run the command (exit 2), found before anything changed: the run is
+ * unknown to it as a root (not done, its devices gone with a reboot, nothing mounted), or
+ * the image is of another architecture that this host cannot run in a chroot.
+ */
+export class ExecRefusedError extends FlowError {}

@@ -8,6 +8,7 @@
  */
 import type { CrashHook, SyncCall } from '../journal/durability.js';
 import type { Kernel } from './kernel/types.js';
+import type { CommandRunner } from './exec/command.js';
 
 export interface TestSeam {
   /** the kernel to use instead of the real one (host-wide locks then live in the state directory) */
@@ -20,6 +21,10 @@ export interface TestSeam {
   disabledSyncs?: ReadonlySet<SyncCall>;
   /** the directory of administrators' workflows instead of /etc/flow/workflows */
   workflowsDir?: string;
+  /** flow exec: how the command runs instead of `chroot ROOT ...` (the fake kernel's roots are plain directories) */
+  execRunner?: CommandRunner;
+  /** flow exec: binfmt_misc's directory instead of /proc/sys/fs/binfmt_misc */
+  binfmtDir?: string;
 }
 
 let installed: TestSeam | undefined;

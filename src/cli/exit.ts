@@ -6,6 +6,7 @@
  */
 import {
   CorruptJournalError,
+  ExecRefusedError,
   FlowError,
   InterruptedError,
   JournalWriteError,
@@ -25,6 +26,8 @@ export function exitCodeOf(err: unknown): number {
   // a kernel facility flow needs is missing: found before anything changed (steps wrap their own errors)
   if (err instanceof KernelError && err.code === 'ENOTSUP') return EXIT.usage;
   if (err instanceof UsageError || err instanceof RunNotFoundError || err instanceof StateDirError) return EXIT.usage;
+  // flow exec: the run cannot host the command; nothing changed
+  if (err instanceof ExecRefusedError) return EXIT.usage;
   if (err instanceof NeedsOperatorError || err instanceof CorruptJournalError) return EXIT.operator;
   if (err instanceof LockedError) return EXIT.locked;
   if (err instanceof InterruptedError) return EXIT.interrupted;

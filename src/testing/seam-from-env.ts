@@ -3,6 +3,8 @@
  * when no switch is set: then the test entry runs exactly as the shipped binary.
  *   FLOW_FAKE_KERNEL=<file>   a persisted fake kernel in that file instead of the host's
  *   FLOW_WORKFLOWS_DIR=<dir> administrators' workflows from there instead of /etc/flow/workflows
+ *   FLOW_BINFMT_DIR=<dir>    flow exec reads binfmt_misc entries from there instead of /proc/sys/fs/binfmt_misc
+ *   (with FLOW_FAKE_KERNEL, flow exec runs its command in the fake root without chroot: exec-runner.ts)
  *   the others               crash points, pauses, halts, sync calls left out: crash-env.ts
  */
 import { realFs } from '../fs/real.js';
@@ -10,13 +12,15 @@ import type { FakeKernel } from '../kernel/fake/kernel.js';
 import type { TestSeam } from '../test-seam.js';
 import { crashHookFromEnv, disabledSyncsFromEnv } from './crash-env.js';
 import { dmMidpoint, realDmMidpoint } from './midpoints.js';
+import { fakeRootRunner } from './exec-runner.js';
 
 export function seamFromEnv(env: NodeJS.ProcessEnv): TestSeam | undefined {
   const fakePath = env.FLOW_FAKE_KERNEL;
   const crash = crashHookFromEnv(env);
   const disabledSyncs = disabledSyncsFromEnv(env);
   const workflowsDir = env.FLOW_WORKFLOWS_DIR || undefined;
-  if (!fakePath && !crash && !disabledSyncs && !workflowsDir) return undefined;
+  const binfmtDir = env.FLOW_BINFMT_DIR || undefined;
+  if (!fakePath && !crash && !disabledSyncs && !workflowsDir && !binfmtDir) return undefined;
   let fake: FakeKernel | undefined;
   return {
     // the fake kernel's modules load only when a test asks for it
@@ -27,5 +31,7 @@ export function seamFromEnv(env: NodeJS.ProcessEnv): TestSeam | undefined {
     setKernelMidpoint: crash ? (fn) => (fake ? (fake.onPoint = dmMidpoint(fn)) : realDmMidpoint(fn)) : undefined,
     disabledSyncs,
     workflowsDir,
+    binfmtDir,
+    execRunner: fakePath ? fakeRootRunner : undefined,
   };
 }

@@ -14,6 +14,7 @@ export const TEST_SWITCHES = [
   'FLOW_HALT_MARKER',
   'FLOW_DISABLE_SYNC',
   'FLOW_WORKFLOWS_DIR',
+  'FLOW_BINFMT_DIR',
 ] as const;
 
 /** Every variable the test entry reads: the switches, and the lab's share (FLOW_HALT_AT's default marker directory). */

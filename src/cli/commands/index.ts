@@ -28,6 +28,7 @@ export const COMMANDS: readonly Entry[] = [
   { names: ['plan'], load: async () => (await import('./plan.js')).registerPlan },
   { names: ['check'], load: async () => (await import('./check.js')).registerCheck },
   { names: ['verify'], load: async () => (await import('./verify.js')).registerVerify },
+  { names: ['exec'], load: async () => (await import('./exec.js')).registerExec },
   { names: ['recover'], load: async () => (await import('./recover.js')).registerRecover },
   { names: ['resolve'], load: async () => (await import('./resolve.js')).registerResolve },
   { names: ['doctor'], load: async () => (await import('./doctor.js')).registerDoctor },

@@ -11,7 +11,11 @@ import { installCommandLog } from '../log.js';
 import { progressLine } from '../render.js';
 import { watchStopSignals } from '../stop-signals.js';
 import type { GlobalOpts } from '../commands/common.js';
-import { ENDED, inRollback, isCorrupt, readRun, readRuns } from './runs.js';
+import { ENDED, inRollback, isCorrupt, readRun, readRuns, type ReadRun } from './runs.js';
+import { EXEC_BINDS } from '../../exec/names.js';
+
+/** The binds of a `flow exec` whose flow is gone (SIGKILL, power cut): never left in place, whatever the policy. */
+const execBinds = (r: ReadRun) => r.workflow === EXEC_BINDS && r.state.definition?.source.kind === 'builtin' && r.status !== 'rolled-back';
 
 export type Policy = 'resume' | 'rollback';
 
@@ -56,13 +60,13 @@ export async function recover(opts: GlobalOpts & { policy: Policy; json: boolean
         process.stderr.write(`flow: ${r.corrupt}\n`);
         continue;
       }
-      if (ENDED.has(r.status)) continue;
+      if (ENDED.has(r.status) && !execBinds(r)) continue;
       const base = { id: r.id, workflow: r.workflow, before: r.status };
       if (signals.received) {
         results.push({ ...base, after: r.status, action: 'none', error: `not recovered: flow was stopped by ${signals.received}` });
         continue;
       }
-      const action: Policy = inRollback(r) || opts.policy === 'rollback' ? 'rollback' : 'resume';
+      const action: Policy = inRollback(r) || execBinds(r) || opts.policy === 'rollback' ? 'rollback' : 'resume';
       out(`run ${r.id} (${r.workflow}, was ${r.status})`);
       let error: unknown;
       try {

@@ -51,9 +51,17 @@ export function fsOfPath(mounts: readonly MountState[], path: string, dev: strin
   return { majmin: m.majmin, root: rel === '' ? base : base === '/' ? rel : `${base}${rel}`, source: m.source, fstype: m.fstype };
 }
 
+/** A bind of a regular file (flow exec's /etc/resolv.conf): onto a regular file, as the kernel wants it (ENOTDIR/EISDIR otherwise). */
+async function fileBind(ctx: Ctx, args: { source: string; target: string }): Promise<boolean> {
+  const [src, dst] = await Promise.all([ctx.fs.stat(args.source).catch(() => null), ctx.fs.stat(args.target).catch(() => null)]);
+  if (src?.kind !== 'file') return false;
+  if (dst?.kind !== 'file') throw kerr('EINVAL', `mount: ${args.target}: a file is bound onto a regular file only`);
+  return true;
+}
+
 /** mount [-t ext4|vfat] [-o options] -- SOURCE TARGET; `-o bind[,ro]` -- DIR TARGET. */
 export async function mountFs(ctx: Ctx, args: { source: string; target: string; options: string[]; fstype?: string }): Promise<void> {
-  const target = await canonicalDir(ctx, args.target);
+  const target = args.options.includes('bind') && (await fileBind(ctx, args)) ? await ctx.fs.realpath(args.target) : await canonicalDir(ctx, args.target);
   if (args.fstype !== undefined && !['ext4', 'ext3', 'ext2', 'vfat'].includes(args.fstype)) throw kerr('EINVAL', `unknown filesystem type ${args.fstype}`);
   if (ctx.state.mounts.some((m) => m.target === target)) throw kerr('EBUSY', `mount: ${args.target}: something is already mounted there`);
   const parent = [...ctx.state.mounts].filter((m) => under(target, m.target)).sort((a, b) => b.target.length - a.target.length)[0];
@@ -63,7 +71,8 @@ export async function mountFs(ctx: Ctx, args: { source: string; target: string; 
   if (args.options.includes('bind')) {
     let source: string;
     try {
-      if ((await ctx.fs.stat(args.source)).kind !== 'dir') throw kerr('EINVAL', `mount: ${args.target}: bind source ${args.source} is not a directory (flow binds directories)`);
+      const kind = (await ctx.fs.stat(args.source)).kind;
+      if (kind !== 'dir' && kind !== 'file') throw kerr('EINVAL', `mount: ${args.target}: bind source ${args.source} is not a directory or a regular file`);
       source = await ctx.fs.realpath(args.source);
     } catch (err) {
       throw fromFsError(err, `mount: ${args.target}: bind source ${args.source}`);
