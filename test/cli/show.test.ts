@@ -1,6 +1,6 @@
 /** `flow show <id>`: the run's device stack as a tree with live states, COW usage, delays; read only. */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -29,7 +29,7 @@ const UsageSchema = z.strictObject({
   warning: z.string().optional(),
 });
 interface Node {
-  role: 'image' | 'file' | 'loop' | 'base' | 'snapshot' | 'cow' | 'delay' | 'mountpoint' | 'linear';
+  role: 'image' | 'file' | 'loop' | 'base' | 'snapshot' | 'cow' | 'delay' | 'mountpoint' | 'linear' | 'dm';
   name: string;
   step?: string;
   expected: string;
@@ -48,7 +48,7 @@ interface Node {
 }
 const NodeSchema: z.ZodType<Node> = z.lazy(() =>
   z.strictObject({
-    role: z.enum(['image', 'file', 'loop', 'base', 'snapshot', 'cow', 'delay', 'mountpoint', 'linear']),
+    role: z.enum(['image', 'file', 'loop', 'base', 'snapshot', 'cow', 'delay', 'mountpoint', 'linear', 'dm']),
     name: z.string(),
     step: z.string().optional(),
     ...LiveSchema,
@@ -393,5 +393,58 @@ describe('flow show of a run of a workflow file (none of the built-ins): the tre
       ['linear', 'absent'],
       ['mountpoint', 'absent'],
     ]);
+  });
+
+  it('two stacks (examples/try-image.yaml: the image and the COW store, each a file → loop): both drawn, --json adds them as trees', () => {
+    const img = sb.piImage();
+    const example = fileURLToPath(new URL('../../examples/try-image.yaml', import.meta.url));
+    const r = sb.flow(['run', example, '--image', img, '--store', join(sb.dir, 'store.cow'), '--store-size', '4M']);
+    expect(r.code, r.stderr).toBe(0);
+    const id = runId(r);
+    const lines = text(id).split('\n');
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const found = [
+      new RegExp(`^ {2}file ${img} {2}present$`),
+      /^ {2}└─ loop \/dev\/loop0 {2}present {2}\(attach-partition, read-only\)$/,
+      new RegExp(`^ {5}└─ snapshot /dev/mapper/flow-${id} {2}present {2}\\(create-snapshot\\)$`),
+      /^ {8}│ {2}used \[/,
+      new RegExp(`^ {8}└─ mountpoint ${sb.runDir}/${id}/mnt {2}present {2}\\(mount\\)$`),
+      new RegExp(`^ {2}file ${join(sb.dir, 'store.cow')} {2}present {2}\\(create-store\\)$`),
+      /^ {2}└─ loop \/dev\/loop1 {2}present {2}\(attach-store\)$/,
+    ].map(at);
+    expect(found.every((i) => i >= 0), lines.join('\n')).toBe(true);
+    expect([...found].sort((a, b) => a - b)).toEqual(found);
+    const j = show(id);
+    expect(j.trees?.map((t) => flat(t).map((n) => n.step ?? n.role))).toEqual([
+      ['file', 'attach-partition', 'create-snapshot', 'mount'],
+      ['create-store', 'attach-store'],
+    ]);
+    expect(j.tree).toEqual(j.trees![0]);
+    expect(sb.flow(['rollback', id]).code).toBe(0);
+  });
+
+  it("a built-in's definition under another name (flow workflows --definition, edited): the same stack, the zram COW drawn as the snapshot's COW", () => {
+    const img = sb.piImage();
+    const def = sb.flow(['workflows', '--definition', 'snapshot-image']);
+    expect(def.code).toBe(0);
+    writeFileSync(join(sb.dir, 'mine.yaml'), def.stdout.replace(/^name: snapshot-image$/m, 'name: mine'));
+    const r = sb.flow(['run', './mine.yaml', '--image', img, '--size', '128M', '--cow-size', '1M']);
+    expect(r.code, r.stderr).toBe(0);
+    const id = runId(r);
+    const j = show(id);
+    expect(j.workflow).toBe('mine');
+    expect(j.trees).toBeUndefined();
+    expect(flat(j.tree).map((n) => [n.role, n.step, n.state])).toEqual([
+      ['file', undefined, 'present'],
+      ['loop', 'attach-image', 'present'],
+      ['dm', 'create-base', 'present'],
+      ['snapshot', 'create-snapshot', 'present'],
+      ['cow', 'add-cow', 'present'],
+      ['mountpoint', 'mount', 'present'],
+    ]);
+    expect(role(j.tree, 'snapshot').usage?.status).toBe('active');
+    expect(role(j.tree, 'cow').zram?.origDataSize).toBeGreaterThan(0);
+    expect(text(id)).toMatch(/│ {2}COW {2}\/dev\/zram0 {2}present {2}\(add-cow, 1 MiB\)/);
+    expect(sb.flow(['rollback', id]).code).toBe(0);
   });
 });
