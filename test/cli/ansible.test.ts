@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Sandbox, TEST_ENTRY } from './harness.js';
 
@@ -16,7 +17,7 @@ beforeEach(() => {
 });
 afterEach(() => sb.cleanup());
 
-const EXAMPLES = join(process.cwd(), 'examples/ansible');
+const EXAMPLES = fileURLToPath(new URL('../../examples/ansible/', import.meta.url));
 
 interface Item {
   item: { key?: string; id?: string };
