@@ -36,7 +36,8 @@ export async function probeFs(ctx: Ctx, path: string, offset = 0): Promise<FsPro
   const sb = decodeSuperblock(await readTarget(ctx, path, offset + SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE));
   if (sb) return { type: sb.type, uuid: sb.uuid, blockSize: sb.blockSize, blockCount: sb.blockCount, ...(sb.label ? { label: sb.label } : {}) };
   const fat = decodeBootSector(await readTarget(ctx, path, offset, 512));
-  return fat && { type: 'vfat', uuid: fat.uuid, ...(fat.label ? { label: fat.label } : {}) };
+  // blkid prints a FAT's logical sector size as BLOCK_SIZE
+  return fat && { type: 'vfat', uuid: fat.uuid, blockSize: fat.sectorSize, ...(fat.label ? { label: fat.label } : {}) };
 }
 
 /** debugfs -R 'cat FILE' PATH?offset=N: the fake ext filesystem's files live in a table after its superblock (ext.ts). */
