@@ -118,7 +118,7 @@ describe('pi-image: the boot partition where the image says', () => {
   ] as const)('refused before anything changes: %s', async (_what, o, extra, message) => {
     const sb = sandbox();
     const img = await piImage(sb, 'x.img', o as ImageOpts);
-    const cow = extra.includes('--reuse-cow') ? [] : ['--cow-file', join(sb.dir, 'c.cow')];
+    const cow = (extra as readonly string[]).includes('--reuse-cow') ? [] : ['--cow-file', join(sb.dir, 'c.cow')];
     const r = sb.flow(['run', 'pi-image', '--image', img, ...cow, ...extra]);
     expect(r.stderr).toMatch(message);
     nothingChanged(sb, r);
