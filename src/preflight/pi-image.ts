@@ -42,8 +42,6 @@ export interface PiImageFacts extends Json {
   mountDirs: string[];
   /** the boot partition's mount point on the host: mountpoint + bootAt */
   bootMountpoint: string;
-  /** the directories of bootAt the image lacks, made inside the mounted root (top-down) */
-  bootDirs: string[];
   grow: boolean;
 }
 
@@ -122,15 +120,11 @@ export async function preflightPiImage(raw: RawOptions, env: PreflightEnv): Prom
     if (busy) throw new UsageError(`--cow-file ${cow.path} is attached at ${busy.device}: another run (or program) is using it`, 'roll that run back or detach it first');
   }
   for (const n of [name, `${name}-base`, `${name}-boot`, `${name}-boot-base`]) await checkNameFree(k, '--name', n);
-  if (raw.bootMountpoint !== undefined) throw new UsageError('--boot-mountpoint is set by flow (the root\'s mount point + --boot-at)', 'give --boot-at DIR (inside the image) instead');
-  const mp = (await mountpointFor({ ...raw, mount: true }, env))!;
-  // the directories of --boot-at the root filesystem lacks: the run makes them inside the snapshot
-  const bootDirs: string[] = [];
-  const parts = bootAt!.split('/').filter(Boolean);
-  for (let i = 1; i <= parts.length; i++) {
-    const inImage = '/' + parts.slice(0, i).join('/');
-    if (bootDirs.length > 0 || (await k.filesystems.readExtFile(image.path, root.partStart * 512, inImage)) === null) bootDirs.push(path.join(mp.mountpoint, inImage));
+  // the boot partition is mounted on the image's own directory: the run writes nothing into the root to make one
+  if ((await k.filesystems.readExtFile(image.path, root.partStart * 512, bootAt!)) === null) {
+    throw new UsageError(`the root filesystem (${rootWhere}) has no directory ${bootAt}`, 'give --boot-at a directory the image has (/boot/firmware on current Raspberry Pi OS, /boot before)');
   }
+  const mp = (await mountpointFor({ ...raw, mount: true }, env))!;
   const part = (p: { partition: number | null; partStart: number; partSectors: number }, fs: FsProbe): PartitionFacts => ({ number: p.partition!, start: p.partStart, sectors: p.partSectors, filesystem: fs.type });
   return {
     image: image.path,
@@ -151,7 +145,6 @@ export async function preflightPiImage(raw: RawOptions, env: PreflightEnv): Prom
     mountpoint: mp.mountpoint,
     mountDirs: mp.mountDirs,
     bootMountpoint: path.join(mp.mountpoint, bootAt!),
-    bootDirs,
     grow: raw.grow !== false,
   };
 }

@@ -84,7 +84,6 @@ async function builtinParams(name: string, ts: Json, env: PreflightEnv, dflt: st
         name: t.name,
         mountpoint: mp,
         grow: t.grow,
-        'boot-mountpoint': { path: t.bootMountpoint, exists: t.bootDirs.length === 0, create: t.bootDirs },
       };
     }
     default:

@@ -71,8 +71,9 @@ export async function mirrorEntries(w: SimWorld, dir: string): Promise<void> {
   for (const n of names) if (!w.fs.snapshotTree()[path.join(dir, n)]) w.fs.putFile(path.join(dir, n), new Uint8Array(0), { durable: true });
 }
 
-/** Files a preflight reads inside an image (pi-image: the root's /etc/fstab), read here with debugfs (read-only). */
+/** Files a preflight reads inside an image (pi-image: the root's /etc/fstab, and where the boot partition goes), read here with debugfs (read-only); a directory as "PATH/". */
 const EXT_FILES = ['/etc/fstab'];
+const EXT_DIRS = ['/boot', '/boot/firmware'];
 
 async function extFiles(p: string, start: number, head: Uint8Array): Promise<Record<string, string> | null> {
   if (head.length < 1024 + 58 || head[1024 + 56] !== 0x53 || head[1024 + 57] !== 0xef) return null;
@@ -81,6 +82,7 @@ async function extFiles(p: string, start: number, head: Uint8Array): Promise<Rec
     const text = await createRealFilesystems().readExtFile(p, start, f).catch(() => null);
     if (text !== null) out[f] = text;
   }
+  for (const d of EXT_DIRS) if ((await createRealFilesystems().readExtFile(p, start, d).catch(() => null)) !== null) out[`${d}/`] = '';
   return Object.keys(out).length > 0 ? out : null;
 }
 

@@ -38,7 +38,7 @@ async function piImage(sb: Sandbox, name: string, o: ImageOpts = {}): Promise<st
     diskId: DISK_ID,
     partitions: [
       { type: 'c', startSector: 8192, sizeSectors: 65536, vfat: { volumeId: '1234abcd', label: 'bootfs', sectorSize: o.bootSector ?? 512 } },
-      { type: '83', startSector: 73728, sizeSectors: 122880, ext: { blockSize: o.rootBlock ?? 4096, uuid: '11111111-2222-4333-8444-555555555555', label: 'rootfs', ...(fstab === null ? {} : { files: { '/etc/fstab': fstab } }) } },
+      { type: '83', startSector: 73728, sizeSectors: 122880, ext: { blockSize: o.rootBlock ?? 4096, uuid: '11111111-2222-4333-8444-555555555555', label: 'rootfs', files: { ...(fstab === null ? {} : { '/etc/fstab': fstab }), '/boot/': '', '/boot/firmware/': '', '/firmware/': '' } } },
     ],
   };
   await buildTestImage(realFs, p, spec);
@@ -112,6 +112,7 @@ describe('pi-image: the boot partition where the image says', () => {
     ['an fstab naming a partition the image lacks', { fstab: 'PARTUUID=deadbeef-01 /boot/firmware vfat defaults 0 2\n' }, [], /no partition of .* is that one/],
     ['an fstab mounting nothing at /boot', { fstab: 'PARTUUID=5452574f-02 / ext4 defaults 0 1\n' }, [], /mounts nothing at \/boot\/firmware or \/boot/],
     ['--boot-at outside the image', {}, ['--boot-at', '../etc'], /is not a directory inside the image/],
+    ['--boot-at a directory the image lacks', {}, ['--boot-at', '/boot/efi', '--boot-partition', '1'], /has no directory \/boot\/efi/],
     ['the boot partition is the root', {}, ['--boot-partition', '2'], /both partition 2/],
     ['--reuse-cow without --cow-file', {}, ['--reuse-cow'], /--reuse-cow needs --cow-file/],
     ['--reuse-cow with a --cow-file that does not exist', {}, ['--reuse-cow', '--cow-file', '/nonexistent.cow'], /--cow-file \/nonexistent.cow does not exist/],

@@ -7,7 +7,7 @@
  * the scripts ask `flow list --json` at completion time.
  */
 import type { Argument, Command, Option } from 'commander';
-import { workflows } from '../../../machines/index.js';
+import { fileBuiltins, workflows } from '../../../machines/index.js';
 
 export type ValueKind = { kind: 'file' } | { kind: 'dir' } | { kind: 'choice'; choices: string[] } | { kind: 'text' };
 export type ArgKind = { kind: 'id' } | { kind: 'workflow' } | { kind: 'command' } | { kind: 'choice'; choices: string[] } | { kind: 'file' } | { kind: 'none' };
@@ -77,7 +77,7 @@ export function allSpecs(s: CmdSpec): CmdSpec[] {
   return [s, ...s.subcommands.flatMap(allSpecs)];
 }
 
-export const workflowNames = (): string[] => Object.keys(workflows);
+export const workflowNames = (): string[] => [...Object.keys(workflows), ...Object.keys(fileBuiltins)];
 
 /** Single-quoted for sh/bash/zsh. */
 export const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

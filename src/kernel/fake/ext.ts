@@ -122,9 +122,10 @@ export function decodeSuperblock(b: Uint8Array): ExtSuper | null {
 }
 
 /**
- * The fake ext filesystem's files (only what flow reads from inside an image: /etc/fstab),
- * as a table at byte 2048 of the filesystem: "FLOWFILE", a u32 length, then JSON
- * {path: text}. (In a real ext4 with 4 KiB blocks these bytes are unused padding of block 0.)
+ * The fake ext filesystem's files (only what flow reads from inside an image: /etc/fstab,
+ * and directories a mount inside it needs: "/boot/firmware/"), as a table at byte 2048 of
+ * the filesystem: "FLOWFILE", a u32 length, then JSON {path: text} (a directory: its path
+ * with a trailing "/"). (In a real ext4 with 4 KiB blocks these bytes are unused padding of block 0.)
  */
 export const FAKE_FILES_OFFSET = 2048;
 export const FAKE_FILES_SIZE = 2048;

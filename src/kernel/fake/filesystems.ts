@@ -45,7 +45,9 @@ export async function readExtFile(ctx: Ctx, path: string, offset: number, file: 
   const sb = decodeSuperblock(await readTarget(ctx, path, offset + SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE));
   if (!sb) throw kerr('EINVAL', `debugfs: bad magic number in super-block while trying to open ${path}?offset=${offset}`);
   const files = decodeFakeFiles(await readTarget(ctx, path, offset + FAKE_FILES_OFFSET, FAKE_FILES_SIZE));
-  return Object.hasOwn(files, file) ? files[file]! : null;
+  if (Object.hasOwn(files, file)) return files[file]!;
+  // a directory ("PATH/" in the table): debugfs cat prints its raw entries
+  return Object.hasOwn(files, `${file}/`) ? '' : null;
 }
 
 /** mkfs.vfat -i VOLUMEID -- TARGET: a FAT32 boot sector whose sector size is the device's logical block size. */
