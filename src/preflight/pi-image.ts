@@ -64,7 +64,7 @@ export async function preflightPiImage(raw: RawOptions, env: PreflightEnv): Prom
   const name = checkDmName('--name', str(raw, 'name') ?? defaultName(env.id), '-boot-base'.length);
   const image = await existingFile(k.fs, '--image', checkPath('--image', raw.image, env.cwd));
   const reuseCow = raw.reuseCow === true;
-  const cow = await cowFile(env, raw, reuseCow, cowSize + bootCowSize);
+  const cow = await cowFile(env, raw, reuseCow, cowSize + bootCowSize, '--cow-size + --boot-cow-size');
   if (!cow) {
     const mem = await k.system.memTotal();
     if (cowSize + bootCowSize > mem) throw new UsageError(`--cow-size ${formatSize(cowSize)} and --boot-cow-size ${formatSize(bootCowSize)} are more than this machine's memory (${formatSize(mem)})`, 'zram COWs live in RAM: choose smaller sizes, or keep the changes in a file with --cow-file PATH');
@@ -166,8 +166,8 @@ function refuseSmallBlocks(where: string, fs: FsProbe, unit: string): void {
   );
 }
 
-/** --cow-file: a new file (its directory must exist), or with --reuse-cow an existing one of the right size. */
-async function cowFile(env: PreflightEnv, raw: RawOptions, reuse: boolean, bytes: number) {
+/** --cow-file: a new file (its directory must exist), or with --reuse-cow an existing one of the right size (`sizes`: the options that give it). */
+export async function cowFile(env: PreflightEnv, raw: RawOptions, reuse: boolean, bytes: number, sizes: string) {
   const given = str(raw, 'cowFile');
   if (given === undefined) {
     if (reuse) throw new UsageError('--reuse-cow needs --cow-file PATH', 'give the COW file of the earlier run with --cow-file');
@@ -178,7 +178,7 @@ async function cowFile(env: PreflightEnv, raw: RawOptions, reuse: boolean, bytes
   if (st) {
     if (!reuse) throw new UsageError(`--cow-file ${p} exists (the changes of an earlier run?)`, 'pass --reuse-cow to use it with the changes it holds, remove it, or give a new path');
     const f = await existingFile(env.kernel.fs, '--cow-file', p);
-    if (f.st.size !== bytes) throw new UsageError(`--cow-file ${f.path} has ${f.st.size} bytes, not the ${bytes} of --cow-size + --boot-cow-size`, 'give the --cow-size and --boot-cow-size of the run that made it');
+    if (f.st.size !== bytes) throw new UsageError(`--cow-file ${f.path} has ${f.st.size} bytes, not the ${bytes} of ${sizes}`, `give the ${sizes.split(' + ').join(' and ')} of the run that made it`);
     return { path: f.path, st: f.st };
   }
   if (reuse) throw new UsageError(`--reuse-cow: --cow-file ${p} does not exist`, 'leave out --reuse-cow to create it');

@@ -65,6 +65,9 @@ async function builtinParams(name: string, ts: Json, env: PreflightEnv, dflt: st
         mountpoint: mp,
         mount: t.mountpoint !== null,
         grow: t.grow,
+        // no --cow-file: path '' (the COW is a zram device)
+        'cow-file': typeof t.cowFile === 'string' ? { path: t.cowFile, identity: t.cowFileIdentity ?? null, size: t.cowFileIdentity ? t.cowSize : 0 } : { path: '', identity: null, size: 0 },
+        'reuse-cow': t.reuseCow === true,
       };
     }
     case 'pi-image': {
