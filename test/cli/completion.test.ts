@@ -63,7 +63,7 @@ describe('flow completion bash', () => {
       [['flow', 'ro'], (g) => expect(g).toEqual(['rollback'])],
       [['flow', 'run', 'sna'], (g) => expect(g).toEqual(['snapshot-image'])],
       [['flow', 'run', ''], (g) => expect(g).toEqual([...Object.keys(workflows), ...Object.keys(fileBuiltins)].sort())],
-      [['flow', 'run', 'snapshot-image', '--co'], (g) => expect(g).toEqual(['--cow-size'])],
+      [['flow', 'run', 'snapshot-image', '--co'], (g) => expect(g).toEqual(['--cow-file', '--cow-size'])],
       [['flow', 'run', 'delayed-device', '--'], (g) => expect(g).toEqual(expect.arrayContaining(['--read-delay', '--write-delay', '--no-sync', '--json', '--quiet', '--state-dir']))],
       ...wfs.map((wf): [string[], (g: string[]) => void] => [['flow', 'run', wf.name, '--'], (g) => expect(g).toEqual(expect.arrayContaining(wf.options.map((o) => o.flag)))]),
       [['flow', '--'], (g) => expect(g).toEqual(expect.arrayContaining(['--state-dir', '--verbose', '--log-format', '--help', '--version']))],

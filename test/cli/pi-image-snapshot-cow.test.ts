@@ -38,8 +38,9 @@ describe('snapshot-image --cow-file', () => {
     expect(j.outputs.cow).toBe(attach.outputs.device);
     expect(statSync(cow).size).toBe(8 << 20);
     expect(sb.kernel().zram).toEqual([]);
-    const snap = j.steps.find((s: { name: string }) => s.name === 'create-snapshot');
-    expect(JSON.stringify(snap)).toMatch(/"persistent":true/);
+    const snap = sb.kernel().dm.find((d) => d.name === `flow-${j.id}`) as unknown as { live: { type: string; args: string[] }[] };
+    // snapshot ORIGIN COW P CHUNK: the COW is the loop device over the file, the snapshot persistent
+    expect(snap.live).toMatchObject([{ type: 'snapshot', args: [expect.any(String), attach.outputs.majmin, 'P', '16'] }]);
     expect(sb.flow(['show', j.id]).code).toBe(0);
     expect(sb.flow(['rollback', j.id]).code).toBe(0);
     expect(existsSync(cow)).toBe(false);

@@ -13,15 +13,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { labCase } from './lab-case.js';
 import { requireLab } from './lab-env.js';
-import { dmTable, majmin, mountOf, sh, sha256 } from './real-host.js';
+import { dmTable, hostObjects, majmin, mountOf, sh, sha256 } from './real-host.js';
 
 requireLab();
 
 const t = labCase();
 const BOOT_ID = '/proc/sys/kernel/random/boot_id';
 
-/** What a reboot takes: the run's mounts, dm devices and loop devices (in that order), then a new boot id. */
-function reboot(outputs: Record<string, string>, names: string[]): void {
+/** What a reboot takes: the run's mounts, dm devices and loop devices (in that order), then a new boot id; returns the undo of the boot id. */
+function reboot(outputs: Record<string, string>, names: string[]): () => void {
   sh(['umount', outputs['boot-mountpoint']!]);
   sh(['umount', outputs.mountpoint!]);
   for (const n of names) sh(['dmsetup', 'remove', n]);
@@ -30,10 +30,14 @@ function reboot(outputs: Record<string, string>, names: string[]): void {
   const dir = mkdtempSync(join(tmpdir(), 'flow-boot-id-'));
   writeFileSync(join(dir, 'boot_id'), 'b0a7b0a7-0000-4000-8000-000000000001\n');
   sh(['mount', '--bind', join(dir, 'boot_id'), BOOT_ID]);
-  t.undo(() => {
-    sh(['umount', BOOT_ID]);
+  let bound = true;
+  const unbind = () => {
+    if (bound) sh(['umount', BOOT_ID]);
+    bound = false;
     rmSync(dir, { recursive: true, force: true });
-  });
+  };
+  t.undo(unbind);
+  return unbind;
 }
 
 describe('pi-image (real kernel)', () => {
@@ -59,7 +63,7 @@ describe('pi-image (real kernel)', () => {
     writeFileSync(join(o.mountpoint!, 'home/pi/kept.txt'), 'kept across a reboot\n');
     writeFileSync(join(o['boot-mountpoint']!, 'ssh'), '');
     sh(['sync']);
-    reboot(o, names);
+    const unbind = reboot(o, names);
     expect(existsSync(`/dev/mapper/flow-${r.id}`)).toBe(false);
 
     const resumed = t.sb.flow(['resume', r.id, '--json']);
@@ -69,7 +73,11 @@ describe('pi-image (real kernel)', () => {
     expect(existsSync(join(o2['boot-mountpoint']!, 'ssh'))).toBe(true);
     expect(mountOf(o2['boot-mountpoint']!)).toMatchObject({ fstype: 'vfat' });
 
-    t.rollback(r.id);
+    // rolled back in the "new boot" (the boot id flow recorded at the resume), then the real boot id back
+    const rb = t.sb.flow(['rollback', r.id]);
+    expect(rb.code, rb.stderr).toBe(0);
+    unbind();
+    expect(hostObjects()).toEqual(t.before);
     expect(existsSync(cow)).toBe(false);
     expect(await sha256(img.path)).toBe(before);
   }, 600_000);
