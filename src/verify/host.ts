@@ -11,7 +11,7 @@ import path from 'node:path';
 const MIB = 1024 * 1024;
 import type { SimWorld } from './world.js';
 import { createRealFilesystems } from '../kernel/real/filesystems.js';
-import { encodeFakeFiles, FAKE_FILES_OFFSET } from '../kernel/fake/ext.js';
+import { decodeFakeFiles, encodeFakeFiles, FAKE_FILES_OFFSET } from '../kernel/fake/ext.js';
 
 /** What is read of a file at each place a filesystem may start: enough for every superblock flow probes. */
 const HEAD = 64 * 1024;
@@ -77,6 +77,8 @@ const EXT_DIRS = ['/boot', '/boot/firmware'];
 
 async function extFiles(p: string, start: number, head: Uint8Array): Promise<Record<string, string> | null> {
   if (head.length < 1024 + 58 || head[1024 + 56] !== 0x53 || head[1024 + 57] !== 0xef) return null;
+  // an image made for the fake kernel (test images) carries its table already
+  if (Object.keys(decodeFakeFiles(head.subarray(FAKE_FILES_OFFSET))).length > 0) return null;
   const out: Record<string, string> = {};
   for (const f of EXT_FILES) {
     const text = await createRealFilesystems().readExtFile(p, start, f).catch(() => null);

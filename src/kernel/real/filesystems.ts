@@ -78,8 +78,11 @@ export function createRealFilesystems(): FilesystemFacility {
     if (!EXT_FILE.test(file)) throw new KernelError('EINVAL', `bad file name ${JSON.stringify(file)}`);
     // without -w debugfs opens the filesystem read-only; it exits 0 for a missing file (stderr says so)
     const r = await runCommand(['debugfs', '-R', `cat ${file}`, `${path}?offset=${offset}`], { okExitCodes: [0, 1] });
-    if (/while trying to open|Could not open/.test(r.stderr) || r.exitCode !== 0) throw new KernelError('EINVAL', `debugfs: no ext2/3/4 filesystem at byte ${offset} of ${path}: ${r.stderr.trim().split('\n').slice(1).join(' ')}`);
-    if (/File not found by ext2_lookup|not found by ext2_lookup/.test(r.stderr)) return null;
+    // stderr: the version banner, then what went wrong (nothing when the file was read)
+    const said = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/^debugfs \d/.test(l)).join(' ');
+    if (/while trying to open|Could not open/.test(said) || r.exitCode !== 0) throw new KernelError('EINVAL', `debugfs: no ext2/3/4 filesystem at byte ${offset} of ${path}: ${said}`);
+    if (/File not found by ext2_lookup/.test(said)) return null;
+    if (said !== '') throw new KernelError('EIO', `debugfs: cannot read ${file} at byte ${offset} of ${path}: ${said}`);
     return r.stdout;
   }
 
