@@ -57,6 +57,7 @@ describe('pi-image (real kernel)', () => {
     expect(o['boot-mountpoint']).toBe(`${o.mountpoint}/boot/firmware`);
     expect(mountOf(o['boot-mountpoint']!)).toMatchObject({ majmin: majmin(o.boot!), fstype: 'vfat' });
     expect(readFileSync(join(o.mountpoint!, 'etc/hostname'), 'utf8')).toBe('raspberrypi\n');
+    expect(readFileSync(join(o['boot-mountpoint']!, 'cmdline.txt'), 'utf8')).toMatch(/ root=PARTUUID=5452574f-02 /);
     // grown online to --size
     expect(Number(sh(['blockdev', '--getsize64', o.root!]).stdout.trim())).toBe(256 << 20);
 

@@ -44,6 +44,9 @@ describe('pi-image: reading a make-pi-image image with the real tools', () => {
     // no ext filesystem there (the FAT), and names debugfs would split
     await expect(fs.readExtFile(img.path, 8192 * 512, '/etc/fstab')).rejects.toMatchObject({ code: 'EINVAL' });
     await expect(fs.readExtFile(img.path, img.root, '/etc/fs tab')).rejects.toBeInstanceOf(KernelError);
+    // the boot partition's cmdline.txt names the root by PARTUUID too
+    const cmdline = spawnSync('mtype', ['-i', `${img.path}@@${8192 * 512}`, '::cmdline.txt'], { encoding: 'utf8' });
+    expect(cmdline.stdout).toMatch(/ root=PARTUUID=5452574f-02 /);
     expect(sha(img.path)).toBe(before);
   });
 
