@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const dir = new URL('./', import.meta.url);
 // the order `flow workflows` lists them in
-const ORDER = ['snapshot-image.yaml', 'delayed-device.yaml', 'loop-mount.yaml'];
+const ORDER = ['snapshot-image.yaml', 'pi-image.yaml', 'delayed-device.yaml', 'loop-mount.yaml'];
 const rank = (n) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
 const names = readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 const body = names.map((n) => `  ${JSON.stringify(n.replace(/\.yaml$/, ''))}: ${JSON.stringify(readFileSync(new URL(n, dir), 'utf8'))},`).join('\n');

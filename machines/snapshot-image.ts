@@ -22,6 +22,10 @@ export const snapshotImageParams = z.object({
   mountpoint: z.string().nullable(),
   mountDirs: z.array(z.string()),
   grow: z.boolean(),
+  /** --cow-file: the COW in a file behind a loop device (absent in journals of older flows: zram) */
+  cowFile: z.string().nullable().optional(),
+  cowFileIdentity: fileIdentitySchema.nullable().optional(),
+  reuseCow: z.boolean().optional(),
 });
 export type SnapshotImageParams = z.infer<typeof snapshotImageParams>;
 
@@ -51,6 +55,8 @@ export const snapshotImage: WorkflowDef<SnapshotImageParams> = {
     { flag: '--mountpoint', value: 'DIR', description: 'where to mount the snapshot', default: '/run/flow/<id>/mnt' },
     { flag: '--no-mount', description: 'create the devices only' },
     { flag: '--no-grow', description: 'do not grow the filesystem to the snapshot size' },
+    { flag: '--cow-file', value: 'PATH', description: 'keep the changes in this sparse file of --cow-size bytes (created by the run, removed by its rollback) instead of in RAM; they survive a reboot', default: 'none (a zram device)' },
+    { flag: '--reuse-cow', description: 'use the existing --cow-file of an earlier run, with its changes (it is then never removed)' },
   ],
   examples: ['flow run snapshot-image --image raspios.img', 'flow run snapshot-image --image disk.img --partition 2 --size 8G --cow-size 1G --mountpoint /mnt/play'],
   parseParams: (raw) => snapshotImageParams.parse(raw),

@@ -8,6 +8,7 @@ import { exitCodeOf, messageOf, EXIT } from './exit.js';
 import { COMMANDS, registerCommands, VALUED } from './commands/index.js';
 import { fileCommand, type WorkflowCommand } from './commands/run.js';
 import { inEtc, isPathArg } from '../workflow/where.js';
+import { fileBuiltins } from '../../machines/index.js';
 import { DEFAULT_STATE_DIR, FLOW_VERSION } from '../version.js';
 
 /** "flow run snapshot-image" for that command. */
@@ -50,7 +51,7 @@ async function givenWorkflows(argv: string[]): Promise<WorkflowCommand[]> {
   // completion describes every workflow: the administrators' too
   if (cmd === 'completion') return (await import('./commands/completion.js')).etcWorkflowCommands();
   if ((cmd !== 'run' && cmd !== 'plan' && cmd !== 'verify') || word === undefined || word.startsWith('-')) return [];
-  if (!isPathArg(word) && !inEtc(word)) return [];
+  if (!isPathArg(word) && !inEtc(word) && !Object.hasOwn(fileBuiltins, word)) return [];
   return [await fileCommand(word)];
 }
 

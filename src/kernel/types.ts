@@ -177,6 +177,8 @@ export interface FsProbe {
   blockSize?: number;
   /** filesystem size in blocks (ext2/3/4) */
   blockCount?: number;
+  /** the filesystem's label (blkid LABEL), when it has one */
+  label?: string;
 }
 
 export interface FilesystemFacility {
@@ -188,6 +190,13 @@ export interface FilesystemFacility {
   mkfsVfat(args: { target: string; volumeId: string }): Promise<void>;
   /** resize2fs DEVICE (online when mounted); idempotent. */
   grow(device: string): Promise<void>;
+  /**
+   * The text of `file` (an absolute path inside the filesystem) in the ext2/3/4 filesystem
+   * starting at byte `offset` of `path`: `debugfs -R 'cat FILE' 'PATH?offset=N'`, which opens
+   * it read-only. null when the filesystem has no such file; EINVAL when there is no ext
+   * filesystem there.
+   */
+  readExtFile(path: string, offset: number, file: string): Promise<string | null>;
 }
 
 export interface Partition {
@@ -199,10 +208,14 @@ export interface Partition {
   size: number;
   /** MBR type ("83", "c", "5") or GPT type GUID */
   type: string;
+  /** GPT: the partition's UUID (its PARTUUID); absent for DOS (see PartitionTable.id) */
+  uuid?: string;
 }
 
 export interface PartitionTable {
   label: string;
+  /** the disk identifier as sfdisk prints it: DOS "0x5452574f" (PARTUUIDs are 5452574f-01, ...), GPT a GUID */
+  id?: string;
   sectorSize: number;
   partitions: Partition[];
 }

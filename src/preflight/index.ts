@@ -2,11 +2,13 @@
 import type { Json } from '../../machines/types.js';
 import { preflightDelayedDevice } from './delayed-device.js';
 import { preflightLoopMount } from './loop-mount.js';
+import { preflightPiImage } from './pi-image.js';
 import { preflightSnapshotImage } from './snapshot-image.js';
 import type { PreflightEnv, RawOptions } from './types.js';
 
 export const preflights: Readonly<Record<string, (raw: RawOptions, env: PreflightEnv) => Promise<Json>>> = {
   'snapshot-image': preflightSnapshotImage,
+  'pi-image': preflightPiImage,
   'delayed-device': preflightDelayedDevice,
   'loop-mount': preflightLoopMount,
 };

@@ -9,6 +9,7 @@ import { snapshotImageParams, type SnapshotImageParams } from '../../machines/sn
 import { defaultName } from '../../machines/types.js';
 import type { Partition, PartitionTable } from '../kernel/types.js';
 import { checkFsFits, checkNameFree, existingFile } from './files.js';
+import { cowFile } from './pi-image.js';
 import { mountpointFor, str, type PreflightEnv, type RawOptions } from './types.js';
 import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from './values.js';
 
@@ -30,18 +31,20 @@ export async function preflightSnapshotImage(raw: RawOptions, env: PreflightEnv)
   if ((chunk & (chunk - 1)) !== 0) throw new UsageError(`--chunk ${chunk} is not a power of two`, chunkHint);
   const name = checkDmName('--name', str(raw, 'name') ?? defaultName(env.id), '-base'.length);
   const image = await existingFile(k.fs, '--image', checkPath('--image', raw.image, env.cwd));
+  const reuseCow = raw.reuseCow === true;
+  const cow = await cowFile(env, raw, reuseCow, cowSize, '--cow-size');
 
   const mem = await k.system.memTotal();
-  if (cowSize > mem) throw new UsageError(`--cow-size ${formatSize(cowSize)} is larger than this machine's memory (${formatSize(mem)})`, 'a zram COW lives in RAM: choose a smaller --cow-size');
+  if (!cow && cowSize > mem) throw new UsageError(`--cow-size ${formatSize(cowSize)} is larger than this machine's memory (${formatSize(mem)})`, 'a zram COW lives in RAM: choose a smaller --cow-size, or keep the changes in a file with --cow-file PATH');
 
   const { partition, partStart, partSectors } = await choosePartition(env, image.path, image.st.size, str(raw, 'partition'));
   const fs = await k.filesystems.probe(image.path, partStart * 512);
   const mounting = raw.mount !== false;
   const where = partition === null ? `${image.path}` : `partition ${partition} of ${image.path}`;
-  if (fs?.blockSize !== undefined && fs.blockSize < COW_BLOCK) {
+  if (!cow && fs?.blockSize !== undefined && fs.blockSize < COW_BLOCK) {
     throw new UsageError(
       `the filesystem on ${where} has ${fs.blockSize}-byte blocks, smaller than the zram COW's ${COW_BLOCK}-byte logical blocks: the snapshot could not be mounted ("bad block size")`,
-      'use an image whose filesystem has 4 KiB blocks (mkfs.ext4 -b 4096)',
+      'keep the changes in a file instead: --cow-file PATH (a file-backed COW has 512-byte sectors)',
     );
   }
   if (mounting && !fs) throw new UsageError(`${where} holds no filesystem flow recognises`, 'pass --no-mount to create the devices only');
@@ -51,6 +54,10 @@ export async function preflightSnapshotImage(raw: RawOptions, env: PreflightEnv)
   const loops = await k.loop.list();
   const rw = loops.find((l) => l.backingDev === image.st.dev && l.backingIno === image.st.ino && !l.readOnly);
   if (rw) throw new UsageError(`${image.path} is attached read-write at ${rw.device}: a snapshot of it would not be stable`, `detach it (umount what uses it, then losetup -d ${rw.device})`);
+  if (cow?.st) {
+    const busy = loops.find((l) => l.backingDev === cow.st!.dev && l.backingIno === cow.st!.ino);
+    if (busy) throw new UsageError(`--cow-file ${cow.path} is attached at ${busy.device}: another run (or program) is using it`, 'roll that run back or detach it first');
+  }
 
   await checkNameFree(k, '--name', name);
   await checkNameFree(k, '--name', `${name}-base`);
@@ -68,6 +75,7 @@ export async function preflightSnapshotImage(raw: RawOptions, env: PreflightEnv)
     mountpoint: mp?.mountpoint ?? null,
     mountDirs: mp?.mountDirs ?? [],
     grow: raw.grow !== false && mounting && isExt,
+    ...(cow ? { cowFile: cow.path, cowFileIdentity: cow.st ? identityOf(cow.st) : null, reuseCow } : {}),
   });
 }
 

@@ -65,6 +65,28 @@ async function builtinParams(name: string, ts: Json, env: PreflightEnv, dflt: st
         mountpoint: mp,
         mount: t.mountpoint !== null,
         grow: t.grow,
+        // no --cow-file: path '' (the COW is a zram device)
+        'cow-file': typeof t.cowFile === 'string' ? { path: t.cowFile, identity: t.cowFileIdentity ?? null, size: t.cowFileIdentity ? t.cowSize : 0 } : { path: '', identity: null, size: 0 },
+        'reuse-cow': t.reuseCow === true,
+      };
+    }
+    case 'pi-image': {
+      const part = (p: { number: number; start: number; sectors: number; filesystem: string | null }) => ({ number: p.number, start: p.start, sectors: p.sectors, filesystem: p.filesystem });
+      return {
+        image: { path: t.image, identity: t.imageIdentity, size: t.imageSize },
+        'root-partition': part(t.root),
+        'boot-partition': part(t.boot),
+        'boot-at': t.bootAt,
+        size: t.size,
+        'cow-size': t.cowSize,
+        'boot-cow-size': t.bootCowSize,
+        // no --cow-file: path '' (the COWs are zram devices)
+        'cow-file': t.cowFile === null ? { path: '', identity: null, size: 0 } : { path: t.cowFile, identity: t.cowFileIdentity, size: t.cowFileIdentity === null ? 0 : t.cowSize + t.bootCowSize },
+        'reuse-cow': t.reuseCow,
+        chunk: t.chunk,
+        name: t.name,
+        mountpoint: mp,
+        grow: t.grow,
       };
     }
     default:

@@ -10,6 +10,8 @@ import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 const MIB = 1024 * 1024;
 import type { SimWorld } from './world.js';
+import { createRealFilesystems } from '../kernel/real/filesystems.js';
+import { decodeFakeFiles, encodeFakeFiles, FAKE_FILES_OFFSET } from '../kernel/fake/ext.js';
 
 /** What is read of a file at each place a filesystem may start: enough for every superblock flow probes. */
 const HEAD = 64 * 1024;
@@ -69,7 +71,24 @@ export async function mirrorEntries(w: SimWorld, dir: string): Promise<void> {
   for (const n of names) if (!w.fs.snapshotTree()[path.join(dir, n)]) w.fs.putFile(path.join(dir, n), new Uint8Array(0), { durable: true });
 }
 
-/** A sparse copy of `p`: its size, and its first bytes and those of each DOS partition. */
+/** Files a preflight reads inside an image (pi-image: the root's /etc/fstab, and where the boot partition goes), read here with debugfs (read-only); a directory as "PATH/". */
+const EXT_FILES = ['/etc/fstab'];
+const EXT_DIRS = ['/boot', '/boot/firmware'];
+
+async function extFiles(p: string, start: number, head: Uint8Array): Promise<Record<string, string> | null> {
+  if (head.length < 1024 + 58 || head[1024 + 56] !== 0x53 || head[1024 + 57] !== 0xef) return null;
+  // an image made for the fake kernel (test images) carries its table already
+  if (Object.keys(decodeFakeFiles(head.subarray(FAKE_FILES_OFFSET))).length > 0) return null;
+  const out: Record<string, string> = {};
+  for (const f of EXT_FILES) {
+    const text = await createRealFilesystems().readExtFile(p, start, f).catch(() => null);
+    if (text !== null) out[f] = text;
+  }
+  for (const d of EXT_DIRS) if ((await createRealFilesystems().readExtFile(p, start, d).catch(() => null)) !== null) out[`${d}/`] = '';
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+/** A sparse copy of `p`: its size, and its first bytes and those of each DOS partition (and the files of EXT_FILES there). */
 async function mirrorFile(w: SimWorld, p: string, size: number, mode: number): Promise<void> {
   w.fs.putFile(p, { size }, { durable: true, mode });
   const src = await open(p, 'r');
@@ -85,7 +104,11 @@ async function mirrorFile(w: SimWorld, p: string, size: number, mode: number): P
     if (head.length >= 512 && head[510] === 0x55 && head[511] === 0xaa) {
       for (let i = 0; i < MAX_PARTITIONS; i++) {
         const start = head.readUInt32LE(446 + 16 * i + 8) * 512;
-        if (head[446 + 16 * i + 4] !== 0 && start > 0 && start < size) await read(start);
+        if (head[446 + 16 * i + 4] === 0 || start <= 0 || start >= size) continue;
+        const part = await read(start);
+        const files = await extFiles(p, start, part);
+        // the fake's debugfs reads a table after the superblock (src/kernel/fake/ext.ts)
+        if (files) chunks.push([start + FAKE_FILES_OFFSET, encodeFakeFiles(files)]);
       }
     }
     const fh = await w.fs.open(p, { mode: 'write' });

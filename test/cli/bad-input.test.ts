@@ -166,7 +166,7 @@ const snapshotImage: Case[] = [
     problem: /fat\.img has no Linux partition: partitions 1 \(type c, 8M\)/,
     hint: /--partition N/,
   },
-  { what: 'a filesystem with 1 KiB blocks', setup: () => si('--image', sb.piImage('small.img', 1024)), problem: /has 1024-byte blocks, smaller than the zram COW's 4096-byte/, hint: /mkfs\.ext4 -b 4096/ },
+  { what: 'a filesystem with 1 KiB blocks', setup: () => si('--image', sb.piImage('small.img', 1024)), problem: /has 1024-byte blocks, smaller than the zram COW's 4096-byte/, hint: /--cow-file PATH/ },
   { what: 'a whole image with no filesystem', setup: () => si('--image', sb.file('blank.img', 16 * MiB)), problem: /blank\.img holds no filesystem/, hint: /--no-mount/ },
   { what: 'an image smaller than one sector', setup: () => si('--image', sb.file('tiny.img', 100)), problem: /tiny\.img is smaller than one sector/, hint: /give a disk image/ },
   {

@@ -41,7 +41,8 @@ describe('flow check', () => {
   test.each([
     ['delayed-device', 'workflow delayed-device, 9 params, 6 steps, 4 outputs'],
     ['loop-mount', 'workflow loop-mount, 3 params, 3 steps, 2 outputs'],
-    ['snapshot-image', 'workflow snapshot-image, 9 params, 8 steps, 5 outputs'],
+    ['snapshot-image', 'workflow snapshot-image, 11 params, 10 steps, 5 outputs'],
+    ['pi-image', 'workflow pi-image, 13 params, 16 steps, 7 outputs'],
   ])('machines/%s.yaml is valid (exit 0)', (name, summary) => {
     const file = join(machines, `${name}.yaml`);
     const r = sb.flow(['check', file]);

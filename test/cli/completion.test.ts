@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { workflows } from '../../machines/index.js';
+import { fileBuiltins, workflows } from '../../machines/index.js';
 import { MAIN, runId, Sandbox } from './harness.js';
 
 let sb: Sandbox;
@@ -63,8 +63,8 @@ describe('flow completion bash', () => {
       [['flow', ''], (g) => expect(g).toEqual(expect.arrayContaining(['run', 'resume', 'rollback', 'list', 'show', 'log', 'workflows', 'completion', 'help']))],
       [['flow', 'ro'], (g) => expect(g).toEqual(['rollback'])],
       [['flow', 'run', 'sna'], (g) => expect(g).toEqual(['snapshot-image'])],
-      [['flow', 'run', ''], (g) => expect(g).toEqual(Object.keys(workflows).sort())],
-      [['flow', 'run', 'snapshot-image', '--co'], (g) => expect(g).toEqual(['--cow-size'])],
+      [['flow', 'run', ''], (g) => expect(g).toEqual([...Object.keys(workflows), ...Object.keys(fileBuiltins)].sort())],
+      [['flow', 'run', 'snapshot-image', '--co'], (g) => expect(g).toEqual(['--cow-file', '--cow-size'])],
       [['flow', 'run', 'delayed-device', '--'], (g) => expect(g).toEqual(expect.arrayContaining(['--read-delay', '--write-delay', '--no-sync', '--json', '--quiet', '--state-dir']))],
       ...wfs.map((wf): [string[], (g: string[]) => void] => [['flow', 'run', wf.name, '--'], (g) => expect(g).toEqual(expect.arrayContaining(wf.options.map((o) => o.flag)))]),
       [['flow', '--'], (g) => expect(g).toEqual(expect.arrayContaining(['--state-dir', '--verbose', '--log-format', '--help', '--version']))],

@@ -111,9 +111,9 @@ describe('list, show, log, workflows', () => {
     expect(JSON.parse(sb.flow(['show', id, '--json']).stdout).live).toMatchObject({ 'attach-file': 'missing', mount: 'missing' });
   });
 
-  it('workflows --json lists the three workflows with options and defaults', () => {
+  it('workflows --json lists the built-in workflows with options and defaults', () => {
     const w = JSON.parse(sb.flow(['workflows', '--json']).stdout);
-    expect(w.map((x: { name: string }) => x.name)).toEqual(['snapshot-image', 'delayed-device', 'loop-mount']);
+    expect(w.map((x: { name: string }) => x.name)).toEqual(['snapshot-image', 'pi-image', 'delayed-device', 'loop-mount']);
     expect(w[0].options).toContainEqual(expect.objectContaining({ flag: '--cow-size', default: '512M' }));
   });
 });

@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { newRunId } from '../../../journal/ids.js';
-import { workflows } from '../../../machines/index.js';
+import { fileBuiltins, workflows } from '../../../machines/index.js';
 import type { OptionSpec } from '../../../machines/types.js';
 import type { RawOptions } from '../../preflight/types.js';
 import { preflightWorkflow } from '../../preflight/workflow.js';
@@ -37,7 +37,11 @@ export function workflowCommands(given: WorkflowCommand[]): WorkflowCommand[] {
   const builtins = Object.values(workflows)
     .filter((w) => !own.has(w.name))
     .map((w) => ({ word: w.name, description: w.description, options: w.options, examples: w.examples, load: () => loadNamed(w.name) }));
-  return [...builtins, ...given];
+  // a file-only built-in named on the command line is in `given` with its options; otherwise listed for help
+  const files = Object.entries(fileBuiltins)
+    .filter(([name]) => !own.has(name))
+    .map(([name, description]) => ({ word: name, description, options: [], examples: [], load: () => loadNamed(name) }));
+  return [...builtins, ...files, ...given];
 }
 
 /** A loaded file as a subcommand: its params are the options (--kebab-case). */

@@ -8,7 +8,7 @@
  */
 import type { Argument, Command, Option } from 'commander';
 import { readdirSync } from 'node:fs';
-import { workflows } from '../../../machines/index.js';
+import { fileBuiltins, workflows } from '../../../machines/index.js';
 import { etcWorkflowsDir, inEtc } from '../../workflow/where.js';
 
 export type ValueKind = { kind: 'file' } | { kind: 'dir' } | { kind: 'choice'; choices: string[] } | { kind: 'text' };
@@ -88,7 +88,7 @@ export function workflowNames(): string[] {
   } catch {
     // no such directory: the built-ins only
   }
-  return [...new Set([...Object.keys(workflows), ...etc.sort()])];
+  return [...new Set([...Object.keys(workflows), ...Object.keys(fileBuiltins), ...etc.sort()])];
 }
 
 /** Single-quoted for sh/bash/zsh. */

@@ -20,7 +20,8 @@ const mount = (c: ShowCtx, mp: string | null) => (mp === null ? undefined : moun
 
 async function snapshotImage(c: ShowCtx, p: SnapshotImageParams): Promise<TreeNode> {
   const snapshot = await dmNode(c, 'snapshot', 'create-snapshot', p.name);
-  snapshot.cow = await cowNode(c, 'add-cow');
+  // --cow-file: the COW is the loop device over the file
+  snapshot.cow = p.cowFile ? await loopNode(c, 'attach-cow') : await cowNode(c, 'add-cow');
   return chain(
     await inputFileNode(c, 'image', p.image, p.imageIdentity),
     await loopNode(c, 'attach-image'),

@@ -31,6 +31,7 @@ const F = {
   featureIncompat: 96,
   featureRoCompat: 100,
   uuid: 104,
+  volumeName: 120,
   blocksCountHi: 0x150,
 } as const;
 
@@ -47,6 +48,8 @@ export interface ExtSuper {
   uuid: string;
   blockSize: number;
   blockCount: number;
+  /** the volume name (blkid LABEL); '' when none */
+  label: string;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -62,7 +65,7 @@ export function isExtBlockSize(n: number): boolean {
 }
 
 /** A fresh ext4 superblock (1024 bytes) for a filesystem of `blockCount` blocks. */
-export function encodeSuperblock(sb: { uuid: string; blockSize: number; blockCount: number }): Uint8Array {
+export function encodeSuperblock(sb: { uuid: string; blockSize: number; blockCount: number; label?: string }): Uint8Array {
   if (!isUuid(sb.uuid)) throw new Error(`bad UUID ${sb.uuid}`);
   if (!isExtBlockSize(sb.blockSize)) throw new Error(`bad block size ${sb.blockSize}`);
   const b = new Uint8Array(SUPERBLOCK_SIZE);
@@ -88,6 +91,7 @@ export function encodeSuperblock(sb: { uuid: string; blockSize: number; blockCou
   le.put32(b, F.featureIncompat, INCOMPAT_FILETYPE | INCOMPAT_EXTENTS);
   le.put32(b, F.featureRoCompat, RO_COMPAT_SPARSE_SUPER | RO_COMPAT_LARGE_FILE);
   b.set(Buffer.from(sb.uuid.replace(/-/g, ''), 'hex'), F.uuid);
+  if (sb.label) b.set(Buffer.from(sb.label, 'latin1').subarray(0, 16), F.volumeName);
   return setBlockCount(b, sb.blockCount);
 }
 
@@ -113,5 +117,39 @@ export function decodeSuperblock(b: Uint8Array): ExtSuper | null {
   const hex = Buffer.from(b.subarray(F.uuid, F.uuid + 16)).toString('hex');
   const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   const type = incompat & INCOMPAT_EXTENTS ? 'ext4' : le.u32(b, F.featureCompat) & COMPAT_HAS_JOURNAL ? 'ext3' : 'ext2';
-  return { type, uuid, blockSize: 1024 << log, blockCount: le.u32(b, F.blocksCountLo) + hi * 2 ** 32 };
+  const label = Buffer.from(b.subarray(F.volumeName, F.volumeName + 16)).toString('latin1').replace(/\0.*$/s, '');
+  return { type, uuid, blockSize: 1024 << log, blockCount: le.u32(b, F.blocksCountLo) + hi * 2 ** 32, label };
+}
+
+/**
+ * The fake ext filesystem's files (only what flow reads from inside an image: /etc/fstab,
+ * and directories a mount inside it needs: "/boot/firmware/"), as a table at byte 2048 of
+ * the filesystem: "FLOWFILE", a u32 length, then JSON {path: text} (a directory: its path
+ * with a trailing "/"). (In a real ext4 with 4 KiB blocks these bytes are unused padding of block 0.)
+ */
+export const FAKE_FILES_OFFSET = 2048;
+export const FAKE_FILES_SIZE = 2048;
+const FILES_MAGIC = 'FLOWFILE';
+
+export function encodeFakeFiles(files: Readonly<Record<string, string>>): Uint8Array {
+  const json = Buffer.from(JSON.stringify(files), 'utf8');
+  if (json.length + 12 > FAKE_FILES_SIZE) throw new Error('the fake file table holds at most 2036 bytes of JSON');
+  const b = new Uint8Array(12 + json.length);
+  b.set(Buffer.from(FILES_MAGIC, 'latin1'), 0);
+  le.put32(b, 8, json.length);
+  b.set(json, 12);
+  return b;
+}
+
+export function decodeFakeFiles(b: Uint8Array): Record<string, string> {
+  if (b.length < 12 || Buffer.from(b.subarray(0, 8)).toString('latin1') !== FILES_MAGIC) return {};
+  const n = le.u32(b, 8);
+  if (n > b.length - 12) return {};
+  try {
+    const v = JSON.parse(Buffer.from(b.subarray(12, 12 + n)).toString('utf8')) as unknown;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
+    return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return {};
+  }
 }

@@ -6,7 +6,7 @@ import type { DmFacility, FilesystemFacility, Kernel, LoopFacility, MountFacilit
 import type { Ctx } from './context.js';
 import { dmCreate, dmInfoByName, dmList, dmRemove, dmResume, dmStatus, dmTable } from './dm.js';
 import { DM_TARGETS } from './dm-table.js';
-import { growFs, mkfsExt4, mkfsVfat, probeFs } from './filesystems.js';
+import { growFs, mkfsExt4, mkfsVfat, probeFs, readExtFile } from './filesystems.js';
 import { loopAttach, loopDetach, loopList } from './loop.js';
 import { mountFs, mountList, umountFs } from './mounts.js';
 import { readPartitions } from './partitions.js';
@@ -55,6 +55,7 @@ export function buildFacilities(x: Exec): Omit<Kernel, 'fs'> {
     mkfsExt4: (a) => x('filesystems.mkfsExt4', 'op', a.target, (c) => mkfsExt4(c, a)),
     mkfsVfat: (a) => x('filesystems.mkfsVfat', 'op', a.target, (c) => mkfsVfat(c, a)),
     grow: (d) => x('filesystems.grow', 'op', d, (c) => growFs(c, d)),
+    readExtFile: (p, o, f) => x('filesystems.readExtFile', 'read', p, (c) => readExtFile(c, p, o, f)),
   };
   const partitions: PartitionFacility = { read: (f) => x('partitions.read', 'read', f, (c) => readPartitions(c, f)) };
   const system: SystemFacility = {

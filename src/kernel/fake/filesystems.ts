@@ -8,7 +8,7 @@ import { readDevice, writeDevice } from './blockio.js';
 import { fromFsError, kerr, type Ctx } from './context.js';
 import { deviceSize, findDevice, logicalBlockSize, openCount, type Dev } from './devices.js';
 import { decodeBootSector, encodeBootSector, isVolumeId, MIN_VFAT_BYTES } from './vfat.js';
-import { decodeSuperblock, encodeSuperblock, isExtBlockSize, isUuid, setBlockCount, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE } from './ext.js';
+import { decodeFakeFiles, decodeSuperblock, encodeSuperblock, FAKE_FILES_OFFSET, FAKE_FILES_SIZE, isExtBlockSize, isUuid, setBlockCount, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE } from './ext.js';
 
 const MIN_FS_BYTES = 64 * 1024;
 
@@ -34,9 +34,20 @@ export async function readTarget(ctx: Ctx, path: string, offset: number, length:
 /** blkid -p [--offset] PATH */
 export async function probeFs(ctx: Ctx, path: string, offset = 0): Promise<FsProbe | null> {
   const sb = decodeSuperblock(await readTarget(ctx, path, offset + SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE));
-  if (sb) return { type: sb.type, uuid: sb.uuid, blockSize: sb.blockSize, blockCount: sb.blockCount };
+  if (sb) return { type: sb.type, uuid: sb.uuid, blockSize: sb.blockSize, blockCount: sb.blockCount, ...(sb.label ? { label: sb.label } : {}) };
   const fat = decodeBootSector(await readTarget(ctx, path, offset, 512));
-  return fat && { type: 'vfat', uuid: fat.uuid };
+  // blkid prints a FAT's logical sector size as BLOCK_SIZE
+  return fat && { type: 'vfat', uuid: fat.uuid, blockSize: fat.sectorSize, ...(fat.label ? { label: fat.label } : {}) };
+}
+
+/** debugfs -R 'cat FILE' PATH?offset=N: the fake ext filesystem's files live in a table after its superblock (ext.ts). */
+export async function readExtFile(ctx: Ctx, path: string, offset: number, file: string): Promise<string | null> {
+  const sb = decodeSuperblock(await readTarget(ctx, path, offset + SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE));
+  if (!sb) throw kerr('EINVAL', `debugfs: bad magic number in super-block while trying to open ${path}?offset=${offset}`);
+  const files = decodeFakeFiles(await readTarget(ctx, path, offset + FAKE_FILES_OFFSET, FAKE_FILES_SIZE));
+  if (Object.hasOwn(files, file)) return files[file]!;
+  // a directory ("PATH/" in the table): debugfs cat prints its raw entries
+  return Object.hasOwn(files, `${file}/`) ? '' : null;
 }
 
 /** mkfs.vfat -i VOLUMEID -- TARGET: a FAT32 boot sector whose sector size is the device's logical block size. */

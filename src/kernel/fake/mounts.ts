@@ -9,7 +9,7 @@ import type { MountEntry } from '../types.js';
 import { readDevice } from './blockio.js';
 import { fromFsError, kerr, type Ctx } from './context.js';
 import { collectAutoclear, deviceSize, findDevice, kernelName, logicalBlockSize } from './devices.js';
-import { decodeSuperblock, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE } from './ext.js';
+import { decodeFakeFiles, decodeSuperblock, FAKE_FILES_OFFSET, FAKE_FILES_SIZE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE } from './ext.js';
 import { decodeBootSector } from './vfat.js';
 import type { MountState } from './state.js';
 
@@ -34,7 +34,25 @@ async function canonicalDir(ctx: Ctx, target: string): Promise<string> {
     if (st.kind !== 'dir') throw kerr('EINVAL', `mount point ${target} is not a directory`);
     return await ctx.fs.realpath(target);
   } catch (err) {
+    if (await dirInsideMount(ctx, target)) return target;
     throw fromFsError(err, `mount point ${target}`);
+  }
+}
+
+/**
+ * A directory of a mounted fake ext filesystem (its file table lists "REL/"): the Fs holds
+ * no content of mounted filesystems, so a mount inside one (pi-image's boot partition at
+ * /boot/firmware of the root) finds its directory here.
+ */
+async function dirInsideMount(ctx: Ctx, target: string): Promise<boolean> {
+  const m = [...ctx.state.mounts].filter((x) => x.target !== target && under(target, x.target)).sort((a, b) => b.target.length - a.target.length)[0];
+  const dev = m && findDevice(ctx.state, m.majmin);
+  if (!m || !dev || m.root !== undefined && m.root !== '/') return false;
+  try {
+    const files = decodeFakeFiles(await readDevice(ctx, dev, FAKE_FILES_OFFSET, FAKE_FILES_SIZE));
+    return Object.hasOwn(files, `${target.slice(m.target === '/' ? 0 : m.target.length)}/`);
+  } catch {
+    return false;
   }
 }
 

@@ -56,5 +56,6 @@ export async function readPartitions(ctx: Ctx, file: string): Promise<PartitionT
       ebrAt = e.start + next.start;
     }
   }
-  return { label: 'dos', sectorSize: SECTOR, partitions };
+  // sfdisk prints the disk identifier (bytes 440-443) as id, e.g. 0x5452574f
+  return { label: 'dos', id: `0x${le.u32(mbr, 440).toString(16).padStart(8, '0')}`, sectorSize: SECTOR, partitions };
 }

@@ -7,7 +7,8 @@
 import { dirname } from 'node:path';
 import type { Fs } from '../../fs/types.js';
 import { le } from './bytes.js';
-import { encodeSuperblock, SUPERBLOCK_OFFSET } from './ext.js';
+import { encodeFakeFiles, encodeSuperblock, FAKE_FILES_OFFSET, SUPERBLOCK_OFFSET } from './ext.js';
+import { encodeBootSector } from './vfat.js';
 
 /** One partition of a test image; sectors are 512 bytes. */
 export interface TestPartition {
@@ -15,14 +16,18 @@ export interface TestPartition {
   type: string;
   startSector: number;
   sizeSectors: number;
-  /** put an ext4 superblock at the start of the partition */
-  ext?: { blockSize: number; uuid: string };
+  /** put an ext4 superblock at the start of the partition (with a label, and files the fake's debugfs reads) */
+  ext?: { blockSize: number; uuid: string; label?: string; files?: Record<string, string> };
+  /** put a FAT32 boot sector at the start of the partition */
+  vfat?: { volumeId: string; label?: string; sectorSize?: number };
 }
 
 /** What buildTestImage writes. Partitions inside an extended one become logical (5, 6, ...). */
 export interface TestImageSpec {
   /** file size in bytes */
   size: number;
+  /** the MBR's disk identifier (PARTUUIDs are its 8 hex digits and -NN); default 0x464c4f57 ("FLOW") */
+  diskId?: number;
   partitions: TestPartition[];
 }
 
@@ -56,7 +61,7 @@ export async function buildTestImage(fs: Fs, path: string, spec: TestImageSpec):
   }
   const writes: [number, Uint8Array][] = [];
   const mbr = bootSector();
-  le.put32(mbr, 440, 0x464c4f57); // disk identifier "FLOW"
+  le.put32(mbr, 440, spec.diskId ?? 0x464c4f57); // disk identifier, default "FLOW"
   primaries.forEach((p, i) => putEntry(mbr, i, typeOf(p), p.startSector, p.sizeSectors));
   writes.push([0, mbr]);
   const ebrAt = logicals.map((p, i) => (i === 0 ? ext!.startSector : p.startSector - 1));
@@ -71,9 +76,11 @@ export async function buildTestImage(fs: Fs, path: string, spec: TestImageSpec):
     writes.push([at * SECTOR, ebr]);
   });
   for (const p of spec.partitions) {
+    if (p.vfat) writes.push([p.startSector * SECTOR, encodeBootSector({ volumeId: p.vfat.volumeId, sectorSize: p.vfat.sectorSize ?? 512, bytes: p.sizeSectors * SECTOR, ...(p.vfat.label ? { label: p.vfat.label } : {}) })]);
     if (!p.ext) continue;
     const blockCount = Math.floor((p.sizeSectors * SECTOR) / p.ext.blockSize);
-    writes.push([p.startSector * SECTOR + SUPERBLOCK_OFFSET, encodeSuperblock({ ...p.ext, blockCount })]);
+    writes.push([p.startSector * SECTOR + SUPERBLOCK_OFFSET, encodeSuperblock({ uuid: p.ext.uuid, blockSize: p.ext.blockSize, blockCount, ...(p.ext.label ? { label: p.ext.label } : {}) })]);
+    if (p.ext.files) writes.push([p.startSector * SECTOR + FAKE_FILES_OFFSET, encodeFakeFiles(p.ext.files)]);
   }
   const h = await fs.open(path, { mode: 'create-exclusive', perm: 0o600, noFollow: true });
   try {

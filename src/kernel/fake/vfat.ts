@@ -17,7 +17,7 @@ export function vfatUuid(volumeId: string): string {
 export const isVolumeId = (s: string) => /^[0-9A-Fa-f]{8}$/.test(s);
 
 /** The 512-byte boot sector mkfs.vfat -i VOLUMEID writes (FAT32 layout). */
-export function encodeBootSector(a: { volumeId: string; sectorSize: number; bytes: number }): Uint8Array {
+export function encodeBootSector(a: { volumeId: string; sectorSize: number; bytes: number; label?: string }): Uint8Array {
   const b = new Uint8Array(512);
   b.set([0xeb, 0x58, 0x90], 0);
   b.set(Buffer.from('mkfs.fat', 'latin1'), 3);
@@ -29,7 +29,7 @@ export function encodeBootSector(a: { volumeId: string; sectorSize: number; byte
   le.put32(b, 32, Math.floor(a.bytes / a.sectorSize));
   b[66] = 0x29; // extended boot signature
   le.put32(b, 67, parseInt(a.volumeId, 16));
-  b.set(Buffer.from('NO NAME    ', 'latin1'), 71);
+  b.set(Buffer.from((a.label ?? 'NO NAME').slice(0, 11).padEnd(11, ' '), 'latin1'), 71);
   b.set(Buffer.from('FAT32   ', 'latin1'), 82);
   b[510] = 0x55;
   b[511] = 0xaa;
@@ -37,8 +37,10 @@ export function encodeBootSector(a: { volumeId: string; sectorSize: number; byte
 }
 
 /** The volume id (as blkid's UUID) and sector size of a FAT32 boot sector; null when there is none. */
-export function decodeBootSector(b: Uint8Array): { uuid: string; sectorSize: number } | null {
+export function decodeBootSector(b: Uint8Array): { uuid: string; sectorSize: number; label: string } | null {
   if (b.length < 512 || b[510] !== 0x55 || b[511] !== 0xaa || b[66] !== 0x29) return null;
   if (Buffer.from(b.subarray(82, 87)).toString('latin1') !== 'FAT32') return null;
-  return { uuid: vfatUuid(le.u32(b, 67).toString(16).padStart(8, '0')), sectorSize: le.u16(b, 11) };
+  // blkid shows no LABEL for the placeholder "NO NAME"
+  const name = Buffer.from(b.subarray(71, 82)).toString('latin1').trimEnd();
+  return { uuid: vfatUuid(le.u32(b, 67).toString(16).padStart(8, '0')), sectorSize: le.u16(b, 11), label: name === 'NO NAME' ? '' : name };
 }

@@ -22,6 +22,7 @@ export function fsProbeFromBlkid(text: string): FsProbe | null {
   if (!kv.TYPE) return null;
   const probe: FsProbe = { type: kv.TYPE };
   if (kv.UUID) probe.uuid = kv.UUID;
+  if (kv.LABEL) probe.label = kv.LABEL;
   if (kv.BLOCK_SIZE) probe.blockSize = toInt(kv.BLOCK_SIZE, 'blkid', 'BLOCK_SIZE');
   return probe;
 }

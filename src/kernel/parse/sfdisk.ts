@@ -32,17 +32,21 @@ export function parseSfdiskJson(text: string): PartitionTable {
   if (!t || typeof t !== 'object') throw parseError('sfdisk', 'no "partitiontable" object');
   const device = toStr(t.device) || undefined;
   const parts = Array.isArray(t.partitions) ? (t.partitions as Record<string, unknown>[]) : [];
+  const id = toStr(t.id);
   return {
     label: toStr(t.label),
+    ...(id ? { id } : {}),
     sectorSize: t.sectorsize === undefined ? 512 : toInt(t.sectorsize, 'sfdisk', 'sectorsize'),
     partitions: parts.map((p) => {
       const node = toStr(p.node);
+      const uuid = toStr(p.uuid);
       return {
         number: partitionNumber(node, device),
         node,
         start: toInt(p.start, 'sfdisk', 'start'),
         size: toInt(p.size, 'sfdisk', 'size'),
         type: toStr(p.type),
+        ...(uuid ? { uuid } : {}),
       };
     }),
   };

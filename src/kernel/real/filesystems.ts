@@ -22,6 +22,9 @@ async function readExtSuperblock(path: string, offset: number): Promise<ExtSuper
   }
 }
 
+/** a file inside an ext filesystem that debugfs -R can name as one argument */
+const EXT_FILE = /^\/[A-Za-z0-9._+\/-]+$/;
+
 function checkPath(path: string): void {
   if (!path.startsWith('/')) throw new KernelError('EINVAL', `path must be absolute: ${JSON.stringify(path)}`);
 }
@@ -66,5 +69,22 @@ export function createRealFilesystems(): FilesystemFacility {
     await runCommand(['resize2fs', '--', device], { timeoutMs: 600_000 });
   }
 
-  return { probe, mkfsExt4, mkfsVfat, grow };
+  async function readExtFile(path: string, offset: number, file: string): Promise<string | null> {
+    checkPath(path);
+    // ext2fs reads "NAME?offset=N" as the file and its io options: a '?' in the path would be misread
+    if (path.includes('?')) throw new KernelError('EINVAL', `debugfs cannot open a path containing '?': ${JSON.stringify(path)}`);
+    if (!(Number.isSafeInteger(offset) && offset >= 0)) throw new KernelError('EINVAL', `bad offset ${offset}`);
+    // debugfs splits its request at white space: only plain path characters
+    if (!EXT_FILE.test(file)) throw new KernelError('EINVAL', `bad file name ${JSON.stringify(file)}`);
+    // without -w debugfs opens the filesystem read-only; it exits 0 for a missing file (stderr says so)
+    const r = await runCommand(['debugfs', '-R', `cat ${file}`, `${path}?offset=${offset}`], { okExitCodes: [0, 1] });
+    // stderr: the version banner, then what went wrong (nothing when the file was read)
+    const said = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/^debugfs \d/.test(l)).join(' ');
+    if (/while trying to open|Could not open/.test(said) || r.exitCode !== 0) throw new KernelError('EINVAL', `debugfs: no ext2/3/4 filesystem at byte ${offset} of ${path}: ${said}`);
+    if (/File not found by ext2_lookup/.test(said)) return null;
+    if (said !== '') throw new KernelError('EIO', `debugfs: cannot read ${file} at byte ${offset} of ${path}: ${said}`);
+    return r.stdout;
+  }
+
+  return { probe, mkfsExt4, mkfsVfat, grow, readExtFile };
 }

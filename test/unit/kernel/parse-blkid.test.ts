@@ -5,10 +5,10 @@ import { captured, capturedBytes } from './fixture.js';
 
 describe('fsProbeFromBlkid (captured blkid -p -o export)', () => {
   it.each([
-    ['blkid-ext4-4k-offset.txt', { type: 'ext4', uuid: '6f1c2a8e-2b7a-4c39-9d0e-5b8f3a1c7e42', blockSize: 4096 }],
-    ['blkid-ext4-4k-loop.txt', { type: 'ext4', uuid: '6f1c2a8e-2b7a-4c39-9d0e-5b8f3a1c7e42', blockSize: 4096 }],
+    ['blkid-ext4-4k-offset.txt', { type: 'ext4', uuid: '6f1c2a8e-2b7a-4c39-9d0e-5b8f3a1c7e42', blockSize: 4096, label: 'flowroot' }],
+    ['blkid-ext4-4k-loop.txt', { type: 'ext4', uuid: '6f1c2a8e-2b7a-4c39-9d0e-5b8f3a1c7e42', blockSize: 4096, label: 'flowroot' }],
     ['blkid-ext4-1k-offset.txt', { type: 'ext4', uuid: '0b5e1f2d-3c4a-4d5e-8f60-718293a4b5c6', blockSize: 1024 }],
-    ['blkid-vfat-offset.txt', { type: 'vfat', uuid: '0F10-CAFE', blockSize: 512 }],
+    ['blkid-vfat-offset.txt', { type: 'vfat', uuid: '0F10-CAFE', blockSize: 512, label: 'FLOWBOOT' }],
     ['blkid-image-ptable.txt', null],
   ])('%s', (file, expected) => {
     expect(fsProbeFromBlkid(captured(file))).toEqual(expected);

@@ -9,6 +9,7 @@ describe('parseSfdiskJson (captured, util-linux 2.38.1)', () => {
   it('reads a DOS table with an extended container and a logical partition', () => {
     expect(parseSfdiskJson(captured('sfdisk-mbr-extended.json'))).toEqual({
       label: 'dos',
+      id: '0x0f10f10f',
       sectorSize: 512,
       partitions: [
         { number: 1, node: `${IMG}1`, start: 2048, size: 16384, type: 'c' },

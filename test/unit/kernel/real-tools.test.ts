@@ -63,7 +63,7 @@ describe('filesystems, partitions, system', () => {
     const parts = createRealPartitions();
     expect(await parts.read(file)).toBeNull();
     expect(spawnSync('sfdisk', ['-q', '--', file], { input: 'label: dos\nstart=2048, size=4096, type=83\n' }).status).toBe(0);
-    expect(await parts.read(file)).toEqual({ label: 'dos', sectorSize: 512, partitions: [{ number: 1, node: `${file}1`, start: 2048, size: 4096, type: '83' }] });
+    expect(await parts.read(file)).toEqual({ label: 'dos', id: expect.stringMatching(/^0x[0-9a-f]{8}$/), sectorSize: 512, partitions: [{ number: 1, node: `${file}1`, start: 2048, size: 4096, type: '83' }] });
     expect(await codeOf(parts.read(join(dir, 'missing.raw')))).toBe('ENOENT');
   });
 

@@ -237,6 +237,8 @@ describe('snapshot-image.yaml = snapshot-image.ts', () => {
       mountpoint: mp,
       mount: s.mount,
       grow: s.grow,
+      'cow-file': { path: '', identity: null, size: 0 },
+      'reuse-cow': false,
     };
     runBoth(snapshotImage, ts, 'snapshot-image', yaml);
   });
@@ -253,6 +255,8 @@ describe('snapshot-image.yaml = snapshot-image.ts', () => {
         mountpoint: { path: '/run/flow/cv9q2bfw/mnt', exists: false, create: ['/run/flow/cv9q2bfw/mnt'] },
         mount: true,
         grow: true,
+        'cow-file': { path: '', identity: null, size: 0 },
+        'reuse-cow': false,
       },
       { ...RUN, id: 'cv9q2bfw' },
     );

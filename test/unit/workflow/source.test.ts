@@ -34,6 +34,7 @@ describe('workflow sources', () => {
     const list = await listWorkflows(etc);
     expect(list.map((w) => [w.name, w.source.kind, w.shadows])).toEqual([
       ['snapshot-image', 'builtin', false],
+      ['pi-image', 'builtin', false],
       ['delayed-device', 'builtin', false],
       ['loop-mount', 'etc', true],
     ]);
