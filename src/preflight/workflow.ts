@@ -98,6 +98,8 @@ async function builtinParams(name: string, ts: Json, env: PreflightEnv, dflt: st
 async function hostParam(env: PreflightEnv, name: string, p: ParamDef, text: string, sofar: Readonly<Record<string, Value>>): Promise<Value> {
   const opt = `--${name}`;
   const k = env.kernel;
+  // a file param whose default is '' is optional: left out, it names no file (as a built-in's --cow-file)
+  if ((p.type === 'file' || p.type === 'existing-file') && text === '' && p.default === '') return { path: '', identity: null, size: 0 };
   switch (p.type) {
     case 'existing-file': {
       const f = await existingFile(k.fs, opt, checkPath(opt, text, env.cwd));

@@ -125,7 +125,7 @@ describe("the administrators' workflows (/etc/flow/workflows)", () => {
     );
     expect(r.status, r.stderr).toBe(0);
     const got = r.stdout.split('<end>\n').slice(0, -1).map((out) => out.split('\n').filter(Boolean).sort());
-    expect(got).toEqual([['linear-disk'], [...Object.keys(workflows), 'linear-disk'].sort(), ['linear-disk'], ['--mountpoint']]);
+    expect(got).toEqual([['linear-disk'], [...Object.keys(workflows), ...Object.keys(fileBuiltins), 'linear-disk'].sort(), ['linear-disk'], ['--mountpoint']]);
     const zsh = sb.flow(['completion', 'zsh'], env).stdout;
     expect(zsh).toContain('linear-disk');
     expect(zsh).not.toContain('broken');

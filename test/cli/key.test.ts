@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { realFs } from '../../src/fs/real.js';
+import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
 import { runId, Sandbox } from './harness.js';
 
 let sb: Sandbox;
@@ -49,6 +51,23 @@ describe('flow run --key', () => {
     expect(kernelText()).toBe(kernel);
     expect(sb.runs()).toEqual(files);
     expect(list()).toEqual([expect.objectContaining({ id, status: 'done', key: 'web-1' })]);
+  });
+
+  it('a done run with the key whose devices a reboot took is resumed: its devices rebuilt, changed true', async () => {
+    const id = runId(sb.flow(RUN('web-1')));
+    const before = sb.kernel().dm.length;
+    expect(before).toBe(1);
+    await (await openPersistedFakeKernel(sb.kernelFile, realFs)).reboot();
+    expect(sb.kernel().dm).toHaveLength(0);
+    const r = sb.flow(RUN('web-1', '--json'));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`run ${id} with --key "web-1" is done, but the host rebooted since: resuming it`);
+    expect(JSON.parse(r.stdout)).toMatchObject({ id, status: 'done', changed: true });
+    expect(sb.kernel().dm).toHaveLength(1);
+    // and once rebuilt, the next invocation changes nothing
+    const again = sb.flow(RUN('web-1', '--json'));
+    expect(JSON.parse(again.stdout)).toMatchObject({ id, status: 'done', changed: false });
+    expect(again.stderr).toContain('is already done; nothing changed');
   });
 
   it('an unfinished run with the key is resumed', () => {
