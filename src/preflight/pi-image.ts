@@ -10,8 +10,9 @@ import { UsageError } from '../errors.js';
 import type { Json } from '../../machines/types.js';
 import { defaultName } from '../../machines/types.js';
 import type { FsProbe } from '../kernel/types.js';
-import { checkFsFits, checkNameFree, existingFile, statOrNull } from './files.js';
+import { checkFsFits, checkNameFree, existingFile } from './files.js';
 import { bootEntry, BOOT_DIRS, parseFstab, partitionFor, partuuidOf, type PartitionNames } from './fstab.js';
+import { cowFile, refuseAttached } from './cow-file.js';
 import { choosePartition } from './snapshot-image.js';
 import { mountpointFor, str, type PreflightEnv, type RawOptions } from './types.js';
 import { checkDmName, checkPath, formatSize, parseInteger, parseSize, quote } from './values.js';
@@ -112,13 +113,7 @@ export async function preflightPiImage(raw: RawOptions, env: PreflightEnv): Prom
   if (!bootFs) throw new UsageError(`${bootWhere} (the boot partition) holds no filesystem flow recognises`, 'give the boot partition with --boot-partition N');
   if (!cow) refuseSmallBlocks(bootWhere, bootFs, bootFs.type === 'vfat' ? 'sectors' : 'blocks');
 
-  const loops = await k.loop.list();
-  const rw = loops.find((l) => l.backingDev === image.st.dev && l.backingIno === image.st.ino && !l.readOnly);
-  if (rw) throw new UsageError(`${image.path} is attached read-write at ${rw.device}: a snapshot of it would not be stable`, `detach it (umount what uses it, then losetup -d ${rw.device})`);
-  if (cow?.st) {
-    const busy = loops.find((l) => l.backingDev === cow.st!.dev && l.backingIno === cow.st!.ino);
-    if (busy) throw new UsageError(`--cow-file ${cow.path} is attached at ${busy.device}: another run (or program) is using it`, 'roll that run back or detach it first');
-  }
+  await refuseAttached(k, image, cow);
   for (const n of [name, `${name}-base`, `${name}-boot`, `${name}-boot-base`]) await checkNameFree(k, '--name', n);
   // the boot partition is mounted on the image's own directory: the run writes nothing into the root to make one
   if ((await k.filesystems.readExtFile(image.path, root.partStart * 512, bootAt!)) === null) {
@@ -166,26 +161,6 @@ function refuseSmallBlocks(where: string, fs: FsProbe, unit: string): void {
   );
 }
 
-/** --cow-file: a new file (its directory must exist), or with --reuse-cow an existing one of the right size (`sizes`: the options that give it). */
-export async function cowFile(env: PreflightEnv, raw: RawOptions, reuse: boolean, bytes: number, sizes: string) {
-  const given = str(raw, 'cowFile');
-  if (given === undefined) {
-    if (reuse) throw new UsageError('--reuse-cow needs --cow-file PATH', 'give the COW file of the earlier run with --cow-file');
-    return null;
-  }
-  const p = checkPath('--cow-file', given, env.cwd);
-  const st = await statOrNull(env.kernel.fs, p, `--cow-file ${p}`);
-  if (st) {
-    if (!reuse) throw new UsageError(`--cow-file ${p} exists (the changes of an earlier run?)`, 'pass --reuse-cow to use it with the changes it holds, remove it, or give a new path');
-    const f = await existingFile(env.kernel.fs, '--cow-file', p);
-    if (f.st.size !== bytes) throw new UsageError(`--cow-file ${f.path} has ${f.st.size} bytes, not the ${bytes} of ${sizes}`, `give the ${sizes.split(' + ').join(' and ')} of the run that made it`);
-    return { path: f.path, st: f.st };
-  }
-  if (reuse) throw new UsageError(`--reuse-cow: --cow-file ${p} does not exist`, 'leave out --reuse-cow to create it');
-  const parent = await statOrNull(env.kernel.fs, path.dirname(p), `--cow-file ${p}`);
-  if (!parent || parent.kind !== 'dir') throw new UsageError(`--cow-file ${p}: directory ${path.dirname(p)} does not exist`, `create it first (mkdir -p ${path.dirname(p)})`);
-  return { path: path.join(await env.kernel.fs.realpath(path.dirname(p)), path.basename(p)), st: null };
-}
 
 /** Each partition with the names an fstab may use for it. */
 async function partitionNames(env: PreflightEnv, image: string, table: NonNullable<Awaited<ReturnType<PreflightEnv['kernel']['partitions']['read']>>>): Promise<PartitionNames[]> {

@@ -9,7 +9,7 @@ import { snapshotImageParams, type SnapshotImageParams } from '../../machines/sn
 import { defaultName } from '../../machines/types.js';
 import type { Partition, PartitionTable } from '../kernel/types.js';
 import { checkFsFits, checkNameFree, existingFile } from './files.js';
-import { cowFile } from './pi-image.js';
+import { cowFile, refuseAttached } from './cow-file.js';
 import { mountpointFor, str, type PreflightEnv, type RawOptions } from './types.js';
 import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from './values.js';
 
@@ -51,13 +51,7 @@ export async function preflightSnapshotImage(raw: RawOptions, env: PreflightEnv)
   if (mounting) checkFsFits(where, fs, partSectors * 512);
   const isExt = fs !== null && /^ext[234]$/.test(fs.type);
 
-  const loops = await k.loop.list();
-  const rw = loops.find((l) => l.backingDev === image.st.dev && l.backingIno === image.st.ino && !l.readOnly);
-  if (rw) throw new UsageError(`${image.path} is attached read-write at ${rw.device}: a snapshot of it would not be stable`, `detach it (umount what uses it, then losetup -d ${rw.device})`);
-  if (cow?.st) {
-    const busy = loops.find((l) => l.backingDev === cow.st!.dev && l.backingIno === cow.st!.ino);
-    if (busy) throw new UsageError(`--cow-file ${cow.path} is attached at ${busy.device}: another run (or program) is using it`, 'roll that run back or detach it first');
-  }
+  await refuseAttached(k, image, cow);
 
   await checkNameFree(k, '--name', name);
   await checkNameFree(k, '--name', `${name}-base`);
