@@ -131,4 +131,16 @@ describe('flow-recover.service with systemd as PID 1, after a power cut', () => 
     expect(read('check/restart-kernel.dmsetup').trim()).toBe('No devices found');
     expect(loops('check/restart-kernel.losetup')).toEqual([]);
   });
+
+  it('with the resume drop-in (systemd/flow-recover-resume.conf) the unit finishes a run stopped inside a step: done, its delay device in place', () => {
+    expect(existsSync(join(share, 'resume/fatal')), 'run C halted').toBe(false);
+    expect(read('resume/start.rc').trim()).toBe('0');
+    const show = props('resume/show');
+    expect(show).toMatchObject({ Result: 'success', ExecMainStatus: '0' });
+    expect(show.ExecStart).toContain('recover --policy resume');
+    const C = list('resume/list.json').find((r) => r.workflow === 'delayed-device' && r.id !== A)!;
+    expect(C.status).toBe('done');
+    expect(read('resume/journal')).toContain(`run ${C.id}: done`);
+    expect(read('resume/dmtable')).toMatch(new RegExp(`^flow-${C.id}: 0 32768 delay `, 'm'));
+  });
 });
