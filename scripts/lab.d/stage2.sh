@@ -3,6 +3,9 @@
 # overlay root. Starts udevd, mounts the share (and the disk), runs the command with its
 # output in the control share, records its exit status there and powers off.
 # Progress goes to ctl/stage: init -> stage2 -> udev -> disk -> command -> done.
+# With --systemd (LAB_SYSTEMD=1): mounts the share, runs the --setup script, installs
+# lab-cmd.service and execs the host's systemd (stage systemd); lab-cmd.service runs
+# this script again as `stage2.sh --command` for the command (-> command -> done).
 CTL=/run/flow-lab/ctl
 BB=/run/flow-lab/busybox
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -25,9 +28,44 @@ fail() {
 }
 trap 'fail "stage2 exited unexpectedly"' EXIT
 
+# The command, its output in the control share and its exit status recorded there.
+run_command() {
+  for kv in "${LAB_ENV[@]}"; do export "${kv?}"; done
+  export FLOW_LAB=1 FLOW_LAB_SHARE="$LAB_SHARE"
+  cd "$LAB_CWD" || fail "cannot cd to $LAB_CWD"
+  stage command
+  "${LAB_ARGV[@]}" </dev/null >"$CTL/stdout" 2>"$CTL/stderr"
+  rc=$?
+  cd /
+  echo "flow-lab stage2: command exited $rc at $(uptime_s)s"
+  echo "$rc" >"$CTL/status.tmp" && mv "$CTL/status.tmp" "$CTL/status"
+  stage done
+}
+
+if [[ "${1:-}" == --command ]]; then   # lab-cmd.service, under systemd
+  # shellcheck source=/dev/null
+  source "$CTL/request" || { echo "stage2: cannot read the request" >"$CTL/boot-error"; exit 0; }
+  fail() { echo "flow-lab stage2: FATAL: $*"; echo "stage2: $*" >"$CTL/boot-error"; exit 0; }
+  trap - EXIT
+  run_command
+  exit 0   # the unit's SuccessAction powers the guest off
+fi
+
 stage stage2
 # shellcheck source=/dev/null
 source "$CTL/request" || fail "cannot read the request"
+
+if [[ "${LAB_SYSTEMD:-0}" == 1 ]]; then
+  mkdir -p "$LAB_SHARE" 2>/dev/null
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 labshare "$LAB_SHARE" ||
+    fail "cannot mount the share at $LAB_SHARE"
+  # shellcheck source=/dev/null
+  source "$CTL/systemd-prepare.sh" || fail "cannot read systemd-prepare.sh"
+  systemd_prepare
+  stage systemd
+  trap - EXIT
+  exec /lib/systemd/systemd
+fi
 
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts
@@ -65,16 +103,7 @@ if [[ -n "${LAB_DISK_MOUNT:-}" ]]; then
     fail "cannot mount /dev/vda at $LAB_DISK_MOUNT${LAB_DISK_MOUNT_OPTS:+ (-o $LAB_DISK_MOUNT_OPTS)}"
 fi
 
-for kv in "${LAB_ENV[@]}"; do export "${kv?}"; done
-export FLOW_LAB=1 FLOW_LAB_SHARE="$LAB_SHARE"
-cd "$LAB_CWD" || fail "cannot cd to $LAB_CWD"
-stage command
-"${LAB_ARGV[@]}" </dev/null >"$CTL/stdout" 2>"$CTL/stderr"
-rc=$?
-cd /
-echo "flow-lab stage2: command exited $rc at $(uptime_s)s"
-echo "$rc" >"$CTL/status.tmp" && mv "$CTL/status.tmp" "$CTL/status"
-stage done
+run_command
 trap - EXIT
 if [[ -n "${LAB_DISK_MOUNT:-}" ]]; then umount "$LAB_DISK_MOUNT" 2>/dev/null || sync; fi
 power_off

@@ -42,6 +42,7 @@ export function messageOf(err: unknown): string {
     const lines = [`flow: ${err.message}`, 'flow could not settle this step by itself. What may remain, to check and do by hand (last step first):'];
     lines.push(...(err.commands.length ? err.commands.map((c) => `  ${c}`) : ['  (nothing)']));
     lines.push(`then run \`flow rollback ${err.runId}\` (or \`flow resume ${err.runId}\`) again.`);
+    lines.push(`(a step you settled by hand instead: \`flow resolve ${err.runId} --step ${err.step} --as absent|applied\` records it; \`flow show ${err.runId}\` shows the run)`);
     return lines.join('\n');
   }
   if (err instanceof KernelError && err.code === 'ENOTSUP') {
