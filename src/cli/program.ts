@@ -47,7 +47,10 @@ async function givenWorkflows(argv: string[]): Promise<WorkflowCommand[]> {
   let i = 2;
   while (i < argv.length && argv[i]!.startsWith('-')) i += VALUED.has(argv[i]!) ? 2 : 1;
   const cmd = argv[i];
-  const word = argv[i + 1];
+  // `flow run --key KEY WORKFLOW`: run's own option may come before the workflow
+  let j = i + 1;
+  while (cmd === 'run' && (argv[j] === '--key' || argv[j]?.startsWith('--key='))) j += argv[j] === '--key' ? 2 : 1;
+  const word = argv[j];
   // completion describes every workflow: the administrators' too
   if (cmd === 'completion') return (await import('./commands/completion.js')).etcWorkflowCommands();
   if ((cmd !== 'run' && cmd !== 'plan' && cmd !== 'verify') || word === undefined || word.startsWith('-')) return [];

@@ -1,6 +1,7 @@
 /** `flow run --key KEY`: idempotent invocation for configuration management. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { realFs } from '../../src/fs/real.js';
@@ -68,6 +69,23 @@ describe('flow run --key', () => {
     const again = sb.flow(RUN('web-1', '--json'));
     expect(JSON.parse(again.stdout)).toMatchObject({ id, status: 'done', changed: false });
     expect(again.stderr).toContain('is already done; nothing changed');
+  });
+
+  it('a workflow file with the key before it (flow run --key KEY FILE, as flow-run@.service runs it) or after it', () => {
+    const file = fileURLToPath(new URL('../../examples/ram-scratch.yaml', import.meta.url));
+    const first = sb.flow(['run', '--key', 'scratch', file, '--size', '16M']);
+    expect(first.code, first.stderr).toBe(0);
+    const id = runId(first);
+    for (const argv of [
+      ['run', '--key=scratch', file, '--size', '16M'],
+      ['run', file, '--key', 'scratch', '--size', '16M'],
+    ]) {
+      const again = sb.flow(argv);
+      expect(again.code, again.stderr).toBe(0);
+      expect(runId(again)).toBe(id);
+      expect(again.stderr).toContain(`run ${id} with --key "scratch" is already done; nothing changed`);
+    }
+    expect(list()).toEqual([expect.objectContaining({ id, workflow: 'ram-scratch', status: 'done', key: 'scratch' })]);
   });
 
   it('an unfinished run with the key is resumed', () => {

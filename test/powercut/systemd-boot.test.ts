@@ -31,6 +31,7 @@ interface ListItem {
   id: string;
   workflow: string;
   status: string;
+  key?: string;
 }
 
 /** One boot of the lab; its exit status must be `expect` (137: the power was cut). */
@@ -126,10 +127,24 @@ describe('flow-recover.service with systemd as PID 1, after a power cut', () => 
     expect(props('check/restart-show')).toEqual({ Result: 'success', ExecMainStatus: '0' });
     expect(read('check/restart-failed').trim()).toBe('');
     expect(read('check/restart-journal')).toContain(`run ${B}: rolled-back`);
-    expect(list('check/restart-list.json').map((r) => r.status)).toEqual(['rolled-back', 'rolled-back']);
+    expect(list('check/restart-list.json').filter((r) => r.id === A || r.id === B).map((r) => r.status)).toEqual(['rolled-back', 'rolled-back']);
     expect(read('check/restart-files').split('\n').filter(Boolean)).toEqual(['rootfs.ext4']);
     expect(read('check/restart-kernel.dmsetup').trim()).toBe('No devices found');
     expect(loops('check/restart-kernel.losetup')).toEqual([]);
+  });
+
+  it('flow-run@.service provisions a workflow at boot, after flow-recover, once per key: started again it finds the run done and changes nothing', () => {
+    const show = props('unit/show');
+    expect(show).toMatchObject({ Result: 'success', ExecMainStatus: '0', ActiveState: 'active' });
+    expect(Number(show.ExecMainStartTimestampMonotonic)).toBeGreaterThanOrEqual(Number(props('check/recover-show').ExecMainExitTimestampMonotonic));
+    const runs = list('unit/list.json').filter((r) => r.key === 'scratch');
+    expect(runs.map((r) => [r.workflow, r.status])).toEqual([['ram-scratch', 'done']]);
+    const id = runs[0]!.id;
+    expect(read('unit/journal')).toContain(`run ${id}: done`);
+    expect(read('unit/mounts')).toMatch(new RegExp(`^/dev/zram\\d+ \\S*/${id}/mnt$`, 'm'));
+    expect(read('unit/restart.rc').trim()).toBe('0');
+    expect(read('unit/restart-journal')).toContain(`run ${id} with --key "scratch" is already done; nothing changed`);
+    expect(list('unit/restart-list.json').filter((r) => r.key === 'scratch').map((r) => [r.id, r.status])).toEqual([[id, 'done']]);
   });
 
   it('with the resume drop-in (systemd/flow-recover-resume.conf) the unit finishes a run stopped inside a step: done, its delay device in place', () => {

@@ -74,6 +74,11 @@ Environment=FLOW_LAB_SHARE=$S
 WantedBy=multi-user.target
 EOF
   systemctl enable lab-probe.service
+  # flow-run@.service as README says: a RAM scratch disk provisioned at boot with --key scratch
+  install -m 0644 "$ROOT/systemd/flow-run@.service" /etc/systemd/system/
+  mkdir -p /etc/flow/run
+  printf 'FLOW_WORKFLOW=%s\nFLOW_OPTIONS=--size 16M --filesystem ext4\n' "$ROOT/examples/ram-scratch.yaml" >/etc/flow/run/scratch.conf
+  systemctl enable flow-run@scratch.service
 }
 
 probe() {
@@ -98,6 +103,16 @@ check() {
   flow list --json >"$c/list.json" 2>"$c/list.err"
   kernel_state "$c/kernel"
   systemd-analyze time >"$c/analyze-time" 2>&1
+  # flow-run@scratch.service, started at boot: then once more by hand (the key's run is done)
+  local u=$S/unit
+  mkdir -p "$u"
+  systemctl show -p Result,ExecMainStatus,ActiveState,ExecMainStartTimestampMonotonic flow-run@scratch.service >"$u/show" 2>&1
+  journalctl -b -u flow-run@scratch.service --no-pager -o cat >"$u/journal" 2>&1
+  flow list --json >"$u/list.json" 2>&1
+  findmnt -rn -o SOURCE,TARGET >"$u/mounts" 2>&1
+  systemctl restart flow-run@scratch.service; echo $? >"$u/restart.rc"
+  journalctl -b -u flow-run@scratch.service --no-pager -o cat >"$u/restart-journal" 2>&1
+  flow list --json >"$u/restart-list.json" 2>&1
   # the operator: removes what was left in the mount point, starts the unit again
   rm -f "$D/mnt/left-behind"
   systemctl start flow-recover.service; echo $? >"$c/restart.rc"
