@@ -74,6 +74,14 @@ describe('pi-image: the boot partition where the image says', () => {
     // both snapshots persistent, each on its own region of the file
     const tables = sb.kernel().dm.map((d) => d.name);
     expect(tables.sort()).toEqual([`flow-${id}`, `flow-${id}-base`, `flow-${id}-boot`, `flow-${id}-boot-base`].sort());
+    // flow show draws both stacks from the steps' kinds: the image's (both partitions down to their mounts) and the COW file's
+    type Node = { role: string; step?: string; state: string; children: Node[] };
+    const flat = (n: Node): string[] => [n.step ?? n.role, ...n.children.flatMap(flat)];
+    expect((show.trees as Node[]).map(flat)).toEqual([
+      ['file', 'attach-image', 'create-root-base', 'create-root-snapshot', 'mount-root', 'create-boot-base', 'create-boot-snapshot', 'mount-boot'],
+      ['create-cow-file', 'attach-root-cow', 'attach-boot-cow'],
+    ]);
+    expect(sb.flow(['show', id]).stdout).toContain(`└─ mountpoint ${mnt}/boot/firmware  present  (mount-boot)`);
     const rb = sb.flow(['rollback', id]);
     expect(rb.code, rb.stderr).toBe(0);
     expect(existsSync(cow)).toBe(false);
