@@ -97,6 +97,15 @@ describe('flow exec: the command in the root, its exit code, the binds rolled ba
     // another exec before the recovery would bind over the left binds: refused, naming the way out
     const again = sb.flow(['exec', id, '--', 'true']);
     expectRefused(again, new RegExp(`${root}/dev, ${root}/dev/pts, .* are already mounted: flow exec binds there`), /flow recover/);
+    // flow doctor names the left bind run; flow prune never forgets it (its binds are mounted)
+    const runs = () => JSON.parse(sb.flow(['list', '--json']).stdout) as { id: string; workflow: string; status: string }[];
+    const binds = runs().find((l) => l.workflow === 'exec-binds')!;
+    expect(binds.status).toBe('done');
+    const doc = sb.flow(['doctor']);
+    expect(doc.stdout + doc.stderr).toContain(`${binds.id} (the binds of a flow exec that was killed)`);
+    const pr = sb.flow(['prune', '--older-than', '0s', '--dry-run', '--json']);
+    expect(JSON.parse(pr.stdout)).toContainEqual(expect.objectContaining({ id: binds.id, action: 'kept', reason: expect.stringContaining('flow recover') }));
+    expect(runs().map((l) => l.id)).toContain(binds.id);
     const rec = sb.flow(['recover', '--policy', 'resume', '--json']);
     expect(rec.code, rec.stderr).toBe(0);
     expect(JSON.parse(rec.stdout)).toEqual([expect.objectContaining({ workflow: 'exec-binds', before: 'done', after: 'rolled-back', action: 'rollback' })]);

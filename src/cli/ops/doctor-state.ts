@@ -11,7 +11,7 @@ import { layout } from '../../../journal/state-dir.js';
 import { openStore } from '../../app.js';
 import { LockedError } from '../../errors.js';
 import { fail, ok, warn, type Check } from './doctor-types.js';
-import { ENDED, isCorrupt, readRuns } from './runs.js';
+import { ENDED, isCorrupt, leftoverExecBinds, readRuns } from './runs.js';
 
 /** Checks root, runs/ and locks/ as flow would; `usable` when flow can open the state dir without changing it. */
 export async function stateDirCheck(root: string): Promise<{ check: Check; usable: boolean }> {
@@ -93,7 +93,10 @@ export async function runChecks(root: string): Promise<Check[]> {
   const corrupt = runs.filter(isCorrupt);
   checks.push(corrupt.length === 0 ? ok('journals', `${runs.length} run journal${runs.length === 1 ? '' : 's'}, none corrupt`) : fail('journals', corrupt.map((c) => c.corrupt).join('; '), 'flow never touches them: inspect each and move it out of runs/ (other runs are unaffected)'));
   const stopped: string[] = [];
-  for (const r of runs) if (!isCorrupt(r) && !ENDED.has(r.status) && !(await held(`run-${r.id}`))) stopped.push(`${r.id} (${r.status})`);
+  for (const r of runs) {
+    const what = isCorrupt(r) ? null : !ENDED.has(r.status) ? r.status : leftoverExecBinds(r) ? 'the binds of a flow exec that was killed' : null;
+    if (what !== null && !(await held(`run-${r.id}`))) stopped.push(`${r.id} (${what})`);
+  }
   checks.push(stopped.length === 0 ? ok('unfinished-runs', 'no unfinished run left without a flow process') : warn('unfinished-runs', `unfinished, and no flow process holds them (crashed or stopped): ${stopped.join(', ')}`, 'settle them: flow recover (or flow resume <id> / flow rollback <id> one by one)'));
   return checks;
 }

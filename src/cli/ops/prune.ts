@@ -10,7 +10,7 @@ import { LockedError, UsageError } from '../../errors.js';
 import { hasCode } from '../../fs/types.js';
 import type { GlobalOpts } from '../commands/common.js';
 import { worst } from './recover.js';
-import { ENDED, isCorrupt, readRun, readRuns, type ReadRun } from './runs.js';
+import { ENDED, isCorrupt, leftoverExecBinds, readRun, readRuns, type ReadRun } from './runs.js';
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -50,6 +50,10 @@ export async function prune(opts: GlobalOpts & { olderThan: string; dryRun: bool
       continue;
     }
     if (at >= cutoff) continue;
+    if (leftoverExecBinds(r)) {
+      items.push({ ...base, action: 'kept', reason: 'the binds of a flow exec that was killed: never pruned; `flow recover` removes them' });
+      continue;
+    }
     if (!ENDED.has(r.status)) {
       items.push({ ...base, action: 'kept', reason: `unfinished (${r.status}): never pruned; settle it with \`flow recover\`` });
       continue;

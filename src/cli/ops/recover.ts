@@ -11,11 +11,7 @@ import { installCommandLog } from '../log.js';
 import { progressLine } from '../render.js';
 import { watchStopSignals } from '../stop-signals.js';
 import type { GlobalOpts } from '../commands/common.js';
-import { ENDED, inRollback, isCorrupt, readRun, readRuns, type ReadRun } from './runs.js';
-import { EXEC_BINDS } from '../../exec/names.js';
-
-/** The binds of a `flow exec` whose flow is gone (SIGKILL, power cut): never left in place, whatever the policy. */
-const execBinds = (r: ReadRun) => r.workflow === EXEC_BINDS && r.state.definition?.source.kind === 'builtin' && r.status !== 'rolled-back';
+import { ENDED, inRollback, isCorrupt, leftoverExecBinds as execBinds, readRun, readRuns, type ReadRun } from './runs.js';
 
 export type Policy = 'resume' | 'rollback';
 

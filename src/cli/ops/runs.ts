@@ -8,6 +8,7 @@ import { Session } from '../../engine/session.js';
 import type { Phase, RunState } from '../../engine/state.js';
 import { CorruptJournalError, RunNotFoundError } from '../../errors.js';
 import { statusOf } from '../render.js';
+import { EXEC_BINDS } from '../../exec/names.js';
 
 export interface ReadRun {
   id: string;
@@ -25,6 +26,9 @@ export interface CorruptRun {
 
 /** Statuses of runs that ended: nothing of them is in progress or in doubt. */
 export const ENDED = new Set(['done', 'rolled-back']);
+
+/** The binds of a `flow exec` (flow's own exec-binds run) not rolled back: its flow was killed; `flow recover` always removes them. */
+export const leftoverExecBinds = (r: ReadRun): boolean => r.workflow === EXEC_BINDS && r.state.definition?.source.kind === 'builtin' && r.status !== 'rolled-back';
 
 /** One run, folded; a corrupt document is returned as such; undefined when it vanished. */
 export async function readRun(app: Pick<App, 'store'>, id: string): Promise<ReadRun | CorruptRun | undefined> {
