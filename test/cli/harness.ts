@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdtempSync, openSync, closeSync, writeSync, ftruncateSync, readFileSync, existsSync, rmSync, readdirSync, lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { encodeSuperblock } from '../../src/kernel/fake/ext.js';
 import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
@@ -117,6 +117,19 @@ export class Sandbox {
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A fresh Sandbox per call, each cleaned up after the test that made it (also when it fails); call at a file's top level. */
+export function sandboxPerTest(): () => Sandbox {
+  const made: Sandbox[] = [];
+  afterEach(() => {
+    for (const s of made.splice(0)) s.cleanup();
+  });
+  return () => {
+    const s = new Sandbox();
+    made.push(s);
+    return s;
+  };
 }
 
 /** The run id: the first line `flow run` prints. */

@@ -1,5 +1,5 @@
 /** `flow run --key KEY`: idempotent invocation for configuration management. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -69,6 +69,21 @@ describe('flow run --key', () => {
     const again = sb.flow(RUN('web-1', '--json'));
     expect(JSON.parse(again.stdout)).toMatchObject({ id, status: 'done', changed: false });
     expect(again.stderr).toContain('is already done; nothing changed');
+  });
+
+  it('a done run with the key whose steps are all durable (a file) is left as it is after a reboot: nothing changed', async () => {
+    const wf = join(sb.dir, 'only-file.yaml');
+    writeFileSync(wf, ['name: only-file', 'version: 1', 'description: one file', 'params:', '  file:', '    type: file', '    description: the file', '    required: true',
+      'steps:', '  - name: create-file', '    kind: file.create', '    title: create it', '    with:', '      path: ${params.file.path}', '      size: 4096', ''].join('\n'));
+    const target = join(sb.dir, 'made.bin');
+    const id = runId(sb.flow(['run', wf, '--key', 'f-1', '--file', target]));
+    const journal = doc(id);
+    await (await openPersistedFakeKernel(sb.kernelFile, realFs)).reboot();
+    const r = sb.flow(['run', wf, '--key', 'f-1', '--file', target, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ id, status: 'done', changed: false });
+    expect(r.stderr).toContain(`run ${id} with --key "f-1" is already done; nothing changed`);
+    expect(doc(id)).toBe(journal);
   });
 
   it('a workflow file with the key before it (flow run --key KEY FILE, as flow-run@.service runs it) or after it', () => {

@@ -7,18 +7,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
-import { runId, Sandbox } from './harness.js';
+import { describe, expect, test } from 'vitest';
+import { runId, Sandbox, sandboxPerTest } from './harness.js';
 
-const sandboxes: Sandbox[] = [];
-afterEach(() => {
-  for (const s of sandboxes.splice(0)) s.cleanup();
-});
-function sandbox(): Sandbox {
-  const s = new Sandbox();
-  sandboxes.push(s);
-  return s;
-}
+const sandbox = sandboxPerTest();
 
 const empty = (sb: Sandbox) => {
   const k = sb.kernel();

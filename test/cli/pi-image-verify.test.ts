@@ -12,26 +12,16 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { buildTestImage } from '../../src/kernel/fake/test-image.js';
 import { realFs } from '../../src/fs/real.js';
-import { Sandbox, SHIPPED } from './harness.js';
+import { Sandbox, shipped } from './harness.js';
 
 const sb = new Sandbox();
 afterAll(() => sb.cleanup());
-
-function shipped(args: string[]) {
-  const r = spawnSync(process.execPath, [SHIPPED, ...args], {
-    cwd: sb.dir,
-    env: { PATH: process.env.PATH, FLOW_STATE_DIR: sb.stateDir, FLOW_RUN_DIR: sb.runDir },
-    encoding: 'utf8',
-    timeout: 600_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 function green(args: string[], workflow: string) {
   const before = readdirSync(sb.dir).sort();
-  const r = shipped(['verify', ...args, '--json']);
+  const r = shipped(sb, ['verify', ...args, '--json']);
   expect(r.code, r.stderr + r.stdout.slice(0, 3000)).toBe(0);
   const j = JSON.parse(r.stdout);
   expect(j).toMatchObject({ workflow, ok: true, violations: 0, leaks: 0, findings: [] });

@@ -6,20 +6,12 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { buildTestImage, type TestImageSpec } from '../../src/kernel/fake/test-image.js';
 import { realFs } from '../../src/fs/real.js';
-import { runId, Sandbox } from './harness.js';
+import { runId, Sandbox, sandboxPerTest } from './harness.js';
 
-const sandboxes: Sandbox[] = [];
-afterEach(() => {
-  for (const s of sandboxes.splice(0)) s.cleanup();
-});
-function sandbox(): Sandbox {
-  const s = new Sandbox();
-  sandboxes.push(s);
-  return s;
-}
+const sandbox = sandboxPerTest();
 
 const DISK_ID = 0x5452574f;
 interface ImageOpts {

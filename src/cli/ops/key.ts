@@ -91,8 +91,9 @@ export async function runWithKey(app: App, runner: Runner, key: string, wf: Work
     const id = (r: ReadRun) => void (!o.json && process.stdout.write(`${r.id}\n`));
     const done = live.filter((r) => r.status === 'done').at(-1);
     // a reboot took a done run's devices: configuration management must not hear "ok" while
-    // nothing exists, so the run is resumed (its devices rebuilt) as `flow resume` would
-    if (done && done.state.bootId !== (await app.kernel.system.bootId())) {
+    // nothing exists, so the run is resumed (its devices rebuilt) as `flow resume` would. A run
+    // whose applied steps are all durable (files, filesystems) lost nothing: it stays as it is.
+    if (done && done.state.steps.some((s) => s.status === 'applied' && !s.def.durable) && done.state.bootId !== (await app.kernel.system.bootId())) {
       note(`run ${done.id} with --key ${k} is done, but the host rebooted since: resuming it`);
       id(done);
       return await runner.resume(done.id);

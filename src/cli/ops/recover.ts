@@ -11,7 +11,7 @@ import { installCommandLog } from '../log.js';
 import { progressLine } from '../render.js';
 import { watchStopSignals } from '../stop-signals.js';
 import type { GlobalOpts } from '../commands/common.js';
-import { ENDED, inRollback, isCorrupt, leftoverExecBinds as execBinds, readRun, readRuns, type ReadRun } from './runs.js';
+import { ENDED, inRollback, isCorrupt, leftoverExecBinds as execBinds, readRun, readRuns } from './runs.js';
 
 export type Policy = 'resume' | 'rollback';
 
