@@ -166,4 +166,5 @@ export const spec: KindSpec = {
   midpoint: 'before',
   placeholders: (a, p) => ({ device: p('loop device'), node: p('loop device'), majmin: p('loop major:minor'), readOnly: a.readOnly }),
   show: { node: 'loop', from: (a) => (typeof a.file === 'string' ? [a.file] : []) },
+  unmarked: { operatorWindow: ['command-done', 'outcome-appended'] },
 };

@@ -118,4 +118,5 @@ export const spec: KindSpec = {
   midpoint: 'before',
   placeholders: (a) => ({ target: a.target }),
   show: { node: 'mountpoint', from: (a) => [typeof a.majmin === 'string' ? a.majmin : String(a.source)] },
+  hostPaths: (a) => (a.bind === true ? [a.source, a.target].filter((p): p is string => typeof p === 'string') : []),
 };

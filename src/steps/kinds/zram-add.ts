@@ -139,4 +139,6 @@ export const spec: KindSpec = {
   midpoint: 'executor',
   placeholders: (_a, p) => ({ id: p('id'), device: p('zram device'), node: p('zram device'), majmin: p('zram major:minor') }),
   show: { node: 'zram', from: () => [] },
+  // its command-running point fires after the hot_add: the device exists from there on
+  unmarked: { operatorWindow: ['command-running', 'command-done', 'outcome-appended'] },
 };
