@@ -2,9 +2,10 @@
 import { identityOf, type FileIdentity } from '../kernel/files.js';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { refuseNameTaken } from '../steps/kinds/dm-create.js';
 import { delayedDeviceParams, type DelayedDeviceParams } from '../../machines/delayed-device.js';
 import { defaultName } from '../../machines/types.js';
-import { checkFsFits, checkNameFree, existingFile, statOrNull } from './files.js';
+import { checkFsFits, existingFile, statOrNull } from './files.js';
 import { mountpointFor, str, type PreflightEnv, type RawOptions } from './types.js';
 import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from './values.js';
 
@@ -47,7 +48,7 @@ export async function preflightDelayedDevice(raw: RawOptions, env: PreflightEnv)
       throw new UsageError(`--size ${sizeGiven ?? formatSize(size)} is larger than the filesystem holding ${file} (${formatSize(room)})`, 'give a smaller --size, or put --file on a larger filesystem');
     }
   }
-  await checkNameFree(k, '--name', name);
+  await refuseNameTaken(k, '--name', name);
   const mp = await mountpointFor(raw, env);
   return delayedDeviceParams.parse({
     file: realFile,

@@ -5,10 +5,11 @@
  */
 import { identityOf } from '../kernel/files.js';
 import { UsageError } from '../errors.js';
+import { refuseNameTaken } from '../steps/kinds/dm-create.js';
 import { snapshotImageParams, type SnapshotImageParams } from '../../machines/snapshot-image.js';
 import { defaultName } from '../../machines/types.js';
 import type { Partition, PartitionTable } from '../kernel/types.js';
-import { checkFsFits, checkNameFree, existingFile } from './files.js';
+import { checkFsFits, existingFile } from './files.js';
 import { cowFile, refuseAttached } from './cow-file.js';
 import { mountpointFor, str, type PreflightEnv, type RawOptions } from './types.js';
 import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from './values.js';
@@ -53,8 +54,8 @@ export async function preflightSnapshotImage(raw: RawOptions, env: PreflightEnv)
 
   await refuseAttached(k, image, cow);
 
-  await checkNameFree(k, '--name', name);
-  await checkNameFree(k, '--name', `${name}-base`);
+  await refuseNameTaken(k, '--name', name);
+  await refuseNameTaken(k, '--name', `${name}-base`);
   const mp = await mountpointFor(raw, env);
   return snapshotImageParams.parse({
     image: image.path,

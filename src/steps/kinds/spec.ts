@@ -8,6 +8,7 @@
  */
 import type { Json, StepKind } from '../../../machines/types.js';
 import type { STEP_POINTS } from '../../engine/crash-points.js';
+import type { Kernel } from '../../kernel/types.js';
 import type { Ty } from '../../workflow/evaluate.js';
 
 export interface ArgSpec {
@@ -48,6 +49,13 @@ export type StepPoint = (typeof STEP_POINTS)[number];
  */
 export interface Unmarked {
   operatorWindow: readonly StepPoint[];
+}
+
+/** What a kind's preflight gets: this host (read only), and how to name where an argument came from. */
+export interface KindPreflightEnv {
+  kernel: Kernel;
+  /** the option a step's argument comes from (`--name`), else the step's argument (`step create-delay: name`) */
+  option(arg: string): string;
 }
 
 /** What `flow show` draws for the kind (kinds without one draw nothing). */
@@ -93,6 +101,13 @@ export interface KindSpec {
    * simulated host mirrors them as it does the params' paths.
    */
   hostPaths?(args: Json): string[];
+  /**
+   * Refuses (UsageError, exit 2) a step whose effect this host rules out, before anything
+   * changes: run by every workflow's preflight on its resolved steps (src/preflight/kinds.ts),
+   * so a workflow file gets the refusal and message a built-in does. `args` may hold
+   * placeholders for what earlier steps make ("<loop major:minor of attach-file>").
+   */
+  preflight?(args: Json, env: KindPreflightEnv): Promise<void>;
 }
 
 /** True when the kind's effect has an inverse that rollback runs. */
