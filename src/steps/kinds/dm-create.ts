@@ -83,6 +83,7 @@ export const spec: KindSpec = {
   placeholders: (a, p) => ({ name: a.name, device: `/dev/mapper/${String(a.name)}`, node: p('dm node'), majmin: p('dm major:minor') }),
   // the devices its table names: major:minor after the target (linear, delay, flakey, snapshot origin and COW, ...),
   // or, for a step not run yet, the placeholder `flow plan` gives a device not made yet ("<zram major:minor of add-cow>")
+  refuses: 'a name another device holds',
   preflight: async (a, env) => refuseNameTaken(env.kernel, env.option('name'), String(a.name)),
   show: { node: 'dm', from: (a) => (Array.isArray(a.table) ? a.table.flatMap((l) => String(l).match(/<[^<>]+ of [^<>]+>|(?<=^|\s)\d+:\d+(?=\s|$)/g) ?? []) : []), marked: true },
 };

@@ -116,6 +116,7 @@ export const spec: KindSpec = {
   outputDocs: { path: 'the file', dev: "its filesystem's major:minor", ino: 'its inode' },
   inverse: { undo: 'removes the file (only the one the run created)' },
   // the run creates the file (and its rollback removes it): never one that is there already
+  refuses: 'a path that exists',
   preflight: async (a, env) => {
     if (typeof a.path !== 'string' || (await env.kernel.fs.lstat(a.path).catch(() => null)) === null) return;
     throw new UsageError(`${env.option('path')} ${a.path} exists`, 'give a path that does not exist yet: the run creates the file, and its rollback removes it');

@@ -175,6 +175,7 @@ export const spec: KindSpec = {
   outputs: { device: T.string, node: T.string, majmin: T.string, readOnly: T.bool },
   outputDocs: { ...devDocs, readOnly: 'bound read-only' },
   inverse: { undo: 'detaches exactly that binding (losetup -d)' },
+  refuses: 'a read-write binding of a file some loop device already uses',
   preflight: refuseInUse,
   midpoint: 'before',
   placeholders: (a, p) => ({ device: p('loop device'), node: p('loop device'), majmin: p('loop major:minor'), readOnly: a.readOnly }),

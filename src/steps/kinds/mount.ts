@@ -116,6 +116,7 @@ export const spec: KindSpec = {
   outputDocs: { target: 'the mount point' },
   inverse: { undo: 'unmounts it when the mount there is still the run\'s (never lazy)' },
   // a mount over another would hide it, and the run's undo could not tell whose is whose
+  refuses: 'a target something is mounted on already',
   preflight: async (a, env) => {
     if (typeof a.target !== 'string') return;
     const real = await env.kernel.fs.realpath(a.target).catch(() => null);

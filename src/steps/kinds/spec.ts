@@ -108,6 +108,8 @@ export interface KindSpec {
    * placeholders for what earlier steps make ("<loop major:minor of attach-file>").
    */
   preflight?(args: Json, env: KindPreflightEnv): Promise<void>;
+  /** what `preflight` refuses, for the reference (with it, never without) */
+  refuses?: string;
 }
 
 /** True when the kind's effect has an inverse that rollback runs. */

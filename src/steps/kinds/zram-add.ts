@@ -139,6 +139,7 @@ export const spec: KindSpec = {
   outputDocs: { id: 'N of /dev/zramN', device: '/dev/zramN', node: 'its device node', majmin: 'its major:minor' },
   inverse: { undo: 'resets and removes exactly that device (hot_remove)' },
   // a zram device lives in RAM: one larger than the machine's memory cannot hold what it is given
+  refuses: "a size larger than the machine's memory",
   preflight: async (a, env) => {
     if (typeof a.disksize !== 'number') return;
     const mem = await env.kernel.system.memTotal();
