@@ -5,7 +5,6 @@
  */
 import { identityOf } from '../kernel/files.js';
 import { UsageError } from '../errors.js';
-import { refuseNameTaken } from '../steps/kinds/dm-create.js';
 import { snapshotImageParams, type SnapshotImageParams } from '../../machines/snapshot-image.js';
 import { defaultName } from '../../machines/types.js';
 import type { Partition, PartitionTable } from '../kernel/types.js';
@@ -54,8 +53,7 @@ export async function preflightSnapshotImage(raw: RawOptions, env: PreflightEnv)
 
   await refuseAttached(k, image, cow);
 
-  await refuseNameTaken(k, '--name', name);
-  await refuseNameTaken(k, '--name', `${name}-base`);
+  // NAME and NAME-base taken: refused by dm.create's preflight on the steps (src/preflight/kinds.ts)
   const mp = await mountpointFor(raw, env);
   return snapshotImageParams.parse({
     image: image.path,
