@@ -46,6 +46,12 @@ export interface StepDef {
   durable: boolean;
   /** the step's exact arguments, from params and earlier outputs */
   args(outputs: Outputs): Json;
+  /**
+   * The arguments where earlier outputs may be `flow plan`'s placeholders (a device not
+   * made yet): for drawing a step not run yet (`flow show`), never for running it. Absent:
+   * `args` accepts them (a TypeScript definition checks nothing).
+   */
+  planArgs?(outputs: Outputs): Json;
 }
 
 /** A workflow option as the CLI shows it. */

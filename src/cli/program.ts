@@ -9,6 +9,7 @@ import { COMMANDS, registerCommands, VALUED } from './commands/index.js';
 import { fileCommand, type WorkflowCommand } from './commands/run.js';
 import { inEtc, isPathArg } from '../workflow/where.js';
 import { fileBuiltins } from '../../machines/index.js';
+import { EXEC_BINDS } from '../exec/names.js';
 import { DEFAULT_STATE_DIR, FLOW_VERSION } from '../version.js';
 
 /** "flow run snapshot-image" for that command. */
@@ -54,6 +55,8 @@ async function givenWorkflows(argv: string[]): Promise<WorkflowCommand[]> {
   // completion describes every workflow: the administrators' too
   if (cmd === 'completion') return (await import('./commands/completion.js')).etcWorkflowCommands();
   if ((cmd !== 'run' && cmd !== 'plan' && cmd !== 'verify') || word === undefined || word.startsWith('-')) return [];
+  // flow exec's internal bind workflow: never run by name (flow exec runs it), but verifiable
+  if (cmd === 'verify' && word === EXEC_BINDS && !inEtc(word)) return [await (await import('./commands/verify.js')).execBindsCommand()];
   if (!isPathArg(word) && !inEtc(word) && !Object.hasOwn(fileBuiltins, word)) return [];
   return [await fileCommand(word)];
 }

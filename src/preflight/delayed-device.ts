@@ -4,7 +4,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { delayedDeviceParams, type DelayedDeviceParams } from '../../machines/delayed-device.js';
 import { defaultName } from '../../machines/types.js';
-import { checkFsFits, checkNameFree, existingFile, statOrNull } from './files.js';
+import { checkFsFits, existingFile, statOrNull } from './files.js';
 import { mountpointFor, str, type PreflightEnv, type RawOptions } from './types.js';
 import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from './values.js';
 
@@ -31,8 +31,6 @@ export async function preflightDelayedDevice(raw: RawOptions, env: PreflightEnv)
     size = f.st.size - (f.st.size % 512);
     if (size === 0) throw new UsageError(`--file ${file} is smaller than one sector`, 'give a file with a filesystem, or a path that does not exist yet');
     fileIdentity = identityOf(f.st);
-    const busy = (await k.loop.list()).find((l) => l.backingDev === f.st.dev && l.backingIno === f.st.ino);
-    if (busy) throw new UsageError(`--file ${file} is already attached at ${busy.device}`, `detach it first (losetup -d ${busy.device})`);
     if (raw.mount !== false) {
       const fs = await k.filesystems.probe(realFile);
       if (!fs) throw new UsageError(`--file ${file} holds no filesystem`, 'flow formats only files it creates: give a path that does not exist, or pass --no-mount');
@@ -47,7 +45,7 @@ export async function preflightDelayedDevice(raw: RawOptions, env: PreflightEnv)
       throw new UsageError(`--size ${sizeGiven ?? formatSize(size)} is larger than the filesystem holding ${file} (${formatSize(room)})`, 'give a smaller --size, or put --file on a larger filesystem');
     }
   }
-  await checkNameFree(k, '--name', name);
+  // a file attached elsewhere, a dm name taken: refused by the steps' kinds (src/preflight/kinds.ts)
   const mp = await mountpointFor(raw, env);
   return delayedDeviceParams.parse({
     file: realFile,

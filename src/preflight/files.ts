@@ -99,10 +99,3 @@ export function checkFsFits(where: string, fs: FsProbe | null, bytes: number): v
   }
 }
 
-/** A device-mapper name that no device (ours or not) holds. */
-export async function checkNameFree(k: Kernel, option: string, name: string): Promise<void> {
-  const d = await k.dm.info(name);
-  if (d) {
-    throw new UsageError(`${option}: a device-mapper device named ${name} already exists${d.uuid ? ` (uuid ${d.uuid})` : ''}`, 'choose another --name, or remove that device if it is yours');
-  }
-}

@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 import type { Json } from '../../machines/types.js';
 import { defaultName } from '../../machines/types.js';
 import type { FsProbe } from '../kernel/types.js';
-import { checkFsFits, checkNameFree, existingFile } from './files.js';
+import { checkFsFits, existingFile } from './files.js';
 import { bootEntry, BOOT_DIRS, parseFstab, partitionFor, partuuidOf, type PartitionNames } from './fstab.js';
 import { cowFile, refuseAttached } from './cow-file.js';
 import { choosePartition } from './snapshot-image.js';
@@ -114,7 +114,7 @@ export async function preflightPiImage(raw: RawOptions, env: PreflightEnv): Prom
   if (!cow) refuseSmallBlocks(bootWhere, bootFs, bootFs.type === 'vfat' ? 'sectors' : 'blocks');
 
   await refuseAttached(k, image, cow);
-  for (const n of [name, `${name}-base`, `${name}-boot`, `${name}-boot-base`]) await checkNameFree(k, '--name', n);
+  // its four dm names taken: refused by dm.create's preflight on the steps (src/preflight/kinds.ts)
   // the boot partition is mounted on the image's own directory: the run writes nothing into the root to make one
   if ((await k.filesystems.readExtFile(image.path, root.partStart * 512, bootAt!)) === null) {
     throw new UsageError(`the root filesystem (${rootWhere}) has no directory ${bootAt}`, 'give --boot-at a directory the image has (/boot/firmware on current Raspberry Pi OS, /boot before)');

@@ -13,10 +13,11 @@ import { UsageError } from '../errors.js';
 import type { Json } from '../../machines/types.js';
 import type { Value } from '../workflow/evaluate.js';
 import { optionKey, type ParamDef } from '../workflow/params.js';
-import { resolveParamsOnHost, type RunFacts } from '../workflow/resolve.js';
+import { instantiate, resolveParamsOnHost, type RunFacts } from '../workflow/resolve.js';
 import type { LoadedWorkflow } from '../workflow/source.js';
 import { checkMountpoint, existingFile, statOrNull } from './files.js';
 import { preflights } from './index.js';
+import { preflightSteps } from './kinds.js';
 import { choosePartition } from './snapshot-image.js';
 import type { PreflightEnv, RawOptions } from './types.js';
 import { checkPath } from './values.js';
@@ -128,7 +129,14 @@ async function hostParam(env: PreflightEnv, name: string, p: ParamDef, text: str
   }
 }
 
+/** The params resolved on this host, then each resolved step checked by its kind's preflight (kinds.ts). */
 export async function preflightWorkflow(l: LoadedWorkflow, raw: RawOptions, env: PreflightEnv): Promise<Preflighted> {
+  const pf = await resolveParams(l, raw, env);
+  await preflightSteps(l.workflow, instantiate(l.workflow, pf.params, { id: env.id, ...pf.run }, true).steps, env.kernel);
+  return pf;
+}
+
+async function resolveParams(l: LoadedWorkflow, raw: RawOptions, env: PreflightEnv): Promise<Preflighted> {
   const dflt = path.join(env.runDir, env.id, 'mnt');
   const builtin = l.source.kind === 'builtin' ? preflights[l.workflow.name] : undefined;
   if (builtin) {

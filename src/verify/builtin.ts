@@ -11,7 +11,9 @@ import { optionKey } from '../workflow/params.js';
 import { definitionRecord, workflowDefOf } from '../workflow/run-def.js';
 import type { LoadedWorkflow } from '../workflow/source.js';
 import { preflights, type PreflightEnv, type RawOptions } from '../preflight/index.js';
+import { KIND_SPECS } from '../steps/kinds/index.js';
 import { makeOtherPrograms, mirrorEntries, mirrorPath, type Mirrored } from './host.js';
+import { ID } from './operator.js';
 import type { ResolvedRun, Subject } from './subject.js';
 
 /** The metavariables of options that name a path on the host. */
@@ -27,6 +29,33 @@ export function pathsOf(options: readonly OptionSpec[], raw: RawOptions, cwd: st
   return out;
 }
 
+/**
+ * The host paths the run's steps use beyond its params (each kind's spec says: `hostPaths`),
+ * from a resolution on the host mirrored so far; none when it is refused there (the
+ * matrices' own preflight then says why). Only steps whose arguments need no earlier output.
+ */
+async function stepHostPaths(resolve: () => Promise<ResolvedRun>): Promise<string[]> {
+  let run: ResolvedRun;
+  try {
+    run = await resolve();
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const d of run.def.steps(run.def.parseParams(run.params), ID)) {
+    const paths = KIND_SPECS[d.kind].hostPaths;
+    if (!paths) continue;
+    let args;
+    try {
+      args = d.args({});
+    } catch {
+      continue; // it names an output of an earlier step: nothing of this host's
+    }
+    for (const p of paths(args)) if (path.isAbsolute(p)) out.push(p);
+  }
+  return out;
+}
+
 /** A subject from a workflow's name, how a run of it resolves (given the preflight's environment), and the host paths it needs. */
 export function subjectFor(name: string, resolve: (env: PreflightEnv) => Promise<ResolvedRun>, paths: readonly string[], cwd: string): Subject {
   return {
@@ -35,6 +64,8 @@ export function subjectFor(name: string, resolve: (env: PreflightEnv) => Promise
     setup: async (w) => {
       const found: Mirrored = { dirs: [] };
       for (const p of paths) await mirrorPath(w, p, found);
+      // before the entries of the params' directories (which mirror as empty files): a bind's target below one is a directory
+      for (const p of await stepHostPaths(() => resolve(w.clone().preflightEnv(ID, cwd)))) await mirrorPath(w, p, { dirs: [] });
       for (const d of found.dirs) await mirrorEntries(w, d);
       await makeOtherPrograms(w);
     },

@@ -11,9 +11,10 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { CrashSignal } from '../../journal/durability.js';
-import type { Json, StepDef } from '../../machines/types.js';
+import type { Json, StepDef, StepKind } from '../../machines/types.js';
 import { STEP_POINTS } from '../engine/crash-points.js';
 import type { LoopInfo, ZramInfo } from '../kernel/types.js';
+import { KIND_SPECS } from '../steps/kinds/index.js';
 import { checkStops, crash, endState, recover, type EndState, type Mode, type Recovery } from './matrix.js';
 import { ID, recoverWithOperator, type OperatorStop } from './operator.js';
 import { startRun, stepsIn, type Subject } from './subject.js';
@@ -30,11 +31,15 @@ export interface ForeignFigures {
 /** A device another program made in the window, as it looked right after it was made. */
 type Planted = { kind: 'loop'; info: LoopInfo } | { kind: 'zram'; info: ZramInfo };
 
-/** Once the intent may be in the journal (a process crash keeps an appended record) and before the outcome is: any new device of the kind is a candidate. */
-const FOREIGN_WINDOW: Record<string, string[]> = {
-  'loop.attach': ['intent-appended', 'intent-synced', 'command-running', 'command-done', 'outcome-appended'],
-  'zram.add': ['intent-appended', 'intent-synced', 'command-running', 'command-done', 'outcome-appended'],
-};
+/** The kinds whose devices carry no mark of the run (their specs' `unmarked`): loop.attach, zram.add. */
+const isDeviceStep = (d: StepDef) => KIND_SPECS[d.kind].unmarked !== undefined;
+
+/**
+ * Once the intent may be in the journal (a process crash keeps an appended record) and
+ * before the outcome is: any new device of the kind is a candidate, for every such kind.
+ */
+const CANDIDATE_POINTS = STEP_POINTS.slice(STEP_POINTS.indexOf('intent-appended'), STEP_POINTS.indexOf('outcome-appended') + 1);
+export const foreignWindow = (kind: string): readonly string[] => (Object.hasOwn(KIND_SPECS, kind) && KIND_SPECS[kind as StepKind].unmarked ? CANDIDATE_POINTS : []);
 
 /** Makes a device exactly like the one the step makes, as another program would. */
 export async function plantForeignDevice(w: World, kind: string, args: Json): Promise<Planted> {
@@ -68,8 +73,6 @@ function withoutPlanted(w: World, p: Planted): EndState {
     p.kind === 'zram' ? { ...s.kernel, zram: s.kernel.zram.filter((z) => z.id !== p.info.id) } : { ...s.kernel, loops: s.kernel.loops.filter((l) => l.device !== p.info.device) };
   return { kernel, tree: s.tree };
 }
-
-const isDeviceStep = (d: StepDef) => d.kind === 'loop.attach' || d.kind === 'zram.add';
 
 /** The cases foreignDeviceMatrix runs for these steps: every point × both crash modes × both recoveries of each device step. */
 export function foreignDeviceCases(defs: StepDef[]): number {
@@ -123,7 +126,7 @@ export async function foreignDeviceMatrix(sc: Subject, tick: () => void = () => 
               return;
             }
             f.operatorStops += stops.length;
-            checkStops(stops, [point], mode, v, where, FOREIGN_WINDOW, 2);
+            checkStops(stops, [point], mode, v, where, foreignWindow, 2);
             const want = how === 'resume' ? 'done' : 'rolled-back';
             if (res === 'not-found' || res.phase !== want) v.push(`${where}: ${how} ended ${res === 'not-found' ? 'not-found' : res.phase}, not ${want}`);
             const changed = await plantedChange(w, planted);

@@ -8,8 +8,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import { CrashSignal, type SyncCall } from '../../journal/durability.js';
 import type { FlowEvent } from '../../journal/events.js';
+import type { StepKind } from '../../machines/types.js';
 import { applyPoints, undoPoints } from '../engine/crash-points.js';
 import { RunNotFoundError, UsageError } from '../errors.js';
+import { KIND_SPECS } from '../steps/kinds/index.js';
 import { ID, recoverWithOperator, type OperatorStop } from './operator.js';
 import { startRun, stepsIn, type Subject } from './subject.js';
 import { SimWorld as World } from './world.js';
@@ -39,7 +41,9 @@ export interface EndState {
  *  device numbers (a power cut boots with the disks numbered otherwise: SimFs.powerCut). */
 export function endState(w: World): EndState {
   const k = w.kernel.snapshotState();
-  return { kernel: { ...k, loops: k.loops.map(({ backingIno: _i, backingDev: _d, ...l }) => l) }, tree: w.tree() };
+  // a bind mount of the host's own filesystem carries its major:minor, which a boot may change (src/fs/sim.ts)
+  const mounts = k.mounts.map((m) => (m.majmin === w.fs.dev ? { ...m, majmin: 'the host filesystem' } : m));
+  return { kernel: { ...k, loops: k.loops.map(({ backingIno: _i, backingDev: _d, ...l }) => l), mounts }, tree: w.tree() };
 }
 
 export async function crash(w: World, mode: Mode, sub: Subject): Promise<void> {
@@ -86,19 +90,16 @@ export async function recover(w: World, how: Recovery): Promise<{ phase: string 
 }
 
 /**
- * Where flow may stop for the operator: a process crash after its hot_add / bind and
- * before the outcome is durable leaves a device that nothing in the kernel tells from one
- * another program made in that window (zram.add's command-running is after its hot_add).
+ * Where flow may stop for the operator, by kind, as each kind's spec says (`unmarked`): a
+ * process crash after its hot_add / bind and before the outcome is durable leaves a device
+ * that nothing in the kernel tells from one another program made in that window.
  */
-const DEVICE_WINDOW: Record<string, string[]> = {
-  'loop.attach': ['command-done', 'outcome-appended'],
-  'zram.add': ['command-running', 'command-done', 'outcome-appended'],
-};
+export const operatorWindow = (kind: string): readonly string[] => (Object.hasOwn(KIND_SPECS, kind) ? KIND_SPECS[kind as StepKind].unmarked?.operatorWindow ?? [] : []);
 
-/** Checks operator stops against the crash points that preceded them. */
-export function checkStops(stops: OperatorStop[], crashPoints: string[], mode: Mode, v: string[], where: string, window = DEVICE_WINDOW, runDevices = 1): void {
+/** Checks operator stops against the crash points that preceded them (`window`: the points, by kind, after which a stop is right). */
+export function checkStops(stops: OperatorStop[], crashPoints: string[], mode: Mode, v: string[], where: string, window: (kind: string) => readonly string[] = operatorWindow, runDevices = 1): void {
   for (const st of stops) {
-    const ok = mode === 'process' && crashPoints.some((p) => (window[st.kind] ?? []).some((suffix) => p === `apply:${st.step}:${suffix}`));
+    const ok = mode === 'process' && crashPoints.some((p) => window(st.kind).some((suffix) => p === `apply:${st.step}:${suffix}`));
     if (!ok) v.push(`${where}: stopped for the operator at ${st.step} (${st.candidates.map((c) => c.device).join(', ')}) after a crash at ${crashPoints.join(' + ')}: flow should have settled it`);
     if (st.removed.length > runDevices || (runDevices === 1 && st.removed.length !== 1)) v.push(`${where}: the operator found ${st.removed.length} devices of the run at ${st.step}`);
   }

@@ -115,6 +115,7 @@ export function instantiate(wf: Workflow, params: Record<string, Value>, run: Ru
       title: String(evalArg(s.title, base)),
       durable: s.durable,
       args: (outputs: Outputs) => stepArgs(s, scopeOf(params, values, run, outputs), run.id, plan),
+      planArgs: (outputs: Outputs) => stepArgs(s, scopeOf(params, values, run, outputs), run.id, true),
     });
   }
   return {

@@ -33,7 +33,18 @@ describe('snapshot-image --cow-file', () => {
     const snap = sb.kernel().dm.find((d) => d.name === `flow-${j.id}`) as unknown as { live: { type: string; args: string[] }[] };
     // snapshot ORIGIN COW P CHUNK: the COW is the loop device over the file, the snapshot persistent
     expect(snap.live).toMatchObject([{ type: 'snapshot', args: [expect.any(String), attach.outputs.majmin, 'P', '16'] }]);
-    expect(sb.flow(['show', j.id]).code).toBe(0);
+    // flow show draws it from the steps' kinds, as any workflow's: the image's stack, and the COW file's (file → loop), the snapshot naming its COW device
+    const show = sb.flow(['show', j.id, '--json']);
+    expect(show.code).toBe(0);
+    type Node = { role: string; step?: string; segments?: { cow?: string }[]; children: Node[] };
+    const flat = (n: Node): string[] => [`${n.role}:${n.step ?? ''}`, ...n.children.flatMap(flat)];
+    const trees = JSON.parse(show.stdout).trees as Node[];
+    expect(trees.map(flat)).toEqual([
+      ['image:', 'loop:attach-image', 'base:create-base', 'snapshot:create-snapshot', 'mountpoint:mount'],
+      ['file:create-cow-file', 'loop:attach-cow'],
+    ]);
+    expect(trees[0]!.children[0]!.children[0]!.children[0]!.segments?.[0]?.cow).toBe(attach.outputs.device);
+    expect(sb.flow(['show', j.id]).stdout).toContain(`snapshot of /dev/mapper/flow-${j.id}-base, COW ${attach.outputs.device}, persistent, chunk 16 sectors`);
     expect(sb.flow(['rollback', j.id]).code).toBe(0);
     expect(existsSync(cow)).toBe(false);
     expect(empty(sb)).toEqual([[], [], [], []]);

@@ -70,7 +70,7 @@ describe('pi-image: the boot partition where the image says', () => {
     type Node = { role: string; step?: string; state: string; children: Node[] };
     const flat = (n: Node): string[] => [n.step ?? n.role, ...n.children.flatMap(flat)];
     expect((show.trees as Node[]).map(flat)).toEqual([
-      ['file', 'attach-image', 'create-root-base', 'create-root-snapshot', 'mount-root', 'create-boot-base', 'create-boot-snapshot', 'mount-boot'],
+      ['image', 'attach-image', 'create-root-base', 'create-root-snapshot', 'mount-root', 'create-boot-base', 'create-boot-snapshot', 'mount-boot'],
       ['create-cow-file', 'attach-root-cow', 'attach-boot-cow'],
     ]);
     expect(sb.flow(['show', id]).stdout).toContain(`└─ mountpoint ${mnt}/boot/firmware  present  (mount-boot)`);

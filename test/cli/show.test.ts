@@ -19,7 +19,7 @@ const kernel = () => openPersistedFakeKernel(sb.kernelFile, realFs);
 
 const STATES = ['present', 'missing', 'drifted', 'absent', 'in-doubt', 'unknown'] as const;
 const LiveSchema = { expected: z.enum(['present', 'absent', 'in-doubt']), state: z.enum(STATES), detail: z.string().optional() };
-const SegmentSchema = z.strictObject({ start: z.number(), length: z.number(), target: z.string(), args: z.array(z.string()), device: z.string().optional(), offset: z.number().optional() });
+const SegmentSchema = z.strictObject({ start: z.number(), length: z.number(), target: z.string(), args: z.array(z.string()), device: z.string().optional(), offset: z.number().optional(), cow: z.string().optional() });
 const UsageSchema = z.strictObject({
   status: z.enum(['active', 'invalid', 'overflow', 'merge-failed', 'unknown']),
   allocatedSectors: z.number().optional(),
@@ -404,7 +404,8 @@ describe('flow show of a run of a workflow file (none of the built-ins): the tre
     const lines = text(id).split('\n');
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
     const found = [
-      new RegExp(`^ {2}file ${img} {2}present$`),
+      // the input under a snapshot is its image (never written to)
+      new RegExp(`^ {2}image ${img} {2}present$`),
       /^ {2}└─ loop \/dev\/loop0 {2}present {2}\(attach-partition, read-only\)$/,
       new RegExp(`^ {5}└─ snapshot /dev/mapper/flow-${id} {2}present {2}\\(create-snapshot\\)$`),
       /^ {8}│ {2}used \[/,
@@ -416,7 +417,7 @@ describe('flow show of a run of a workflow file (none of the built-ins): the tre
     expect([...found].sort((a, b) => a - b)).toEqual(found);
     const j = show(id);
     expect(j.trees?.map((t) => flat(t).map((n) => n.step ?? n.role))).toEqual([
-      ['file', 'attach-partition', 'create-snapshot', 'mount'],
+      ['image', 'attach-partition', 'create-snapshot', 'mount'],
       ['create-store', 'attach-store'],
     ]);
     expect(j.tree).toEqual(j.trees![0]);
@@ -435,9 +436,9 @@ describe('flow show of a run of a workflow file (none of the built-ins): the tre
     expect(j.workflow).toBe('mine');
     expect(j.trees).toBeUndefined();
     expect(flat(j.tree).map((n) => [n.role, n.step, n.state])).toEqual([
-      ['file', undefined, 'present'],
+      ['image', undefined, 'present'],
       ['loop', 'attach-image', 'present'],
-      ['dm', 'create-base', 'present'],
+      ['base', 'create-base', 'present'],
       ['snapshot', 'create-snapshot', 'present'],
       ['cow', 'add-cow', 'present'],
       ['mountpoint', 'mount', 'present'],

@@ -6,7 +6,7 @@
  * terminal.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { findWorkflow } from '../../machines/index.js';
@@ -81,6 +81,18 @@ describe('flow verify', () => {
     expect(j.foreignFiles.planted).toBeGreaterThan(0);
     expect(spawnSync('sha256sum', [image], { encoding: 'utf8' }).stdout).toBe(before);
     expect(loopsOf(image)).toEqual([]);
+  }, 600_000);
+
+  test("exec-binds (flow exec's own workflow): the host's /dev, /dev/pts, /proc, /sys and /etc/resolv.conf bound into a root verify; nothing mounted on this host", () => {
+    const root = join(sb.dir, 'image-root');
+    for (const d of ['dev/pts', 'proc', 'sys', 'etc']) mkdirSync(join(root, d), { recursive: true });
+    writeFileSync(join(root, 'etc', 'resolv.conf'), 'nameserver 192.0.2.1\n');
+    const r = shipped(sb, ['verify', 'exec-binds', '--root', root, '--json']);
+    expect(r.code, r.stderr + r.stdout.slice(0, 2000)).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ workflow: 'exec-binds', steps: 5, ok: true, violations: 0, leaks: 0 });
+    expectConsistent(j);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(root);
   }, 600_000);
 
   test('bad options: exit 2 with the same refusal as flow run', () => {

@@ -8,6 +8,15 @@ import type { RawOptions } from '../../preflight/types.js';
 import type { SetCode } from './common.js';
 import { addOptions, workflowCommands, type WorkflowCommand } from './run.js';
 
+/** `flow verify exec-binds --root DIR`: flow exec's internal bind workflow, as a built-in file is verified. */
+export async function execBindsCommand(): Promise<WorkflowCommand> {
+  const { execBindsWorkflow } = await import('../../exec/binds-workflow.js');
+  const { optionOf } = await import('../../workflow/params.js');
+  const l = execBindsWorkflow();
+  const options = l.workflow.params.map(([n, p]) => optionOf(n, p));
+  return { word: l.workflow.name, description: `${l.workflow.description} (flow exec's own workflow)`, options, examples: [`flow verify ${l.workflow.name} --root /run/flow/ID/mnt`], load: async () => l };
+}
+
 export function registerVerify(program: Command, setCode: SetCode, given: WorkflowCommand[] = []): void {
   const all = workflowCommands(given);
   const verify = program

@@ -1,9 +1,10 @@
 /**
- * The device tree of a run of a workflow file (none of the built-ins' drawings in tree.ts),
- * from what each kind's spec says `flow show` draws (src/steps/kinds/, `show`): a node per
- * step that makes something, placed below what its arguments name (a loop below its file,
- * a dm device below the devices its table names, a mount point below its device); a
- * snapshot's COW that hangs nowhere else is drawn as its COW.
+ * The device tree of a run of any workflow, from what each kind's spec says `flow show`
+ * draws (src/steps/kinds/, `show`): a node per step that makes something, placed below what
+ * its arguments name (a loop below its file, a dm device below the devices its table names,
+ * a mount point below its device). A snapshot names the rest of its stack: its COW, when
+ * that hangs nowhere else, is drawn as its COW; a dm device it is a snapshot of is its
+ * `base`; the input file at the bottom of its stack is an `image` (never written to).
  */
 import type { Json, Outputs } from '../../../machines/types.js';
 import type { StepState } from '../../engine/state.js';
@@ -21,7 +22,7 @@ const applied = (st: StepState) => st.status === 'applied' || st.status === 'und
 function argsOf(st: StepState, outputs: Outputs): Json | null {
   if (st.args) return st.args;
   try {
-    return st.def.args(outputs);
+    return st.def.planArgs ? st.def.planArgs(outputs) : st.def.args(outputs);
   } catch {
     return null; // e.g. a dm table that names a device not made yet
   }
@@ -42,10 +43,14 @@ export async function genericTrees(c: ShowCtx): Promise<TreeNode[]> {
   const outputs: Record<string, Json | undefined> = {};
   const byValue = new Map<string, TreeNode>();
   const roots: TreeNode[] = [];
+  const parent = new Map<TreeNode, TreeNode>();
+  const dms = new Set<TreeNode>();
   const dirsFor = (target: string) => c.run.steps.find((s) => s.def.kind === 'dir.make' && Array.isArray(s.args?.dirs ?? null) && (s.args!.dirs as string[]).at(-1) === target)?.name ?? '';
   const place = (n: TreeNode, below: TreeNode | undefined) => {
-    if (below) below.children.push(n);
-    else roots.push(n);
+    if (below) {
+      below.children.push(n);
+      parent.set(n, below);
+    } else roots.push(n);
   };
   for (const st of c.run.steps) {
     const spec = KIND_SPECS[st.def.kind];
@@ -76,11 +81,19 @@ export async function genericTrees(c: ShowCtx): Promise<TreeNode[]> {
       case 'dm': {
         const role = dmRole(args);
         n = await dmNode(c, role, st.name, str('name') ?? st.name);
+        dms.add(n);
         // a snapshot's COW (its second device) that hangs nowhere else is drawn as its COW
         const cow = role === 'snapshot' ? byValue.get(from[1] ?? '') : undefined;
         if (cow && roots.includes(cow) && cow.children.length === 0) {
           roots.splice(roots.indexOf(cow), 1);
           n.cow = { ...cow, role: 'cow' };
+        }
+        if (role === 'snapshot') {
+          const origin = byValue.get(from[0] ?? '');
+          if (origin && dms.has(origin) && origin.role !== 'snapshot') origin.role = 'base';
+          let bottom = below;
+          while (bottom && parent.has(bottom)) bottom = parent.get(bottom);
+          if (bottom && !bottom.step && bottom.role === 'file') bottom.role = 'image';
         }
         break;
       }

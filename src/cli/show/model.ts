@@ -28,6 +28,8 @@ export interface Segment {
   args: string[];
   device?: string;
   offset?: number;
+  /** a snapshot's COW device: the path behind its major:minor when known */
+  cow?: string;
 }
 
 /** COW usage of a snapshot from `dmsetup status` (sectors). */

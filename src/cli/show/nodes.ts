@@ -62,7 +62,11 @@ function segmentOf(c: ShowCtx, line: string): Segment {
     s.device = c.devices.get(args[0]) ?? args[0];
     s.offset = Number(args[1]);
   }
-  if (target === 'snapshot' && args[0]) s.device = c.devices.get(args[0]) ?? args[0];
+  if (target === 'snapshot' && args[0]) {
+    s.device = c.devices.get(args[0]) ?? args[0];
+    // its COW by name: a loop over a file is drawn in the file's own stack, not inside the snapshot
+    if (args[1]) s.cow = c.devices.get(args[1]) ?? args[1];
+  }
   return s;
 }
 

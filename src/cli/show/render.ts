@@ -35,7 +35,7 @@ function segment(s: Segment, n: TreeNode): string {
     case 'delay':
       return `delay   ${range(s)} -> ${s.device}: reads ${n.delays?.readMs} ms, writes ${n.delays?.writeMs} ms`;
     case 'snapshot':
-      return `snapshot of ${s.device}, COW ${n.cow?.name ?? s.args[1]}, ${s.args[2] === 'N' ? 'non-persistent' : 'persistent'}, chunk ${s.args[3]} sectors`;
+      return `snapshot of ${s.device}, COW ${n.cow?.name ?? s.cow ?? s.args[1]}, ${s.args[2] === 'N' ? 'non-persistent' : 'persistent'}, chunk ${s.args[3]} sectors`;
     default:
       return `${s.target.padEnd(7)} ${range(s)} ${s.args.join(' ')}`;
   }

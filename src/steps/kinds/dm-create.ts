@@ -7,7 +7,8 @@
  * another table, or suspended, is partial: cleaned by resume + remove, then recreated.
  */
 import { conciseSpec, normalizeTableLine, tablesEqual } from '../../kernel/parse/dm-table.js';
-import type { DmInfo } from '../../kernel/types.js';
+import { UsageError } from '../../errors.js';
+import type { DmInfo, Kernel } from '../../kernel/types.js';
 import { line, type Executor, type StepEnv } from '../types.js';
 import { T } from '../../workflow/evaluate.js';
 import type { KindSpec } from './spec.js';
@@ -58,6 +59,14 @@ export const dmCreate: Executor<DmArgs> = {
   },
 };
 
+/** Refuses a device-mapper name some device (the run's own or not) holds; `option` names where it came from (`--name`). */
+export async function refuseNameTaken(k: Kernel, option: string, name: string): Promise<void> {
+  const d = await k.dm.info(name);
+  if (d) {
+    throw new UsageError(`${option}: a device-mapper device named ${name} already exists${d.uuid ? ` (uuid ${d.uuid})` : ''}`, `choose another ${option.startsWith('--') ? option : 'name'}, or remove that device if it is yours`);
+  }
+}
+
 export const spec: KindSpec = {
   kind: 'dm.create',
   summary: 'a device-mapper device from a table of segments, owned by its UUID `FLOW-<run id>-<step>`',
@@ -72,6 +81,9 @@ export const spec: KindSpec = {
   inverse: { undo: 'removes the device with the run\'s UUID (dmsetup remove)' },
   midpoint: 'kernel',
   placeholders: (a, p) => ({ name: a.name, device: `/dev/mapper/${String(a.name)}`, node: p('dm node'), majmin: p('dm major:minor') }),
-  // the devices its table names: major:minor after the target (linear, delay, flakey, snapshot origin and COW, ...)
-  show: { node: 'dm', from: (a) => (Array.isArray(a.table) ? a.table.flatMap((l) => String(l).split(/\s+/).filter((w) => /^\d+:\d+$/.test(w))) : []), marked: true },
+  // the devices its table names: major:minor after the target (linear, delay, flakey, snapshot origin and COW, ...),
+  // or, for a step not run yet, the placeholder `flow plan` gives a device not made yet ("<zram major:minor of add-cow>")
+  refuses: 'a name another device holds',
+  preflight: async (a, env) => refuseNameTaken(env.kernel, env.option('name'), String(a.name)),
+  show: { node: 'dm', from: (a) => (Array.isArray(a.table) ? a.table.flatMap((l) => String(l).match(/<[^<>]+ of [^<>]+>|(?<=^|\s)\d+:\d+(?=\s|$)/g) ?? []) : []), marked: true },
 };

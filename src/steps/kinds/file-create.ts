@@ -7,7 +7,7 @@
  * from a foreign one; after it, the identity. Anything else at the path is never
  * recorded as applied, never cleaned, never removed.
  */
-import { KernelError } from '../../errors.js';
+import { KernelError, UsageError } from '../../errors.js';
 import { createBackingFile, describeIdentity, identityOf, newCreationProof, removeOwnedFile, sameFile, statOrNull, type CreationProof, type FileIdentity } from '../../kernel/files.js';
 import type { Fs, FsStat } from '../../fs/types.js';
 import type { Json } from '../../../machines/types.js';
@@ -115,6 +115,12 @@ export const spec: KindSpec = {
   outputs: { path: T.string, dev: T.string, ino: T.int },
   outputDocs: { path: 'the file', dev: "its filesystem's major:minor", ino: 'its inode' },
   inverse: { undo: 'removes the file (only the one the run created)' },
+  // the run creates the file (and its rollback removes it): never one that is there already
+  refuses: 'a path that exists',
+  preflight: async (a, env) => {
+    if (typeof a.path !== 'string' || (await env.kernel.fs.lstat(a.path).catch(() => null)) === null) return;
+    throw new UsageError(`${env.option('path')} ${a.path} exists`, 'give a path that does not exist yet: the run creates the file, and its rollback removes it');
+  },
   midpoint: 'executor',
   placeholders: (a, p) => ({ path: a.path, dev: p('filesystem device'), ino: p('inode') }),
   show: { node: 'file', from: () => [] },

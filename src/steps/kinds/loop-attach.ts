@@ -25,13 +25,13 @@
  * without `diskseq`) are still read: such a marker's devices count as seen, such an outcome
  * is recognised by device + backing identity, as before.
  */
-import { KernelError } from '../../errors.js';
+import { KernelError, UsageError } from '../../errors.js';
 import { sameFile, type FileIdentity } from '../../kernel/files.js';
 import type { LoopInfo } from '../../kernel/types.js';
 import type { Json } from '../../../machines/types.js';
 import { line, str, type Executor, type StepEnv } from '../types.js';
 import { T } from '../../workflow/evaluate.js';
-import type { KindSpec } from './spec.js';
+import type { KindPreflightEnv, KindSpec } from './spec.js';
 
 export interface LoopArgs extends Record<string, unknown> {
   file: string;
@@ -149,6 +149,18 @@ export const loopAttach: Executor<LoopArgs> = {
 
 const devDocs = { device: 'the loop device (/dev/loopN)', node: 'its device node', majmin: 'its major:minor (for a dm table or a mount)' };
 
+/**
+ * A read-write binding of a file some loop device already uses: two writers would corrupt
+ * it. (A file the run creates does not exist yet: nothing to refuse.)
+ */
+async function refuseInUse(a: Json, env: KindPreflightEnv): Promise<void> {
+  if (a.readOnly === true || typeof a.file !== 'string') return;
+  const st = await env.kernel.fs.stat(a.file).catch(() => null);
+  if (!st) return;
+  const busy = (await env.kernel.loop.list()).find((l) => l.backingDev === st.dev && l.backingIno === st.ino);
+  if (busy) throw new UsageError(`${env.option('file')} ${a.file} is already attached at ${busy.device}`, `detach it first (losetup -d ${busy.device})`);
+}
+
 export const spec: KindSpec = {
   kind: 'loop.attach',
   summary: 'binds a file to a free loop device (losetup --find); the binding is named by device and diskseq',
@@ -163,7 +175,10 @@ export const spec: KindSpec = {
   outputs: { device: T.string, node: T.string, majmin: T.string, readOnly: T.bool },
   outputDocs: { ...devDocs, readOnly: 'bound read-only' },
   inverse: { undo: 'detaches exactly that binding (losetup -d)' },
+  refuses: 'a read-write binding of a file some loop device already uses',
+  preflight: refuseInUse,
   midpoint: 'before',
   placeholders: (a, p) => ({ device: p('loop device'), node: p('loop device'), majmin: p('loop major:minor'), readOnly: a.readOnly }),
   show: { node: 'loop', from: (a) => (typeof a.file === 'string' ? [a.file] : []) },
+  unmarked: { operatorWindow: ['command-done', 'outcome-appended'] },
 };

@@ -11,7 +11,7 @@
  * the run's and nothing is mounted over it (umount would take the top one, somebody else's).
  */
 import { posix } from 'node:path';
-import { KernelError } from '../../errors.js';
+import { KernelError, UsageError } from '../../errors.js';
 import type { MountEntry } from '../../kernel/types.js';
 import { line, type Executor, type StepEnv } from '../types.js';
 import { T } from '../../workflow/evaluate.js';
@@ -115,7 +115,17 @@ export const spec: KindSpec = {
   outputs: { target: T.string },
   outputDocs: { target: 'the mount point' },
   inverse: { undo: 'unmounts it when the mount there is still the run\'s (never lazy)' },
+  // a mount over another would hide it, and the run's undo could not tell whose is whose
+  refuses: 'a target something is mounted on already',
+  preflight: async (a, env) => {
+    if (typeof a.target !== 'string') return;
+    const real = await env.kernel.fs.realpath(a.target).catch(() => null);
+    if (real !== null && (await env.kernel.mounts.list()).some((m) => m.target === real)) {
+      throw new UsageError(`${env.option('target')} ${a.target} is already a mount point`, `choose another directory (see findmnt ${real})`);
+    }
+  },
   midpoint: 'before',
   placeholders: (a) => ({ target: a.target }),
   show: { node: 'mountpoint', from: (a) => [typeof a.majmin === 'string' ? a.majmin : String(a.source)] },
+  hostPaths: (a) => (a.bind === true ? [a.source, a.target].filter((p): p is string => typeof p === 'string') : []),
 };

@@ -33,7 +33,7 @@ export function kindsReference(): string {
       return [
         `### \`${s.kind}\``,
         '',
-        `${s.summary[0]!.toUpperCase()}${s.summary.slice(1)}. Durable (survives a reboot): ${s.durable ? 'yes' : 'no'}. Rollback: ${rollback(s)}.`,
+        `${s.summary[0]!.toUpperCase()}${s.summary.slice(1)}. Durable (survives a reboot): ${s.durable ? 'yes' : 'no'}. Rollback: ${rollback(s)}.${s.refuses ? ` Refused before anything changes: ${s.refuses}.` : ''}`,
         '',
         '- `with:`',
         ...args,

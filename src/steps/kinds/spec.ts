@@ -7,6 +7,8 @@
  * (src/steps/kinds/<kind>.ts); src/steps/kinds/index.ts collects them.
  */
 import type { Json, StepKind } from '../../../machines/types.js';
+import type { STEP_POINTS } from '../../engine/crash-points.js';
+import type { Kernel } from '../../kernel/types.js';
 import type { Ty } from '../../workflow/evaluate.js';
 
 export interface ArgSpec {
@@ -35,6 +37,26 @@ export type Inverse =
  * (`executor`), or where the kernel wrapper does (`kernel`: dm.create, between create and load).
  */
 export type Midpoint = 'before' | 'executor' | 'kernel';
+
+/** A named crash point of a step (src/engine/crash-points.ts), without the `apply:<step>:` prefix. */
+export type StepPoint = (typeof STEP_POINTS)[number];
+
+/**
+ * A kind whose device carries no mark of the run (a loop, a zram device): after a process
+ * crash at one of `operatorWindow`'s points of its step, the kernel may hold a device that
+ * nothing tells from one another program made in that window, and recovery stops for the
+ * operator (`flow verify` checks it stops nowhere else, and plants such devices).
+ */
+export interface Unmarked {
+  operatorWindow: readonly StepPoint[];
+}
+
+/** What a kind's preflight gets: this host (read only), and how to name where an argument came from. */
+export interface KindPreflightEnv {
+  kernel: Kernel;
+  /** the option a step's argument comes from (`--name`), else the step's argument (`step create-delay: name`) */
+  option(arg: string): string;
+}
 
 /** What `flow show` draws for the kind (kinds without one draw nothing). */
 export interface ShowSpec {
@@ -72,6 +94,22 @@ export interface KindSpec {
    */
   placeholders(args: Json, p: (what: string) => string): Json;
   show?: ShowSpec;
+  unmarked?: Unmarked;
+  /**
+   * Paths of this host a step of the kind uses that no param of a workflow need name (a
+   * bind mount's source, and its target below a param's directory): `flow verify`'s
+   * simulated host mirrors them as it does the params' paths.
+   */
+  hostPaths?(args: Json): string[];
+  /**
+   * Refuses (UsageError, exit 2) a step whose effect this host rules out, before anything
+   * changes: run by every workflow's preflight on its resolved steps (src/preflight/kinds.ts),
+   * so a workflow file gets the refusal and message a built-in does. `args` may hold
+   * placeholders for what earlier steps make ("<loop major:minor of attach-file>").
+   */
+  preflight?(args: Json, env: KindPreflightEnv): Promise<void>;
+  /** what `preflight` refuses, for the reference (with it, never without) */
+  refuses?: string;
 }
 
 /** True when the kind's effect has an inverse that rollback runs. */

@@ -28,6 +28,8 @@ import type { ZramInfo } from '../../kernel/types.js';
 import type { Json } from '../../../machines/types.js';
 import { line, num, type Executor, type StepEnv } from '../types.js';
 import { T } from '../../workflow/evaluate.js';
+import { UsageError } from '../../errors.js';
+import { formatSize } from '../../preflight/values.js';
 import type { KindSpec } from './spec.js';
 
 export interface ZramArgs extends Record<string, unknown> {
@@ -136,7 +138,16 @@ export const spec: KindSpec = {
   outputs: { id: T.int, device: T.string, node: T.string, majmin: T.string },
   outputDocs: { id: 'N of /dev/zramN', device: '/dev/zramN', node: 'its device node', majmin: 'its major:minor' },
   inverse: { undo: 'resets and removes exactly that device (hot_remove)' },
+  // a zram device lives in RAM: one larger than the machine's memory cannot hold what it is given
+  refuses: "a size larger than the machine's memory",
+  preflight: async (a, env) => {
+    if (typeof a.disksize !== 'number') return;
+    const mem = await env.kernel.system.memTotal();
+    if (a.disksize > mem) throw new UsageError(`${env.option('disksize')} ${formatSize(a.disksize)} is larger than this machine's memory (${formatSize(mem)})`, 'a zram device lives in RAM: choose a smaller size');
+  },
   midpoint: 'executor',
   placeholders: (_a, p) => ({ id: p('id'), device: p('zram device'), node: p('zram device'), majmin: p('zram major:minor') }),
   show: { node: 'zram', from: () => [] },
+  // its command-running point fires after the hot_add: the device exists from there on
+  unmarked: { operatorWindow: ['command-running', 'command-done', 'outcome-appended'] },
 };

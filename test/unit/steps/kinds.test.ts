@@ -65,3 +65,19 @@ describe('every kind is one complete spec', () => {
     }
   });
 });
+
+describe("each kind's preflight", () => {
+  it('a kind that refuses documents what (the reference says it), and only such a kind', () => {
+    for (const s of Object.values(KIND_SPECS)) expect([s.kind, s.preflight !== undefined]).toEqual([s.kind, s.refuses !== undefined]);
+    expect(kindsReference()).toContain('Refused before anything changes: a name another device holds.');
+  });
+
+  it('names the option an argument came from (argOrigin), else the step and its argument', async () => {
+    const { loadWorkflow } = await import('../../../src/workflow/source.js');
+    const { argOrigin } = await import('../../../src/preflight/kinds.js');
+    const wf = (await loadWorkflow('snapshot-image', { etcDir: '/nonexistent' })).workflow;
+    expect(argOrigin(wf, 'create-base', 'name')).toBe('--name'); // ${params.name}-base
+    expect(argOrigin(wf, 'attach-image', 'file')).toBe('--image');
+    expect(argOrigin(wf, 'mount', 'source')).toBe('step mount: source'); // an earlier step's output
+  });
+});
