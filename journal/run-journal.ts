@@ -62,6 +62,11 @@ export class RunJournal {
     return j;
   }
 
+  /** Closes the log's descriptor kept open across appends (before the run lock is released); a later append opens it again. */
+  async close(): Promise<void> {
+    if (this.adapter instanceof AppendLog) await this.adapter.close();
+  }
+
   /** The write error after which this journal refuses to write (see `append`); undefined while healthy. */
   get failure(): JournalWriteError | undefined {
     return this.broken;

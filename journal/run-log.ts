@@ -4,7 +4,8 @@
  *   {"seq":0,"type":"RunStarted",...}  one event per line, oldest first
  * Created whole (header + RunStarted) through a temp file and a rename, so a log always
  * holds its RunStarted (fsync 'doc-file', directory fsync 'doc-dir', once); every later
- * event is appended in one write and made durable by one fdatasync ('log-append').
+ * event is appended in one write and made durable by one fdatasync ('log-append'), through
+ * a descriptor kept open across the appends of one process (AppendLog.close ends it).
  *
  * Reading tolerates only a torn FINAL record: bytes after the last newline (a power cut
  * during an append leaves a prefix of the record, or zeros). They are ignored, and cut
@@ -18,6 +19,7 @@
 import { CorruptJournalError, JournalWriteError } from '../src/errors.js';
 import { hasCode } from '../src/fs/types.js';
 import type { Adapter } from 'lowdb';
+import type { FileHandle } from '../src/fs/types.js';
 import { replaceFile, validationDetail } from './durable-file.js';
 import { CrashSignal, maybeSync, type JournalContext } from './durability.js';
 import { eventSchema, runDocumentSchema, type FlowEvent, type JournalFormat, type RunDocument } from './events.js';
@@ -162,6 +164,12 @@ export class AppendLog implements Adapter<RunDocument> {
   private validBytes: number;
   /** bytes past validBytes to cut off before the next append (a torn record, or a failed write's remains) */
   private tail: boolean;
+  /**
+   * The log, open for writing from the first append until `close` (the caller holds the
+   * run lock meanwhile): an append is then one write and one fdatasync, no open/close.
+   * Dropped (closed) after any failed append, so the next one starts from a fresh open.
+   */
+  private fh: FileHandle | undefined;
 
   constructor(
     private readonly ctx: JournalContext,
@@ -175,6 +183,7 @@ export class AppendLog implements Adapter<RunDocument> {
   }
 
   async read(): Promise<RunDocument | null> {
+    await this.close(); // what is read replaces what the handle was written against
     const r = await readRunFile(this.ctx, this.path, this.id);
     if (!r) return null;
     if (r.format !== 2) throw new CorruptJournalError(this.path, 'is a format-1 document, not a log');
@@ -207,7 +216,8 @@ export class AppendLog implements Adapter<RunDocument> {
     const bytes = Buffer.from(fresh.map((e) => JSON.stringify(e) + '\n').join(''), 'utf8');
     let stage = 'open';
     try {
-      const fh = await fs.open(this.path, { mode: 'write', noFollow: true });
+      this.fh ??= await fs.open(this.path, { mode: 'write', noFollow: true });
+      const fh = this.fh;
       try {
         if (this.tail) {
           stage = 'cut off the torn final record';
@@ -224,8 +234,10 @@ export class AppendLog implements Adapter<RunDocument> {
         this.mustStop = true; // from here a failure leaves a complete record of unknown durability
         await maybeSync(this.ctx, 'log-append', () => fh.datasync());
         this.mustStop = false;
-      } finally {
-        await fh.close().catch(() => undefined);
+      } catch (err) {
+        // a failed append does not keep its descriptor (fsyncgate: never write through it again)
+        await this.close();
+        throw err;
       }
     } catch (err) {
       if (err instanceof CrashSignal) throw err;
@@ -234,5 +246,12 @@ export class AppendLog implements Adapter<RunDocument> {
     }
     this.onDisk += fresh.length;
     this.validBytes += bytes.length;
+  }
+
+  /** Closes the log's descriptor if one is open (the run's lock is about to be released, or the process ends). */
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close().catch(() => undefined);
   }
 }

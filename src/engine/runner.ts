@@ -5,6 +5,7 @@
  */
 import { JOURNAL_FORMAT, type EventBody, type EventOf } from '../../journal/events.js';
 import type { JournalStore } from '../../journal/store.js';
+import type { RunJournal } from '../../journal/run-journal.js';
 import type { CrashHook } from '../../journal/durability.js';
 import type { Locks } from '../../journal/lock.js';
 import type { Json, WorkflowDef } from '../../machines/types.js';
@@ -47,6 +48,8 @@ export interface StartRequest {
 
 export class Runner {
   private readonly actions: StepActions;
+  /** the journal each locked run has open (its log's descriptor is closed with the lock) */
+  private readonly journals = new Map<string, RunJournal>();
 
   constructor(private readonly d: RunnerDeps) {
     this.actions = new StepActions(d);
@@ -73,6 +76,7 @@ export class Runner {
         if (!(err instanceof JournalWriteError)) throw err;
         throw new JournalWriteError(err.path, err.code, err.detail, `the run was not recorded, so nothing was done; free space on (or repair) the filesystem of the state directory ${this.d.store.dirs.root}, then start it again`);
       });
+      this.journals.set(req.id, journal);
       const s = Session.open(journal, this.d.observe);
       this.d.observe?.(journal.events[0]!, s.state, s.phase);
       return this.drive(s);
@@ -136,13 +140,17 @@ export class Runner {
     try {
       return await fn();
     } finally {
+      await this.journals.get(id)?.close();
+      this.journals.delete(id);
       await release();
     }
   }
 
   private async open(id: string): Promise<Session> {
     await this.d.store.cleanTemps(id);
-    const s = Session.open(await this.d.store.load(id), this.d.observe);
+    const journal = await this.d.store.load(id);
+    this.journals.set(id, journal);
+    const s = Session.open(journal, this.d.observe);
     const boot = await this.d.kernel.system.bootId();
     if (boot !== s.state.bootId && s.phase !== 'rolled-back') await s.append({ type: 'BootChanged', from: s.state.bootId, to: boot });
     return s;
