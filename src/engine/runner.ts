@@ -5,7 +5,6 @@
  */
 import { JOURNAL_FORMAT, type EventBody, type EventOf } from '../../journal/events.js';
 import type { JournalStore } from '../../journal/store.js';
-import type { RunJournal } from '../../journal/run-journal.js';
 import type { CrashHook } from '../../journal/durability.js';
 import type { Locks } from '../../journal/lock.js';
 import type { Json, WorkflowDef } from '../../machines/types.js';
@@ -48,8 +47,8 @@ export interface StartRequest {
 
 export class Runner {
   private readonly actions: StepActions;
-  /** the journal each locked run has open (its log's descriptor is closed with the lock) */
-  private readonly journals = new Map<string, RunJournal>();
+  /** the session each locked run has open (closed with the lock: checkpoint, the log's descriptor) */
+  private readonly sessions = new Map<string, Session>();
 
   constructor(private readonly d: RunnerDeps) {
     this.actions = new StepActions(d);
@@ -76,8 +75,8 @@ export class Runner {
         if (!(err instanceof JournalWriteError)) throw err;
         throw new JournalWriteError(err.path, err.code, err.detail, `the run was not recorded, so nothing was done; free space on (or repair) the filesystem of the state directory ${this.d.store.dirs.root}, then start it again`);
       });
-      this.journals.set(req.id, journal);
       const s = Session.open(journal, this.d.observe);
+      this.sessions.set(req.id, s);
       this.d.observe?.(journal.events[0]!, s.state, s.phase);
       return this.drive(s);
     });
@@ -140,17 +139,17 @@ export class Runner {
     try {
       return await fn();
     } finally {
-      await this.journals.get(id)?.close();
-      this.journals.delete(id);
+      const s = this.sessions.get(id);
+      this.sessions.delete(id);
+      await s?.close();
       await release();
     }
   }
 
   private async open(id: string): Promise<Session> {
     await this.d.store.cleanTemps(id);
-    const journal = await this.d.store.load(id);
-    this.journals.set(id, journal);
-    const s = Session.open(journal, this.d.observe);
+    const s = Session.open(await this.d.store.load(id), this.d.observe);
+    this.sessions.set(id, s);
     const boot = await this.d.kernel.system.bootId();
     if (boot !== s.state.bootId && s.phase !== 'rolled-back') await s.append({ type: 'BootChanged', from: s.state.bootId, to: boot });
     return s;
