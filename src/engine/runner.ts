@@ -5,7 +5,7 @@
  */
 import { JOURNAL_FORMAT, type EventBody, type EventOf } from '../../journal/events.js';
 import type { JournalStore } from '../../journal/store.js';
-import type { CrashHook } from '../../journal/durability.js';
+import { CrashSignal, type CrashHook } from '../../journal/durability.js';
 import type { Locks } from '../../journal/lock.js';
 import type { Json, WorkflowDef } from '../../machines/types.js';
 import { InterruptedError, JournalWriteError, RunNotFoundError, StepFailedError, UsageError } from '../errors.js';
@@ -136,12 +136,16 @@ export class Runner {
 
   private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const release = await this.d.locks.acquire(`run-${id}`, { wait: false, what: `run ${id}` });
+    let crashed = false;
     try {
       return await fn();
+    } catch (err) {
+      crashed = err instanceof CrashSignal; // a test's simulated crash: nothing more is written, as in a process that died
+      throw err;
     } finally {
       const s = this.sessions.get(id);
       this.sessions.delete(id);
-      await s?.close();
+      await s?.close(!crashed);
       await release();
     }
   }

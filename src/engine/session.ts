@@ -45,9 +45,9 @@ export class Session {
    * checkpoint when at least CHECKPOINT_EVERY events were folded past the last one (a long
    * log then opens by folding only what follows it), and closes the log's descriptor.
    */
-  async close(): Promise<void> {
+  async close(checkpoint = true): Promise<void> {
     try {
-      if (this.journal.events.length - (this.journal.checkpoint?.events ?? 0) >= CHECKPOINT_EVERY) await this.journal.saveCheckpoint(this.cursor.save());
+      if (checkpoint && this.journal.events.length - (this.journal.checkpoint?.events ?? 0) >= CHECKPOINT_EVERY) await this.journal.saveCheckpoint(this.cursor.save());
     } finally {
       await this.journal.close();
     }
