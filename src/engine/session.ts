@@ -48,6 +48,8 @@ export class Session {
   async close(checkpoint = true): Promise<void> {
     try {
       if (checkpoint && this.journal.events.length - (this.journal.checkpoint?.events ?? 0) >= CHECKPOINT_EVERY) await this.journal.saveCheckpoint(this.cursor.save());
+    } catch {
+      // a cache: a checkpoint that cannot be made never fails the command (nor hides its error)
     } finally {
       await this.journal.close();
     }
