@@ -112,7 +112,7 @@ export class RunJournal {
     if (this.broken) {
       throw new JournalWriteError(this.path, this.broken.code, `an earlier write of this journal failed after its event reached the file (${this.broken.detail}); flow stopped writing it`);
     }
-    const event = eventSchema.parse({ ...body, seq: this.db.data.events.length, at: this.now() });
+    const event = eventSchema().parse({ ...body, seq: this.db.data.events.length, at: this.now() });
     check?.(event);
     this.db.data.events.push(event);
     this.adapter.nextPoint = point;

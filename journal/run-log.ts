@@ -130,7 +130,7 @@ function parseLog(bytes: Buffer, header: { format: 2; id: unknown }, id: string,
       // a complete line (it has its newline) that is not JSON is not a torn append
       throw bad(line, `not JSON (${(err as Error).message})`);
     }
-    const r = eventSchema.safeParse(raw);
+    const r = eventSchema().safeParse(raw);
     if (!r.success) throw bad(line, `does not validate: ${validationDetail(r.error)}`);
     const e = r.data;
     if (e.seq !== events.length) throw bad(line, `event ${events.length} has sequence number ${e.seq}`);
@@ -145,7 +145,7 @@ function parseLog(bytes: Buffer, header: { format: 2; id: unknown }, id: string,
 
 /** Validates a format-1 document read back: schema, id, and gap-free sequence numbers starting with RunStarted. */
 export function checkDocument(raw: unknown, id: string): RunDocument {
-  const doc = runDocumentSchema.parse(raw);
+  const doc = runDocumentSchema().parse(raw);
   if (doc.id !== id) throw new Error(`document id ${JSON.stringify(doc.id)} does not match file name ${id}`);
   doc.events.forEach((e, i) => {
     if (e.seq !== i) throw new Error(`event ${i} has sequence number ${e.seq}`);

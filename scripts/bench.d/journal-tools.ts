@@ -127,7 +127,7 @@ async function long(stateDir: string, n: number, template: string, behind = 200)
   bodies.push(...tpl.slice(cut + 1).map(({ seq: _s, at: _a, ...b }) => b as EventBody));
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   // as RunJournal.append makes them (validated: the schema's key order, what flow writes)
-  const events = bodies.map((b, seq) => eventSchema.parse({ ...b, seq, at: new Date(t0 + seq * 1000).toISOString() }));
+  const events = bodies.map((b, seq) => eventSchema().parse({ ...b, seq, at: new Date(t0 + seq * 1000).toISOString() }));
   const id = newRunId();
   const ctx: JournalContext = { fs: realFs };
   const store = await JournalStore.open(ctx, stateDir, { uid, now });
