@@ -1,7 +1,9 @@
 /**
  * fold(events) → the run's phase and state, by feeding every journal event through the
  * workflow's machine with xstate's pure `transition()`. An event the machine does not
- * accept means the journal does not fit the machine: it is reported as corrupt.
+ * accept means the journal does not fit the machine: it is reported as corrupt. A long
+ * run's fold checkpoint (journal/checkpoint.ts) restores the machine's snapshot after a
+ * prefix of the events (`save` / the `saved` argument), so only the later ones are fed.
  */
 import { createActor, initialTransition, type ActorScope, type AnyStateMachine, type EventFromLogic, type SnapshotFrom } from 'xstate';
 import type { EventOf, FlowEvent } from '../../journal/events.js';
