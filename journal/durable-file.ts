@@ -129,13 +129,13 @@ export function validationDetail(err: unknown): string {
   return String((err as Error)?.message ?? err).split('\n')[0]!;
 }
 
-/** Removes temp files a crashed writer left for `target` (call while holding the target's lock). */
-export async function removeStaleTemps(ctx: JournalContext, target: string): Promise<number> {
+/** Removes temp files a crashed writer left for `target` and `others` in its directory (call while holding the target's lock). */
+export async function removeStaleTemps(ctx: JournalContext, target: string, ...others: string[]): Promise<number> {
   const dir = path.dirname(target);
-  const prefix = `.${path.basename(target)}.`;
+  const prefixes = [target, ...others].map((t) => `.${path.basename(t)}.`);
   let removed = 0;
   for (const name of await ctx.fs.readdir(dir)) {
-    if (name.startsWith(prefix) && name.endsWith('.tmp')) {
+    if (prefixes.some((p) => name.startsWith(p)) && name.endsWith('.tmp')) {
       await ctx.fs.unlink(path.join(dir, name)).catch(() => undefined);
       removed++;
     }

@@ -11,7 +11,8 @@ import { CorruptJournalError, JournalWriteError } from '../src/errors.js';
 import { DurableJsonFile } from './durable-file.js';
 import type { JournalContext } from './durability.js';
 import { JOURNAL_FORMAT, eventSchema, type EventBody, type FlowEvent, type JournalFormat, type RunDocument } from './events.js';
-import { AppendLog, checkDocument, readRunFile } from './run-log.js';
+import { AppendLog, checkDocument, logBytes, readRunFile } from './run-log.js';
+import { writeCheckpoint, type Checkpoint } from './checkpoint.js';
 
 type RunFile = (AppendLog | DurableJsonFile<RunDocument>) & { nextPoint: string | undefined; readonly mustStop: boolean; readonly path: string };
 
@@ -24,6 +25,8 @@ export class RunJournal {
     private readonly adapter: RunFile,
     private readonly ctx: JournalContext,
     private readonly now: () => string,
+    /** the fold checkpoint the log was read through (format 2), if one matched */
+    readonly checkpoint?: Checkpoint,
   ) {}
 
   get id(): string {
@@ -46,11 +49,30 @@ export class RunJournal {
 
   /** Reads and validates a run's journal (either format); null when it does not exist. */
   static async load(ctx: JournalContext, file: string, id: string, now: () => string): Promise<RunJournal | null> {
-    const read = await readRunFile(ctx, file, id);
+    const read = await readRunFile(ctx, file, id, true);
     if (!read) return null;
     const adapter: RunFile = read.format === 2 ? new AppendLog(ctx, file, id, read) : new DurableJsonFile<RunDocument>(ctx, file, (raw) => checkDocument(raw, id));
     const db = new Low<RunDocument>(adapter, read.doc);
-    return new RunJournal(db, adapter, ctx, now);
+    return new RunJournal(db, adapter, ctx, now, read.checkpoint);
+  }
+
+  /**
+   * Writes a fold checkpoint for the events in memory (journal/checkpoint.ts), when this is a
+   * healthy log whose file holds exactly flow's serialisation of them (so the checkpoint's
+   * prefix can be read back without validating it record by record). Best effort: false
+   * when not written.
+   */
+  async saveCheckpoint(fold: unknown): Promise<boolean> {
+    if (this.format !== 2 || this.broken) return false;
+    const prefix = logBytes(this.id, this.events);
+    let disk: Buffer;
+    try {
+      disk = await this.ctx.fs.readFile(this.path, { noFollow: true });
+    } catch {
+      return false;
+    }
+    if (disk.length < prefix.length || !disk.subarray(0, prefix.length).equals(prefix)) return false;
+    return writeCheckpoint(this.ctx, this.path, this.id, prefix, this.events.length, fold);
   }
 
   /** Writes a new log holding only `first` (a RunStarted of the current format). */
@@ -60,6 +82,11 @@ export class RunJournal {
     const j = new RunJournal(db, adapter, ctx, now);
     await j.append(first, point);
     return j;
+  }
+
+  /** Closes the log's descriptor kept open across appends (before the run lock is released); a later append opens it again. */
+  async close(): Promise<void> {
+    if (this.adapter instanceof AppendLog) await this.adapter.close();
   }
 
   /** The write error after which this journal refuses to write (see `append`); undefined while healthy. */
@@ -85,7 +112,7 @@ export class RunJournal {
     if (this.broken) {
       throw new JournalWriteError(this.path, this.broken.code, `an earlier write of this journal failed after its event reached the file (${this.broken.detail}); flow stopped writing it`);
     }
-    const event = eventSchema.parse({ ...body, seq: this.db.data.events.length, at: this.now() });
+    const event = eventSchema().parse({ ...body, seq: this.db.data.events.length, at: this.now() });
     check?.(event);
     this.db.data.events.push(event);
     this.adapter.nextPoint = point;

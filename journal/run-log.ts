@@ -4,7 +4,8 @@
  *   {"seq":0,"type":"RunStarted",...}  one event per line, oldest first
  * Created whole (header + RunStarted) through a temp file and a rename, so a log always
  * holds its RunStarted (fsync 'doc-file', directory fsync 'doc-dir', once); every later
- * event is appended in one write and made durable by one fdatasync ('log-append').
+ * event is appended in one write and made durable by one fdatasync ('log-append'), through
+ * a descriptor kept open across the appends of one process (AppendLog.close ends it).
  *
  * Reading tolerates only a torn FINAL record: bytes after the last newline (a power cut
  * during an append leaves a prefix of the record, or zeros). They are ignored, and cut
@@ -18,6 +19,8 @@
 import { CorruptJournalError, JournalWriteError } from '../src/errors.js';
 import { hasCode } from '../src/fs/types.js';
 import type { Adapter } from 'lowdb';
+import type { FileHandle } from '../src/fs/types.js';
+import { readCheckpoint, type Checkpoint, type CheckpointKey } from './checkpoint.js';
 import { replaceFile, validationDetail } from './durable-file.js';
 import { CrashSignal, maybeSync, type JournalContext } from './durability.js';
 import { eventSchema, runDocumentSchema, type FlowEvent, type JournalFormat, type RunDocument } from './events.js';
@@ -30,12 +33,17 @@ export interface RunFileContents {
   validBytes: number;
   /** format 2: length of a torn final record after them (0 when none) */
   tornBytes: number;
+  /** format 2, when asked for: the fold checkpoint that matches the log (its prefix was read through it) */
+  checkpoint?: Checkpoint;
 }
 
 const NL = 0x0a;
 
-/** Reads and validates a run file of either format; null when it does not exist. */
-export async function readRunFile(ctx: JournalContext, file: string, id: string): Promise<RunFileContents | null> {
+/**
+ * Reads and validates a run file of either format; null when it does not exist. With
+ * `useCheckpoint`, a log's prefix covered by a matching fold checkpoint is read through it.
+ */
+export async function readRunFile(ctx: JournalContext, file: string, id: string, useCheckpoint = false): Promise<RunFileContents | null> {
   let st;
   try {
     st = await ctx.fs.lstat(file);
@@ -44,7 +52,17 @@ export async function readRunFile(ctx: JournalContext, file: string, id: string)
     throw err;
   }
   if (st.kind !== 'file') throw new CorruptJournalError(file, `not a regular file (${st.kind}); flow does not follow links here`);
-  return parseRunFile(await ctx.fs.readFile(file, { noFollow: true }), id, file);
+  const bytes = await ctx.fs.readFile(file, { noFollow: true });
+  const cp = useCheckpoint && headerOf(bytes) ? await readCheckpoint(ctx, file, id, bytes) : undefined;
+  if (cp) {
+    try {
+      return { ...parseRunFile(bytes, id, file, cp), checkpoint: cp };
+    } catch (err) {
+      if (err instanceof CorruptJournalError) throw err;
+      // a checkpoint whose prefix does not read back as it says: ignored, the log is read whole
+    }
+  }
+  return parseRunFile(bytes, id, file);
 }
 
 /** The header line of a format-2 log, or undefined when `bytes` does not start with one. */
@@ -61,10 +79,14 @@ function headerOf(bytes: Buffer): { format: 2; id: unknown } | undefined {
   return h as { format: 2; id: unknown };
 }
 
-/** Parses a run file's bytes (either format); CorruptJournalError on any defect but a torn final record. */
-export function parseRunFile(bytes: Buffer, id: string, file: string): RunFileContents {
+/**
+ * Parses a run file's bytes (either format); CorruptJournalError on any defect but a torn
+ * final record. `trusted`: a log prefix a matching checkpoint covers (journal/checkpoint.ts),
+ * read with one JSON.parse; the records after it are validated one by one as always.
+ */
+export function parseRunFile(bytes: Buffer, id: string, file: string, trusted?: CheckpointKey): RunFileContents {
   const header = headerOf(bytes);
-  if (header) return parseLog(bytes, header, id, file);
+  if (header) return parseLog(bytes, header, id, file, trusted);
   let raw: unknown;
   try {
     raw = JSON.parse(bytes.toString('utf8'));
@@ -82,15 +104,24 @@ export function parseRunFile(bytes: Buffer, id: string, file: string): RunFileCo
   return { doc, format: 1, validBytes: bytes.length, tornBytes: 0 };
 }
 
-function parseLog(bytes: Buffer, header: { format: 2; id: unknown }, id: string, file: string): RunFileContents {
+function parseLog(bytes: Buffer, header: { format: 2; id: unknown }, id: string, file: string, trusted?: CheckpointKey): RunFileContents {
   const bad = (line: number, what: string) => new CorruptJournalError(file, `line ${line}: ${what}`);
   if (Object.keys(header).sort().join(',') !== 'format,id') throw bad(1, 'the header holds fields other than format and id');
   if (header.id !== id) throw bad(1, `log id ${JSON.stringify(header.id)} does not match file name ${id}`);
   const lastNl = bytes.lastIndexOf(NL);
   const validBytes = lastNl + 1;
-  const events: FlowEvent[] = [];
+  let events: FlowEvent[] = [];
   let start = bytes.indexOf(NL) + 1;
-  for (let line = 2; start < validBytes; line++) {
+  let line = 2;
+  if (trusted && trusted.bytes <= validBytes) {
+    // records flow validated and serialised itself (the checkpoint's hash says these are its bytes)
+    const text = bytes.subarray(start, trusted.bytes - 1).toString('utf8');
+    events = JSON.parse(`[${text.replaceAll('\n', ',')}]`) as FlowEvent[];
+    if (events.length !== trusted.events) throw new Error(`internal error: checkpoint of ${file} covers ${trusted.events} events, its prefix holds ${events.length}`);
+    start = trusted.bytes;
+    line += events.length;
+  }
+  for (; start < validBytes; line++) {
     const end = bytes.indexOf(NL, start);
     let raw: unknown;
     try {
@@ -99,7 +130,7 @@ function parseLog(bytes: Buffer, header: { format: 2; id: unknown }, id: string,
       // a complete line (it has its newline) that is not JSON is not a torn append
       throw bad(line, `not JSON (${(err as Error).message})`);
     }
-    const r = eventSchema.safeParse(raw);
+    const r = eventSchema().safeParse(raw);
     if (!r.success) throw bad(line, `does not validate: ${validationDetail(r.error)}`);
     const e = r.data;
     if (e.seq !== events.length) throw bad(line, `event ${events.length} has sequence number ${e.seq}`);
@@ -114,7 +145,7 @@ function parseLog(bytes: Buffer, header: { format: 2; id: unknown }, id: string,
 
 /** Validates a format-1 document read back: schema, id, and gap-free sequence numbers starting with RunStarted. */
 export function checkDocument(raw: unknown, id: string): RunDocument {
-  const doc = runDocumentSchema.parse(raw);
+  const doc = runDocumentSchema().parse(raw);
   if (doc.id !== id) throw new Error(`document id ${JSON.stringify(doc.id)} does not match file name ${id}`);
   doc.events.forEach((e, i) => {
     if (e.seq !== i) throw new Error(`event ${i} has sequence number ${e.seq}`);
@@ -162,6 +193,12 @@ export class AppendLog implements Adapter<RunDocument> {
   private validBytes: number;
   /** bytes past validBytes to cut off before the next append (a torn record, or a failed write's remains) */
   private tail: boolean;
+  /**
+   * The log, open for writing from the first append until `close` (the caller holds the
+   * run lock meanwhile): an append is then one write and one fdatasync, no open/close.
+   * Dropped (closed) after any failed append, so the next one starts from a fresh open.
+   */
+  private fh: FileHandle | undefined;
 
   constructor(
     private readonly ctx: JournalContext,
@@ -175,6 +212,7 @@ export class AppendLog implements Adapter<RunDocument> {
   }
 
   async read(): Promise<RunDocument | null> {
+    await this.close(); // what is read replaces what the handle was written against
     const r = await readRunFile(this.ctx, this.path, this.id);
     if (!r) return null;
     if (r.format !== 2) throw new CorruptJournalError(this.path, 'is a format-1 document, not a log');
@@ -207,7 +245,8 @@ export class AppendLog implements Adapter<RunDocument> {
     const bytes = Buffer.from(fresh.map((e) => JSON.stringify(e) + '\n').join(''), 'utf8');
     let stage = 'open';
     try {
-      const fh = await fs.open(this.path, { mode: 'write', noFollow: true });
+      this.fh ??= await fs.open(this.path, { mode: 'write', noFollow: true });
+      const fh = this.fh;
       try {
         if (this.tail) {
           stage = 'cut off the torn final record';
@@ -224,8 +263,10 @@ export class AppendLog implements Adapter<RunDocument> {
         this.mustStop = true; // from here a failure leaves a complete record of unknown durability
         await maybeSync(this.ctx, 'log-append', () => fh.datasync());
         this.mustStop = false;
-      } finally {
-        await fh.close().catch(() => undefined);
+      } catch (err) {
+        // a failed append does not keep its descriptor (fsyncgate: never write through it again)
+        await this.close();
+        throw err;
       }
     } catch (err) {
       if (err instanceof CrashSignal) throw err;
@@ -234,5 +275,12 @@ export class AppendLog implements Adapter<RunDocument> {
     }
     this.onDisk += fresh.length;
     this.validBytes += bytes.length;
+  }
+
+  /** Closes the log's descriptor if one is open (the run's lock is about to be released, or the process ends). */
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close().catch(() => undefined);
   }
 }

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { FlowError, RunNotFoundError } from '../src/errors.js';
 import { hasCode } from '../src/fs/types.js';
+import { checkpointPath, removeCheckpoint } from './checkpoint.js';
 import { removeStaleTemps } from './durable-file.js';
 import type { JournalContext } from './durability.js';
 import type { EventBody } from './events.js';
@@ -56,9 +57,14 @@ export class JournalStore {
     return j;
   }
 
-  /** Removes temp files a crashed writer left beside this run's document. */
+  /** Removes temp files a crashed writer left beside this run's document (its own, and its fold checkpoint's). */
   async cleanTemps(id: string): Promise<number> {
-    return removeStaleTemps(this.ctx, this.runPath(id));
+    return removeStaleTemps(this.ctx, this.runPath(id), checkpointPath(this.runPath(id)));
+  }
+
+  /** Removes the run's fold checkpoint, if any (the run's document is being removed). */
+  async removeCheckpoint(id: string): Promise<void> {
+    await removeCheckpoint(this.ctx, this.runPath(id));
   }
 
   /** Ids of every run document, in no particular order. */

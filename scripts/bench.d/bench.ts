@@ -264,14 +264,16 @@ function machine(): Record<string, string> {
   };
 }
 
-function host(repo: string, work: string, outDir: string, runs: number, lab: string): void {
+function host(repo: string, work: string, outDir: string, runs: number, lab: string, only = ''): void {
   const withLab = lab !== '0';
   const hostToo = lab !== 'only';
   const tools = path.join(path.dirname(process.argv[1]!), 'tools.mjs');
   const figs: Figure[] = [];
   const missing: string[] = [];
-  const tpl = hostToo ? templates(repo, work) : [];
+  const wanted = (what: string) => !only || what.includes(only);
+  const tpl = hostToo && (wanted('start-up and scale') || wanted('journal and fold')) ? templates(repo, work) : [];
   const step = (what: string, f: () => Figure[]) => {
+    if (!wanted(what)) return void missing.push(`${what}: skipped (--only ${only})`);
     try {
       figs.push(...f());
     } catch (err) {
@@ -299,7 +301,7 @@ function host(repo: string, work: string, outDir: string, runs: number, lab: str
 }
 
 const [mode, ...args] = process.argv.slice(2);
-if (mode === 'host') host(args[0]!, args[1]!, args[2]!, Number(args[3]), args[4]!);
+if (mode === 'host') host(args[0]!, args[1]!, args[2]!, Number(args[3]), args[4]!, args[5]);
 else if (mode === 'lab') lab(args[0]!, args[1]!, Number(args[2]));
 else {
   process.stderr.write('usage: bench.mjs host <repo> <work> <out> <runs> <lab 0|1|only> | lab <repo> <work> <runs>\n');

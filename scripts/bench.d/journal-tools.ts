@@ -7,17 +7,19 @@
  *   fold <steps> <reps>              fold + plan of a synthetic run through the engine's
  *                                    RunCursor, cold and warm, with the counted work
  *   long <state-dir> <events> <template>   writes one run's log of about <events> events
- *                                    (the template run, resumed and interrupted many times)
- *   open <state-dir> <id>            opens it as `flow show` does (read, validate, fold)
- *                                    in this fresh process; also the bare read + JSON.parse
+ *                                    (the template run, resumed and interrupted many times),
+ *                                    with the fold checkpoint flow leaves, 200 events behind
+ *   open <state-dir> <id> [whole]    opens it as `flow show` does (read, validate, fold,
+ *                                    through its fold checkpoint; `whole`: ignoring it) in this
+ *                                    fresh process; also the bare read + JSON.parse
  * Each prints one JSON object on stdout.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { JournalContext } from '../../journal/durability.js';
-import { JOURNAL_FORMAT, type EventBody, type EventOf, type FlowEvent } from '../../journal/events.js';
+import { eventSchema, JOURNAL_FORMAT, type EventBody, type EventOf, type FlowEvent } from '../../journal/events.js';
 import { newRunId } from '../../journal/ids.js';
 import { logBytes, parseRunFile } from '../../journal/run-log.js';
 import { JournalStore } from '../../journal/store.js';
@@ -27,6 +29,8 @@ import { guardWork } from '../../src/engine/machine.js';
 import { plan } from '../../src/engine/plan.js';
 import { foldWork } from '../../src/engine/state.js';
 import { replaceFile } from '../../journal/durable-file.js';
+import { checkpointPath } from '../../journal/checkpoint.js';
+import { Session } from '../../src/engine/session.js';
 import { realFs } from '../../src/fs/real.js';
 
 const out = (x: unknown) => process.stdout.write(JSON.stringify(x) + '\n');
@@ -110,37 +114,62 @@ function foldBench(steps: number, reps: number): void {
   out({ steps, events: events.length, coldMs: cold, warmMedianMs: quantile(warm, 0.5), ...work });
 }
 
-/** The template run (a real delayed-device run) stopped before its end and resumed/interrupted until it has ~`n` events, then finished. */
-async function long(stateDir: string, n: number, template: string): Promise<void> {
+/**
+ * The template run (a real delayed-device run) stopped before its end and resumed/interrupted
+ * until it has ~`n` events, then finished. Its fold checkpoint is what flow leaves: written by
+ * the engine (Session.close, as at the end of a locked command) `behind` events before the end.
+ */
+async function long(stateDir: string, n: number, template: string, behind = 200): Promise<void> {
   const tpl = templateEvents(template);
   const cut = tpl.findIndex((e) => e.type === 'StepSucceeded'); // after the first step
   const bodies: EventBody[] = tpl.slice(0, cut + 1).map(({ seq: _s, at: _a, ...b }) => b as EventBody);
   while (bodies.length < n - (tpl.length - cut)) bodies.push({ type: 'RunInterrupted', signal: 'SIGINT' }, { type: 'ResumeStarted' });
   bodies.push(...tpl.slice(cut + 1).map(({ seq: _s, at: _a, ...b }) => b as EventBody));
   const t0 = Date.parse('2026-01-01T00:00:00Z');
-  const events = bodies.map((b, seq) => ({ ...b, seq, at: new Date(t0 + seq * 1000).toISOString() }) as FlowEvent);
+  // as RunJournal.append makes them (validated: the schema's key order, what flow writes)
+  const events = bodies.map((b, seq) => eventSchema().parse({ ...b, seq, at: new Date(t0 + seq * 1000).toISOString() }));
   const id = newRunId();
   const ctx: JournalContext = { fs: realFs };
   const store = await JournalStore.open(ctx, stateDir, { uid, now });
   fold(id, events); // the journal the bench opens must be one flow accepts
-  await replaceFile(ctx, store.runPath(id), logBytes(id, events), undefined);
-  out({ id, events: events.length, bytes: readFileSync(store.runPath(id)).length });
+  const head = events.length - behind;
+  await replaceFile(ctx, store.runPath(id), logBytes(id, events.slice(0, head)), undefined);
+  await Session.open(await store.load(id)).close();
+  appendFileSync(store.runPath(id), events.slice(head).map((e) => JSON.stringify(e) + '\n').join(''));
+  out({ id, events: events.length, bytes: readFileSync(store.runPath(id)).length, checkpointBehind: behind, checkpoint: existsSync(checkpointPath(store.runPath(id))) });
 }
 
-/** Opens a run as `flow show` does, first thing in a fresh process (cold). */
-async function openRun(stateDir: string, id: string): Promise<void> {
+/**
+ * Opens a run as `flow show` does (store.load through its fold checkpoint, Session.open),
+ * first thing in a fresh process (cold); `whole`: the same log read and folded whole, the
+ * checkpoint ignored (what an open cost before it).
+ */
+async function openRun(stateDir: string, id: string, how: string): Promise<void> {
   const t = performance.now();
   const cpu0 = process.cpuUsage();
   const store = await JournalStore.open({ fs: realFs }, stateDir, { uid, now });
-  const j = await store.load(id);
-  const readMs = performance.now() - t;
-  const c = fold(id, j.events);
+  let events: readonly FlowEvent[];
+  let phase: string;
+  let readMs: number;
+  let viaCheckpoint = false;
+  if (how === 'whole') {
+    const file = store.runPath(id);
+    events = parseRunFile(readFileSync(file), id, file).doc.events;
+    readMs = performance.now() - t;
+    phase = fold(id, events).phase;
+  } else {
+    const j = await store.load(id);
+    readMs = performance.now() - t;
+    viaCheckpoint = j.checkpoint !== undefined;
+    events = j.events;
+    phase = Session.open(j).phase;
+  }
   const openMs = performance.now() - t;
   const cpu = process.cpuUsage(cpu0);
   const t2 = performance.now();
-  const lines = readFileSync(j.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
+  const lines = readFileSync(store.runPath(id), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
   const parseMs = performance.now() - t2;
-  out({ events: j.events.length, phase: c.phase, openMs, readValidateMs: readMs, openCpuMs: (cpu.user + cpu.system) / 1000, bareParseMs: parseMs, lines: lines.length });
+  out({ events: events.length, phase, viaCheckpoint, openMs, readValidateMs: readMs, openCpuMs: (cpu.user + cpu.system) / 1000, bareParseMs: parseMs, lines: lines.length });
 }
 
 const [cmd, ...args] = process.argv.slice(2);
@@ -155,7 +184,7 @@ switch (cmd) {
     await long(args[0]!, Number(args[1]), args[2]!);
     break;
   case 'open':
-    await openRun(args[0]!, args[1]!);
+    await openRun(args[0]!, args[1]!, args[2] ?? 'flow');
     break;
   default:
     process.stderr.write('usage: journal-tools.mjs append|fold|long|open ...\n');

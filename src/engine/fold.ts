@@ -1,7 +1,9 @@
 /**
  * fold(events) → the run's phase and state, by feeding every journal event through the
  * workflow's machine with xstate's pure `transition()`. An event the machine does not
- * accept means the journal does not fit the machine: it is reported as corrupt.
+ * accept means the journal does not fit the machine: it is reported as corrupt. A long
+ * run's fold checkpoint (journal/checkpoint.ts) restores the machine's snapshot after a
+ * prefix of the events (`save` / the `saved` argument), so only the later ones are fed.
  */
 import { createActor, initialTransition, type ActorScope, type AnyStateMachine, type EventFromLogic, type SnapshotFrom } from 'xstate';
 import type { EventOf, FlowEvent } from '../../journal/events.js';
@@ -10,8 +12,8 @@ import type { StepDef } from '../../machines/types.js';
 import type { Value } from '../workflow/evaluate.js';
 import { instantiate } from '../workflow/resolve.js';
 import { sha256Of, workflowFromDefinition } from '../workflow/recorded.js';
-import { createRunMachine, phaseOf, type RunMachine } from './machine.js';
-import type { Phase, RunState } from './state.js';
+import { createRunMachine, MACHINE_VERSION, phaseOf, type RunMachine } from './machine.js';
+import { trackOf, type Phase, type RunState, type StepState, type StepStatus } from './state.js';
 
 export interface Folded {
   phase: Phase;
@@ -65,12 +67,24 @@ export class RunCursor implements Folded {
   private readonly scope: ActorScope<SnapshotFrom<RunMachine>, EventFromLogic<RunMachine>>;
   private snap: SnapshotFrom<RunMachine>;
 
-  /** `defs`: the run's steps when the caller has them (tests, the bench); otherwise from the RunStarted. */
-  constructor(id: string, first: EventOf<'RunStarted'>, defs?: StepDef[]) {
+  /**
+   * `defs`: the run's steps when the caller has them (tests, the bench); otherwise from the
+   * RunStarted. `saved`: a checkpoint's fold (`save()`) to start from instead of the first
+   * event; JournalMismatch when it is not one of this run's states.
+   */
+  constructor(id: string, first: EventOf<'RunStarted'>, defs?: StepDef[], saved?: unknown) {
     this.defs = defs ?? stepsOf(first, id);
     this.machine = createRunMachine(this.defs, id);
-    [this.snap] = initialTransition(this.machine, { first });
+    this.snap = saved === undefined ? initialTransition(this.machine, { first })[0] : this.machine.resolveState(restored(saved, first, id, this.defs));
     this.scope = inertScope(this.machine);
+  }
+
+  /** The folded state as plain data, for a checkpoint (journal/checkpoint.ts): what `saved` takes back. */
+  save(): SavedFold {
+    const { steps, track: _t, definition: _d, params: _p, ...rest } = this.snap.context;
+    // the keys in their order (undefined-valued ones too), so the restored state is the same object shape as a whole fold's
+    const ctx = this.snap.context;
+    return { machine: MACHINE_VERSION, value: this.snap.value as string, keys: Object.keys(ctx), state: { ...rest, steps: steps.map((st) => stepKeys(st)) } };
   }
 
   get phase(): Phase {
@@ -119,11 +133,65 @@ function inertScope(machine: RunMachine): ActorScope<SnapshotFrom<RunMachine>, E
   return { self, id: '', sessionId: '', logger: none, defer: none, stopChild: none, emit: none, actionExecutor: none, system: self.system };
 }
 
-/** Folds a whole journal: O(events) (plus O(steps) once, to build the run's steps). */
-export function fold(id: string, events: readonly FlowEvent[]): RunCursor {
+/**
+ * Folds a whole journal: O(events) (plus O(steps) once, to build the run's steps). With a
+ * checkpoint (the fold of the first `events` events, journal/checkpoint.ts) only the events
+ * after it are fed; a checkpoint that does not fit is ignored and the journal folded whole.
+ */
+export function fold(id: string, events: readonly FlowEvent[], checkpoint?: { events: number; fold: unknown }): RunCursor {
   const first = events[0];
   if (!first || first.type !== 'RunStarted') throw new JournalMismatch('the first event is not RunStarted');
+  if (checkpoint && checkpoint.events <= events.length) {
+    try {
+      const cursor = new RunCursor(id, first, undefined, checkpoint.fold);
+      if (cursor.state.lastSeq !== checkpoint.events - 1) throw new JournalMismatch('the checkpoint is not at its last event');
+      for (let i = checkpoint.events; i < events.length; i++) cursor.feed(events[i]!);
+      return cursor;
+    } catch (err) {
+      if (!(err instanceof JournalMismatch)) throw err;
+      // folded whole below: the events decide (a real mismatch is reported from there)
+    }
+  }
   const cursor = new RunCursor(id, first);
   for (let i = 1; i < events.length; i++) cursor.feed(events[i]!);
   return cursor;
+}
+
+/** A fold as a checkpoint holds it: the machine's state and the run's data without what the journal's RunStarted and the steps' definitions give back. */
+export interface SavedFold {
+  machine: number;
+  value: string;
+  keys: string[];
+  state: Omit<RunState, 'steps' | 'track' | 'definition' | 'params'> & { steps: (Omit<StepState, 'def'> & { keys: string[] })[] };
+}
+
+/** A step as saved: its data without its definition, and its keys in their order (`def` among them). */
+function stepKeys(st: StepState): Omit<StepState, 'def'> & { keys: string[] } {
+  const { def: _def, ...rest } = st;
+  return { ...rest, keys: Object.keys(st) };
+}
+
+const STATES = new Set(['forward', 'rollback', 'done', 'failed', 'interrupted', 'needsOperator', 'rolledBack']);
+const STATUSES = new Set<StepStatus>(['pending', 'intended', 'applied', 'failed', 'partial', 'undo-intended', 'undo-failed', 'undone']);
+
+/** The machine state a SavedFold describes, checked against this run; JournalMismatch when it does not fit. */
+function restored(saved: unknown, first: EventOf<'RunStarted'>, id: string, defs: StepDef[]): { value: string; context: RunState } {
+  const bad = (why: string) => new JournalMismatch(`checkpoint refused: ${why}`);
+  const f = saved as Partial<SavedFold> | null;
+  if (typeof f !== 'object' || f === null || f.machine !== MACHINE_VERSION || typeof f.value !== 'string' || !STATES.has(f.value)) throw bad('not a fold of this machine');
+  const s = f.state;
+  if (typeof s !== 'object' || s === null || s.id !== id || !Array.isArray(s.steps) || s.steps.length !== defs.length) throw bad('not this run');
+  if (!Number.isSafeInteger(s.lastSeq) || s.workflow !== first.workflow || s.workflowVersion !== first.workflowVersion || s.created !== first.at || typeof s.bootId !== 'string') throw bad('not this run');
+  if (!Array.isArray(f.keys) || !['id', 'steps', 'track', 'lastSeq'].every((k) => f.keys!.includes(k))) throw bad('no key order');
+  const steps: StepState[] = s.steps.map((st, i) => {
+    const keys = (st as { keys?: unknown }).keys;
+    if (typeof st !== 'object' || st === null || st.name !== defs[i]!.name || !STATUSES.has(st.status) || typeof st.undoing !== 'boolean' || typeof st.lost !== 'boolean' || !Array.isArray(keys)) throw bad(`step ${i}`);
+    const back: Record<string, unknown> = {};
+    for (const k of keys as string[]) back[k] = k === 'def' ? defs[i] : (st as Record<string, unknown>)[k];
+    return back as unknown as StepState;
+  });
+  const given: Record<string, unknown> = { params: first.params, steps, track: trackOf(steps), definition: first.definition };
+  const context: Record<string, unknown> = {};
+  for (const k of f.keys) context[k] = Object.hasOwn(given, k) ? given[k] : (s as Record<string, unknown>)[k];
+  return { value: f.value, context: context as unknown as RunState };
 }

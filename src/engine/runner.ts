@@ -5,7 +5,7 @@
  */
 import { JOURNAL_FORMAT, type EventBody, type EventOf } from '../../journal/events.js';
 import type { JournalStore } from '../../journal/store.js';
-import type { CrashHook } from '../../journal/durability.js';
+import { CrashSignal, type CrashHook } from '../../journal/durability.js';
 import type { Locks } from '../../journal/lock.js';
 import type { Json, WorkflowDef } from '../../machines/types.js';
 import { InterruptedError, JournalWriteError, RunNotFoundError, StepFailedError, UsageError } from '../errors.js';
@@ -47,6 +47,8 @@ export interface StartRequest {
 
 export class Runner {
   private readonly actions: StepActions;
+  /** the session each locked run has open (closed with the lock: checkpoint, the log's descriptor) */
+  private readonly sessions = new Map<string, Session>();
 
   constructor(private readonly d: RunnerDeps) {
     this.actions = new StepActions(d);
@@ -74,6 +76,7 @@ export class Runner {
         throw new JournalWriteError(err.path, err.code, err.detail, `the run was not recorded, so nothing was done; free space on (or repair) the filesystem of the state directory ${this.d.store.dirs.root}, then start it again`);
       });
       const s = Session.open(journal, this.d.observe);
+      this.sessions.set(req.id, s);
       this.d.observe?.(journal.events[0]!, s.state, s.phase);
       return this.drive(s);
     });
@@ -133,9 +136,16 @@ export class Runner {
 
   private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const release = await this.d.locks.acquire(`run-${id}`, { wait: false, what: `run ${id}` });
+    let crashed = false;
     try {
       return await fn();
+    } catch (err) {
+      crashed = err instanceof CrashSignal; // a test's simulated crash: nothing more is written, as in a process that died
+      throw err;
     } finally {
+      const s = this.sessions.get(id);
+      this.sessions.delete(id);
+      await s?.close(!crashed);
       await release();
     }
   }
@@ -143,6 +153,7 @@ export class Runner {
   private async open(id: string): Promise<Session> {
     await this.d.store.cleanTemps(id);
     const s = Session.open(await this.d.store.load(id), this.d.observe);
+    this.sessions.set(id, s);
     const boot = await this.d.kernel.system.bootId();
     if (boot !== s.state.bootId && s.phase !== 'rolled-back') await s.append({ type: 'BootChanged', from: s.state.bootId, to: boot });
     return s;

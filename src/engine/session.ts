@@ -14,6 +14,9 @@ import type { Json } from '../../machines/types.js';
 import { fold, JournalMismatch, type RunCursor } from './fold.js';
 import type { Phase, RunState, StepState } from './state.js';
 
+/** Events folded past the last checkpoint that make one worth writing (a write costs about what folding ~100 events does). */
+export const CHECKPOINT_EVERY = 256;
+
 export type EventObserver = (e: FlowEvent, state: RunState, phase: Phase) => void;
 
 export class Session {
@@ -26,7 +29,7 @@ export class Session {
   /** Folds the journal; a journal the machine refuses is reported as corrupt. */
   static open(journal: RunJournal, observe?: EventObserver): Session {
     try {
-      return new Session(journal, fold(journal.id, journal.events), observe);
+      return new Session(journal, fold(journal.id, journal.events, journal.checkpoint), observe);
     } catch (err) {
       if (err instanceof JournalMismatch) throw new CorruptJournalError(journal.path, err.message);
       throw err;
@@ -35,6 +38,21 @@ export class Session {
 
   get id(): string {
     return this.journal.id;
+  }
+
+  /**
+   * Ends this process's writing (call before the run lock is released): writes a fold
+   * checkpoint when at least CHECKPOINT_EVERY events were folded past the last one (a long
+   * log then opens by folding only what follows it), and closes the log's descriptor.
+   */
+  async close(checkpoint = true): Promise<void> {
+    try {
+      if (checkpoint && this.journal.events.length - (this.journal.checkpoint?.events ?? 0) >= CHECKPOINT_EVERY) await this.journal.saveCheckpoint(this.cursor.save());
+    } catch {
+      // a cache: a checkpoint that cannot be made never fails the command (nor hides its error)
+    } finally {
+      await this.journal.close();
+    }
   }
 
   get phase(): Phase {

@@ -1,5 +1,5 @@
 /**
- * The one place flow runs external programs (the only importer of execa). Argument
+ * The one place flow runs external programs (the only importer of execa, loaded at the first command). Argument
  * arrays, never a shell; LC_ALL=C so output and error text parse the same everywhere;
  * always a timeout (a dmsetup waiting for a udevd that never answers hangs forever).
  * Every command runs in its own process group (`detached`), so a Ctrl-C in the terminal
@@ -9,7 +9,11 @@
  * stdin is always /dev/null: input goes in argv (dm tables: dmsetup create --concise).
  * Failures become `KernelError`s with a code from the stderr table in parse/error-code.ts.
  */
-import { execa, type Options } from 'execa';
+import type { Options } from 'execa';
+
+/** execa, loaded at the first command (its module tree costs ~30 ms of CPU to initialise: commands that run none never pay it). */
+let execaModule: Promise<typeof import('execa')> | undefined;
+const loadExeca = () => (execaModule ??= import('execa'));
 
 let inheritedFds: () => number[] = () => [];
 
@@ -149,6 +153,7 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
   const started = performance.now();
   const record: CommandRecord = { argv: [...argv], exitCode: undefined, durationMs: 0 };
   try {
+    const { execa } = await loadExeca();
     const child = execa(file, args, {
       // fds 3.. are the locks flow holds: see setInheritedFds
       // (execa accepts fd numbers there at run time; its types do not say so)

@@ -102,6 +102,16 @@ describe('flow prune', () => {
     expect(r2.items.filter((i) => i.action === 'removed').map((i) => i.id).sort()).toEqual([ids.recentDone, ids.recentRolledBack].sort());
   });
 
+  it("removes a pruned run's fold checkpoint (runs/<id>.fold) with its journal", () => {
+    const id = device('a.img');
+    age(id, 3 * DAY);
+    const fold = join(sb.stateDir, 'runs', `${id}.fold`);
+    writeFileSync(fold, 'a cache of the fold\n', { mode: 0o600 }); // prune removes it whatever it holds
+    expect(prune('--older-than', '2d').items.map((i) => [i.id, i.action])).toEqual([[id, 'removed']]);
+    expect(existsSync(doc(id))).toBe(false);
+    expect(existsSync(fold)).toBe(false);
+  });
+
   it('--dry-run says what would go and changes nothing', async () => {
     const id = device('a.img');
     age(id, 3 * DAY);

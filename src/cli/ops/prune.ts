@@ -86,6 +86,7 @@ async function remove(app: App, r: ReadRun): Promise<'removed' | 'locked' | stri
     if (!now) return 'removed by someone else meanwhile';
     if (isCorrupt(now) || !ENDED.has(now.status) || now.state.lastSeq !== r.state.lastSeq) return 'changed while flow prune looked at it; not removed';
     await app.store.cleanTemps(r.id);
+    await app.store.removeCheckpoint(r.id); // the fold cache first: a crash between the two never leaves a checkpoint without its run
     await fs.unlink(app.store.runPath(r.id));
     await fs.syncDir(app.store.dirs.runs);
     await fs.unlink(path.join(app.store.dirs.locks, `run-${r.id}.lock`)).catch((err: unknown) => {

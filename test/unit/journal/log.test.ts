@@ -13,6 +13,7 @@ import { JournalStore } from '../../../journal/store.js';
 import { fold } from '../../../src/engine/fold.js';
 import { CorruptJournalError } from '../../../src/errors.js';
 import { SimFs } from '../../../src/fs/sim.js';
+import type { FileHandle } from '../../../src/fs/types.js';
 import { SCENARIOS } from '../../support/scenarios.js';
 import { STATE_DIR, World } from '../../support/world.js';
 
@@ -34,6 +35,21 @@ async function withLog(): Promise<{ fs: SimFs; bytes: Buffer }> {
 }
 
 const lines = (b: Buffer) => b.toString('utf8').split('\n');
+
+/** Counts the system calls made on the files under `prefix` (opens, and each handle's writes, syncs and closes). */
+function countCalls(fs: SimFs, prefix: string) {
+  const n = { open: 0, write: 0, datasync: 0, sync: 0, close: 0 };
+  const open = fs.open.bind(fs);
+  fs.open = async (p, o) => {
+    const h = await open(p, o);
+    if (!p.startsWith(prefix)) return h;
+    n.open++;
+    const counted = (k: 'write' | 'datasync' | 'sync' | 'close', f: (...a: never[]) => Promise<unknown>) => (...a: never[]) => (n[k]++, f.apply(h, a));
+    return { ...bindAll(h), write: counted('write', h.write), datasync: counted('datasync', h.datasync), sync: counted('sync', h.sync), close: counted('close', h.close) } as FileHandle;
+  };
+  return n;
+}
+const bindAll = (h: FileHandle): FileHandle => ({ write: h.write.bind(h), read: h.read.bind(h), truncate: h.truncate.bind(h), sync: h.sync.bind(h), datasync: h.datasync.bind(h), stat: h.stat.bind(h), close: h.close.bind(h) });
 
 describe('the append-only log (format 2)', () => {
   it('a new run writes a header line, then one line per event; RunStarted records format 2', async () => {
@@ -73,6 +89,50 @@ describe('the append-only log (format 2)', () => {
     // and it survives a power cut: the cut-off and the append were made durable together
     fs.powerCut();
     expect((await (await store(fs)).load('abcdefgh')).events.map((x) => x.seq)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('an append is one write and one fdatasync: the log stays open across appends until close', async () => {
+    const { fs, bytes } = await withLog();
+    const j = await (await store(fs)).load('abcdefgh');
+    const n = countCalls(fs, FILE);
+    for (let i = 0; i < 3; i++) {
+      await j.append({ type: 'ResumeStarted' });
+      await j.append({ type: 'RunInterrupted', signal: 'SIGINT' });
+    }
+    expect(n).toEqual({ open: 1, write: 6, datasync: 6, sync: 0, close: 0 });
+    await j.close();
+    expect(n.close).toBe(1);
+    // a later append opens the log again, and lands after the others
+    await j.append({ type: 'ResumeStarted' });
+    expect(n).toMatchObject({ open: 2, write: 7, datasync: 7 });
+    await j.close();
+    const after = await fs.readFile(FILE);
+    expect(after.subarray(0, bytes.length).equals(bytes)).toBe(true);
+    expect(lines(after).slice(1, -1).map((x) => JSON.parse(x).seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    fs.powerCut();
+    expect((await (await store(fs)).load('abcdefgh')).events).toHaveLength(10);
+  });
+
+  it('the runner closes every log it opened before it releases the run lock (start, resume, rollback)', async () => {
+    const sc = SCENARIOS.find((s) => s.workflow === 'delayed-device')!;
+    const w = World.create();
+    await sc.setup(w);
+    const n = countCalls(w.fs, `${STATE_DIR}/runs/`);
+    w.crashAt = 'apply:attach-file:before-intent';
+    await w.start(sc.workflow, sc.options, 'k3m9x2ab').catch((err: unknown) => {
+      if (!(err instanceof CrashSignal)) throw err;
+    });
+    w.crashAt = undefined;
+    expect(n.open).toBeGreaterThan(0);
+    expect(n.close).toBe(n.open);
+    await (await w.runner()).resume('k3m9x2ab');
+    expect(n.close).toBe(n.open);
+    const opens = n.open;
+    await (await w.runner()).rollback('k3m9x2ab');
+    expect(n.open).toBeGreaterThan(opens);
+    expect(n.close).toBe(n.open);
+    // each locked command opened the log once for all its appends (plus the new log's temp file)
+    expect(n.datasync).toBeGreaterThan(n.open);
   });
 
   const corrupt: [string, (l: string[]) => string[], RegExp][] = [
