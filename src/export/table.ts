@@ -44,6 +44,8 @@ export interface TableRewrite {
   drop: { start: number; end: number }[];
 }
 
+/** A copy of bytes [from, to): never a view (Buffer.slice would be one, and the original's bytes are patched). */
+const copy = (b: Uint8Array, from = 0, to = b.length): Uint8Array => Uint8Array.from(b.subarray(from, to));
 const u32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at, true);
 const setU32 = (b: Uint8Array, at: number, v: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).setUint32(at, v, true);
 const u64 = (b: Uint8Array, at: number) => Number(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(at, true));
@@ -72,7 +74,7 @@ export function chs(lba: number): [number, number, number] {
 }
 
 function dos(head: Uint8Array, imageSize: number, parts: readonly TablePart[], grow: readonly Grow[]): TableRewrite {
-  const mbr = head.slice(0, SECTOR);
+  const mbr = copy(head, 0, SECTOR);
   let sectors = Math.ceil(imageSize / SECTOR);
   for (const g of grow) {
     const p = parts.find((x) => x.number === g.number)!;
@@ -98,10 +100,10 @@ interface GptHeader {
 }
 
 function gptHeader(head: Uint8Array): GptHeader {
-  const h = head.slice(SECTOR, 2 * SECTOR);
+  const h = copy(head, SECTOR, 2 * SECTOR);
   if (new TextDecoder().decode(h.subarray(0, 8)) !== 'EFI PART') throw new UsageError('the GPT header (sector 1) has no "EFI PART" signature', 'is the image a GPT disk? `sfdisk -d IMAGE` shows what it holds');
   const size = u32(h, 12);
-  const check = h.slice(0, size);
+  const check = copy(h, 0, size);
   setU32(check, 16, 0);
   if (size < 92 || size > SECTOR || crc32(check) !== u32(h, 16)) throw new UsageError('the GPT header (sector 1) fails its CRC', 'repair the image first (e.g. `sgdisk -v IMAGE`)');
   return { bytes: h, size, entriesLba: u64(h, 72), count: u32(h, 80), entrySize: u32(h, 84) };
@@ -119,7 +121,7 @@ function gpt(head: Uint8Array, imageSize: number, parts: readonly TablePart[], g
   const arraySectors = Math.ceil(arrayBytes / SECTOR);
   const from = hd.entriesLba * SECTOR;
   if (hd.entrySize < 128 || from + arrayBytes > head.length) throw new UsageError(`the GPT entry array (at sector ${hd.entriesLba}, ${hd.count} entries of ${hd.entrySize} bytes) is not where flow reads it`, 'export needs the entries near the start of the disk, as every partitioning tool writes them');
-  const entries = head.slice(from, from + arraySectors * SECTOR);
+  const entries = copy(head, from, from + arraySectors * SECTOR);
   if (crc32(entries.subarray(0, arrayBytes)) !== u32(hd.bytes, 88)) throw new UsageError('the GPT entry array fails its CRC', 'repair the image first (e.g. `sgdisk -v IMAGE`)');
   const oldSectors = Math.floor(imageSize / SECTOR);
   let needed = 0;
@@ -135,15 +137,15 @@ function gpt(head: Uint8Array, imageSize: number, parts: readonly TablePart[], g
   const total = Math.max(oldSectors, needed + arraySectors + 1);
   const backupArray = total - 1 - arraySectors;
   const crc = crc32(entries.subarray(0, arrayBytes));
-  const primary = hd.bytes.slice();
+  const primary = copy(hd.bytes);
   setU64(primary, 32, total - 1);
   setU64(primary, 48, backupArray - 1);
   setU32(primary, 88, crc);
-  const backup = primary.slice();
+  const backup = copy(primary);
   setU64(backup, 24, total - 1);
   setU64(backup, 32, 1);
   setU64(backup, 72, backupArray);
-  const pmbr = head.slice(0, SECTOR);
+  const pmbr = copy(head, 0, SECTOR);
   const pe = [0, 1, 2, 3].map((i) => 446 + 16 * i).find((at) => pmbr[at + 4] === 0xee);
   if (pe !== undefined) setU32(pmbr, pe + 12, Math.min(total - 1, 0xffffffff));
   // the old backup, when it moved, is not copied: a stale header inside the disk confuses tools
