@@ -174,6 +174,13 @@ describe('SIGKILL during an export, then flow recover (or the next export)', () 
     const r = sb.flow(['export', id, '--to', 'new.img'], { FLOW_CRASH_AT: point });
     expect(r.signal, r.stderr).toBe('SIGKILL');
     expect(temps().length).toBe(point === 'export:renamed' ? 0 : 1);
+    // flow doctor names the left export run; flow prune never forgets it (its temporary file may remain)
+    const left = runs().find((l) => l.workflow === 'export-temp' && l.status !== 'rolled-back')!;
+    expect(left.status).toBe('done');
+    const doc = sb.flow(['doctor']);
+    expect(doc.stdout + doc.stderr).toContain(`${left.id} (the temporary file of a flow export that was killed)`);
+    const pr = sb.flow(['prune', '--older-than', '0s', '--dry-run', '--json']);
+    expect(JSON.parse(pr.stdout)).toContainEqual(expect.objectContaining({ id: left.id, action: 'kept' }));
     const rec = sb.flow(['recover', '--json']);
     expect(rec.code, rec.stderr).toBe(0);
     expect(JSON.parse(rec.stdout)).toEqual([expect.objectContaining({ workflow: 'export-temp', after: 'rolled-back', action: 'rollback' })]);

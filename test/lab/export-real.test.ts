@@ -24,7 +24,11 @@ interface Table {
   label: string;
   partitions: { start: number; size: number; type: string }[];
 }
-const table = (p: string): Table => (JSON.parse(sh(['sfdisk', '--json', p]).stdout) as { partitiontable: Table }).partitiontable;
+/** The table as `sfdisk --json` reads it, without the node names (they name the file). */
+function table(p: string): Table {
+  const t = (JSON.parse(sh(['sfdisk', '--json', p]).stdout) as { partitiontable: Table & { partitions: { node?: string }[] } }).partitiontable;
+  return { id: t.id, label: t.label, partitions: t.partitions.map(({ start, size, type }) => ({ start, size, type })) };
+}
 
 /** A read-only loop device over a partition of `img` (detached by the cleanup). */
 function partLoop(img: string, p: { start: number; size: number }): string {
@@ -60,11 +64,11 @@ describe('flow export (real kernel)', () => {
     const boot = partLoop(out, nt.partitions[0]!);
     const root = partLoop(out, nt.partitions[1]!);
     const fat = sh(['fsck.vfat', '-n', '-l', boot], { ok: [0, 1] });
-    expect(fat.code, fat.stdout + fat.stderr).toBe(0);
-    expect(fat.stdout).toMatch(/\/ssh\b/);
-    expect(fat.stdout).toMatch(/\/cmdline\.txt\b/);
-    const ext = sh(['fsck.ext4', '-n', '-f', root], { ok: [0, 1, 4] });
-    expect(ext.code, ext.stdout + ext.stderr).toBe(0);
+    expect.soft(fat.code, fat.stdout + fat.stderr).toBe(0);
+    expect.soft(fat.stdout).toMatch(/\/ssh\b/);
+    expect.soft(fat.stdout).toMatch(/\/cmdline\.txt\b/);
+    const ext = sh(['fsck.ext4', '-n', '-f', root], { ok: [0, 1, 4, 8] });
+    expect.soft(ext.code, ext.stdout + ext.stderr).toBe(0);
     // the grown filesystem fills the enlarged partition
     expect(sh(['dumpe2fs', '-h', root]).stdout).toMatch(new RegExp(`^Block count:\\s+${(524288 * 512) / 4096}$`, 'm'));
     expect(sh(['debugfs', '-R', 'cat /home/pi/exported.txt', root]).stdout).toBe('made in the snapshot\n');
