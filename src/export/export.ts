@@ -26,6 +26,7 @@ import { leftoverExport, tempNameOf } from './names.js';
 import { planExport, type ExportPlan } from './plan.js';
 import { runSource, type RunSource } from './source.js';
 import { dataRuns } from './sparse.js';
+import { fatCleaned, fatDirtyAt } from './clean.js';
 import { exportTempWorkflow } from './temp-workflow.js';
 
 /** A block device opened for reading: `length` bytes at `offset` (fewer at its end). */
@@ -41,6 +42,8 @@ export interface ExportEnv {
   openDevice?: (device: string) => Promise<DeviceReader>;
   /** flushes a mounted filesystem to its device before the copy (syncfs) */
   flush(mountpoint: string): Promise<void>;
+  /** replays the journal of the ext filesystem at byte `offset` of `file` (the copy of a mounted one carries needs_recovery) */
+  replayJournal(file: string, offset: number): Promise<void>;
   /** progress (bytes done of total), for a terminal */
   progress?(done: number, total: number): void;
   /** named instants of the export, for the crash tests */
@@ -128,9 +131,17 @@ export async function exportRun(env: ExportEnv, id: string, to: string): Promise
       const snapshots = [];
       for (const s of src.snapshots) snapshots.push({ ...s, bytes: await app.kernel.system.blockDeviceSize(s.device) });
       plan = planExport({ imageSize: st.size, table, head, snapshots });
+      const copies = await copiesOf(app, plan, snapshots);
+      if (copies.some((c) => c.type !== 'vfat') && file.includes('?')) throw new UsageError(`${file} contains '?': e2fsck, which replays the exported ext filesystem's journal, cannot open such a path`, 'give a path without ?');
       await settleLeftovers(env);
       for (const m of src.mountpoints) await env.flush(m);
-      const written = await withTemp(env, file, plan.size, (out, signals, rid) => copy(env, img, out, plan, signals, rid));
+      const written = await withTemp(
+        env,
+        file,
+        plan.size,
+        (out, signals, rid) => copy(env, img, out, plan, signals, rid).then(async (n) => (await cleanFat(out, copies), n)),
+        (temp) => replayJournals(env, temp, copies),
+      );
       return { file, size: plan.size, written, grown: plan.grown };
     } finally {
       await img.close();
@@ -145,7 +156,7 @@ export async function exportRun(env: ExportEnv, id: string, to: string): Promise
  * given FILE's name, the run rolled back. On a failure or an interruption the run's
  * rollback removes the temporary file.
  */
-async function withTemp(env: ExportEnv, file: string, size: number, fill: (out: FileHandle, signals: StopSignals, rid: string) => Promise<number>): Promise<number> {
+async function withTemp(env: ExportEnv, file: string, size: number, fill: (out: FileHandle, signals: StopSignals, rid: string) => Promise<number>, settle: (temp: string) => Promise<void>): Promise<number> {
   const { app } = env;
   const fs = app.kernel.fs;
   let rid = newRunId();
@@ -174,6 +185,7 @@ async function withTemp(env: ExportEnv, file: string, size: number, fill: (out: 
       } finally {
         await out.close();
       }
+      await settle(temp);
       env.crash?.('export:copied');
       if (signals.received) throw new InterruptedError(rid, signals.received, STOPPED);
       // link(2), not rename(2): a FILE that appeared meanwhile is never replaced
@@ -205,6 +217,43 @@ async function withTemp(env: ExportEnv, file: string, size: number, fill: (out: 
   } finally {
     signals.dispose();
     await release();
+  }
+}
+
+/** A snapshotted partition's copy in the new image: where it starts and its filesystem ('' when none is recognised). */
+interface Copied {
+  at: number;
+  type: string;
+}
+
+async function copiesOf(app: App, plan: ExportPlan, snapshots: readonly { device: string }[]): Promise<Copied[]> {
+  const out: Copied[] = [];
+  for (const s of snapshots) {
+    const e = plan.extents.find((x) => x.from.kind === 'device' && x.from.device === s.device);
+    if (e) out.push({ at: e.at, type: (await app.kernel.filesystems.probe(s.device))?.type ?? '' });
+  }
+  return out;
+}
+
+/** The copies of mounted FATs, their dirty bit cleared as an unmount would (clean.ts). */
+async function cleanFat(out: FileHandle, copies: readonly Copied[]): Promise<void> {
+  for (const c of copies.filter((x) => x.type === 'vfat')) {
+    const boot = await out.read(512, c.at);
+    const at = fatDirtyAt(boot);
+    if (at !== null) await out.write(fatCleaned(boot, at), c.at);
+  }
+}
+
+/** The copies of ext filesystems, their journals replayed (e2fsck writes the temporary file only), then fsynced again. */
+async function replayJournals(env: ExportEnv, temp: string, copies: readonly Copied[]): Promise<void> {
+  const ext = copies.filter((x) => ['ext2', 'ext3', 'ext4'].includes(x.type));
+  if (ext.length === 0) return;
+  for (const c of ext) await env.replayJournal(temp, c.at);
+  const fh = await env.app.kernel.fs.open(temp, { mode: 'write', noFollow: true });
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 

@@ -65,6 +65,8 @@ async function change(id: string): Promise<void> {
   // beyond the original partition: only the grown root holds it
   await k.writeDevice(`/dev/mapper/flow-${id}`, 100 * MiB, Buffer.from('in the grown part'));
   await k.writeDevice(`/dev/mapper/flow-${id}-boot`, 1 * MiB, Buffer.from('written into boot'));
+  // Linux marks a FAT it mounts read-write dirty (bit 0 of byte 0x41 of a FAT32 boot sector)
+  await k.writeDevice(`/dev/mapper/flow-${id}-boot`, 0x41, Uint8Array.of(0x01));
 }
 
 const temps = () => readdirSync(sb.dir).filter((n) => /\.flow-export-.*\.tmp$/.test(n));
@@ -91,9 +93,11 @@ describe('flow export: a new image from a done run', () => {
     expect(at(out, ROOT.start * 512 + 5 * MiB, 21)).toBe('written into the root');
     expect(at(out, ROOT.start * 512 + 100 * MiB, 17)).toBe('in the grown part');
     expect(at(out, BOOT.start * 512 + MiB, 17)).toBe('written into boot');
-    // what the run did not change is the original's (the boot sector; the root's superblock the online grow rewrote)
+    // what the run did not change is the original's (the boot partition's first MiB; the root's superblock the online grow rewrote),
+    // and the copy of the mounted FAT is clean again, as an unmount would leave it
     const orig = readFileSync(image);
     const copy = readFileSync(out);
+    expect(copy[BOOT.start * 512 + 0x41]).toBe(0);
     expect(copy.subarray(BOOT.start * 512, BOOT.start * 512 + MiB).equals(orig.subarray(BOOT.start * 512, BOOT.start * 512 + MiB))).toBe(true);
     // the MBR: only partition 2's size and CHS end differ
     const diff = [...Array(512).keys()].filter((i) => copy[i] !== orig[i]);

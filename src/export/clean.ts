@@ -1,0 +1,28 @@
+/**
+ * A copy of a mounted filesystem, made clean as unmounting it would. Linux marks a FAT it
+ * mounts read-write "dirty" in its boot sector (the state byte: offset 0x41 in a FAT32
+ * boot sector, 0x25 in a FAT12/16 one; bit 0) and clears the bit at unmount; a copy taken
+ * while it is mounted (after syncfs, so the rest is on the device) carries the bit, and
+ * fsck.fat would report the volume as not properly unmounted. An ext4 copy carries its
+ * journal with `needs_recovery`: the export replays it in the copy (e2fsck -E journal_only),
+ * as the next mount would. Pure here; the shell applies it to the temporary file only.
+ */
+
+const FAT_DIRTY = 0x01;
+
+/** The byte offset of a FAT boot sector's state byte when its dirty bit is set, else null. */
+export function fatDirtyAt(boot: Uint8Array): number | null {
+  if (boot.length < 512 || boot[510] !== 0x55 || boot[511] !== 0xaa) return null;
+  const v = new DataView(boot.buffer, boot.byteOffset, boot.byteLength);
+  // FAT32 has no 16-bit sectors-per-FAT (0) and a 32-bit one at 36
+  const fat32 = v.getUint16(22, true) === 0 && v.getUint32(36, true) !== 0;
+  const at = fat32 ? 0x41 : 0x25;
+  return (boot[at]! & FAT_DIRTY) !== 0 ? at : null;
+}
+
+/** The boot sector with its dirty bit cleared (a copy). */
+export function fatCleaned(boot: Uint8Array, at: number): Uint8Array {
+  const out = Uint8Array.from(boot);
+  out[at] = out[at]! & ~FAT_DIRTY;
+  return out;
+}
