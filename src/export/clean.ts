@@ -13,9 +13,8 @@ const FAT_DIRTY = 0x01;
 /** The byte offset of a FAT boot sector's state byte when its dirty bit is set, else null. */
 export function fatDirtyAt(boot: Uint8Array): number | null {
   if (boot.length < 512 || boot[510] !== 0x55 || boot[511] !== 0xaa) return null;
-  const v = new DataView(boot.buffer, boot.byteOffset, boot.byteLength);
-  // FAT32 has no 16-bit sectors-per-FAT (0) and a 32-bit one at 36
-  const fat32 = v.getUint16(22, true) === 0 && v.getUint32(36, true) !== 0;
+  // FAT32 is the FAT whose 16-bit sectors-per-FAT (BPB_FATSz16) is 0
+  const fat32 = boot[22] === 0 && boot[23] === 0;
   const at = fat32 ? 0x41 : 0x25;
   return (boot[at]! & FAT_DIRTY) !== 0 ? at : null;
 }
