@@ -124,6 +124,16 @@ describe('flow export: a new image from a done run', () => {
   });
 });
 
+describe('flow export in help and completion', () => {
+  it('completes a run id and a FILE for --to', () => {
+    const r = sb.flow(['completion', 'bash']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/'export\|0'[^\n]*\) echo 'id'/);
+    expect(r.stdout).toMatch(/'export\|--to'\) echo 'file'/);
+    expect(sb.flow(['--help']).stdout).toMatch(/^ {2}export \[options\] <id> +write a new complete disk image/m);
+  });
+});
+
 describe('flow export refuses before anything changes', () => {
   const unchanged = (act: () => void) => {
     const k = kernelText(sb);
