@@ -63,6 +63,7 @@ export interface ExportResult {
 const CHUNK = 1 << 20;
 const BLOCK = 4096;
 const HEAD = 1 << 20;
+const EXT = ['ext2', 'ext3', 'ext4'];
 const STOPPED = 'the export stopped: its temporary file is removed and no image was written; export again';
 
 function holding(locks: Locks, name: string): Locks {
@@ -132,7 +133,7 @@ export async function exportRun(env: ExportEnv, id: string, to: string): Promise
       for (const s of src.snapshots) snapshots.push({ ...s, bytes: await app.kernel.system.blockDeviceSize(s.device) });
       plan = planExport({ imageSize: st.size, table, head, snapshots });
       const copies = await copiesOf(app, plan, snapshots);
-      if (copies.some((c) => c.type !== 'vfat') && file.includes('?')) throw new UsageError(`${file} contains '?': e2fsck, which replays the exported ext filesystem's journal, cannot open such a path`, 'give a path without ?');
+      if (copies.some((c) => EXT.includes(c.type)) && file.includes('?')) throw new UsageError(`${file} contains '?': e2fsck, which replays the exported ext filesystem's journal, cannot open such a path`, 'give a path without ?');
       await settleLeftovers(env);
       for (const m of src.mountpoints) await env.flush(m);
       const written = await withTemp(
@@ -246,7 +247,7 @@ async function cleanFat(out: FileHandle, copies: readonly Copied[]): Promise<voi
 
 /** The copies of ext filesystems, their journals replayed (e2fsck writes the temporary file only), then fsynced again. */
 async function replayJournals(env: ExportEnv, temp: string, copies: readonly Copied[]): Promise<void> {
-  const ext = copies.filter((x) => ['ext2', 'ext3', 'ext4'].includes(x.type));
+  const ext = copies.filter((x) => EXT.includes(x.type));
   if (ext.length === 0) return;
   for (const c of ext) await env.replayJournal(temp, c.at);
   const fh = await env.app.kernel.fs.open(temp, { mode: 'write', noFollow: true });
