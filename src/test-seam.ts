@@ -30,8 +30,6 @@ export interface TestSeam {
   openDevice?: (device: string) => Promise<DeviceReader>;
   /** flow export: how a mounted snapshot is flushed instead of syncfs (the fake kernel's mounts hold no page cache) */
   flushMount?: (mountpoint: string) => Promise<void>;
-  /** flow export: instead of e2fsck's journal replay in the copy (the fake kernel's ext filesystems have no journal) */
-  replayJournal?: (file: string, offset: number) => Promise<void>;
 }
 
 let installed: TestSeam | undefined;

@@ -42,8 +42,6 @@ export interface ExportEnv {
   openDevice?: (device: string) => Promise<DeviceReader>;
   /** flushes a mounted filesystem to its device before the copy (syncfs) */
   flush(mountpoint: string): Promise<void>;
-  /** replays the journal of the ext filesystem at byte `offset` of `file` (the copy of a mounted one carries needs_recovery) */
-  replayJournal(file: string, offset: number): Promise<void>;
   /** progress (bytes done of total), for a terminal */
   progress?(done: number, total: number): void;
   /** named instants of the export, for the crash tests */
@@ -63,7 +61,6 @@ export interface ExportResult {
 const CHUNK = 1 << 20;
 const BLOCK = 4096;
 const HEAD = 1 << 20;
-const EXT = ['ext2', 'ext3', 'ext4'];
 const STOPPED = 'the export stopped: its temporary file is removed and no image was written; export again';
 
 function holding(locks: Locks, name: string): Locks {
@@ -133,16 +130,9 @@ export async function exportRun(env: ExportEnv, id: string, to: string): Promise
       for (const s of src.snapshots) snapshots.push({ ...s, bytes: await app.kernel.system.blockDeviceSize(s.device) });
       plan = planExport({ imageSize: st.size, table, head, snapshots });
       const copies = await copiesOf(app, plan, snapshots);
-      if (copies.some((c) => EXT.includes(c.type)) && file.includes('?')) throw new UsageError(`${file} contains '?': e2fsck, which replays the exported ext filesystem's journal, cannot open such a path`, 'give a path without ?');
       await settleLeftovers(env);
       for (const m of src.mountpoints) await env.flush(m);
-      const written = await withTemp(
-        env,
-        file,
-        plan.size,
-        (out, signals, rid) => copy(env, img, out, plan, signals, rid).then(async (n) => (await cleanFat(out, copies), n)),
-        (temp) => replayJournals(env, temp, copies),
-      );
+      const written = await withTemp(env, file, plan.size, (out, signals, rid) => copy(env, img, out, plan, signals, rid).then(async (n) => (await cleanFat(out, copies), n)));
       return { file, size: plan.size, written, grown: plan.grown };
     } finally {
       await img.close();
@@ -157,7 +147,7 @@ export async function exportRun(env: ExportEnv, id: string, to: string): Promise
  * given FILE's name, the run rolled back. On a failure or an interruption the run's
  * rollback removes the temporary file.
  */
-async function withTemp(env: ExportEnv, file: string, size: number, fill: (out: FileHandle, signals: StopSignals, rid: string) => Promise<number>, settle: (temp: string) => Promise<void>): Promise<number> {
+async function withTemp(env: ExportEnv, file: string, size: number, fill: (out: FileHandle, signals: StopSignals, rid: string) => Promise<number>): Promise<number> {
   const { app } = env;
   const fs = app.kernel.fs;
   let rid = newRunId();
@@ -167,6 +157,7 @@ async function withTemp(env: ExportEnv, file: string, size: number, fill: (out: 
   const signals = watchStopSignals('stopping the export; its temporary file is removed');
   const locks = holding(app.locks, `run-${rid}`);
   let started = false;
+  let rolledBack = false;
   try {
     const loaded = exportTempWorkflow();
     const pf = await preflightWorkflow(loaded, { temp, size: String(size) }, { kernel: app.kernel, cwd: env.cwd, runDir: app.runDir, id: rid, newUuid: app.newUuid });
@@ -186,7 +177,6 @@ async function withTemp(env: ExportEnv, file: string, size: number, fill: (out: 
       } finally {
         await out.close();
       }
-      await settle(temp);
       env.crash?.('export:copied');
       if (signals.received) throw new InterruptedError(rid, signals.received, STOPPED);
       // link(2), not rename(2): a FILE that appeared meanwhile is never replaced
@@ -206,13 +196,14 @@ async function withTemp(env: ExportEnv, file: string, size: number, fill: (out: 
       const hold = watchStopSignals('removing the temporary file first');
       try {
         await app.runner({ locks }).rollback(rid);
+        rolledBack = true;
       } finally {
         hold.dispose();
       }
     }
     return written;
   } catch (err) {
-    const gone = err instanceof InterruptedError || err instanceof UsageError || (err instanceof StepFailedError && err.rolledBack);
+    const gone = rolledBack || err instanceof InterruptedError || (err instanceof StepFailedError && err.rolledBack);
     if (started && !gone) env.note(`the export run is ${rid}: \`flow rollback ${rid}\` (or \`flow recover\`) removes its temporary file ${temp}`);
     throw err;
   } finally {
@@ -242,19 +233,6 @@ async function cleanFat(out: FileHandle, copies: readonly Copied[]): Promise<voi
     const boot = await out.read(512, c.at);
     const at = fatDirtyAt(boot);
     if (at !== null) await out.write(fatCleaned(boot, at), c.at);
-  }
-}
-
-/** The copies of ext filesystems, their journals replayed (e2fsck writes the temporary file only), then fsynced again. */
-async function replayJournals(env: ExportEnv, temp: string, copies: readonly Copied[]): Promise<void> {
-  const ext = copies.filter((x) => EXT.includes(x.type));
-  if (ext.length === 0) return;
-  for (const c of ext) await env.replayJournal(temp, c.at);
-  const fh = await env.app.kernel.fs.open(temp, { mode: 'write', noFollow: true });
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

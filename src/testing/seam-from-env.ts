@@ -37,6 +37,5 @@ export function seamFromEnv(env: NodeJS.ProcessEnv): TestSeam | undefined {
     // flow export reads the fake kernel's snapshot devices through it (the kernel is open by then)
     openDevice: fakePath ? async (device) => ({ read: (length, offset) => fake!.readDevice(device, offset, length), close: async () => undefined }) : undefined,
     flushMount: fakePath ? async () => undefined : undefined,
-    replayJournal: fakePath ? async () => undefined : undefined,
   };
 }

@@ -152,7 +152,6 @@ describe('flow export refuses before anything changes', () => {
     unchanged(() => expectRefused(sb.flow(['export', id, '--to', image]), /is the run's source image: flow export never writes the original/, /another path/));
     unchanged(() => expectRefused(sb.flow(['export', 'zzzzzzzz', '--to', 'new.img']), /no run zzzzzzzz/, /flow list/));
     for (const bad of ['../abcdefgh', `../runs/${id}`, '/etc/passwd']) unchanged(() => expectRefused(sb.flow(['export', bad, '--to', 'new.img']), /is not a run id/, /flow list/));
-    unchanged(() => expectRefused(sb.flow(['export', id, '--to', 'what?.img']), /contains '\?': e2fsck, which replays the exported ext filesystem's journal, cannot open such a path/, /without \?/));
   });
 
   it('a run of another workflow, a rolled-back run, a run whose devices a reboot took', async () => {

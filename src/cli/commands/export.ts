@@ -62,8 +62,6 @@ export function registerExport(program: Command, setCode: SetCode): void {
             openDevice: seam?.openDevice,
             // syncfs: what the mounted snapshot holds reaches its device before it is read
             flush: seam?.flushMount ?? (async (mp) => void (await runCommand(['sync', '-f', '--', mp]))),
-            // exit 1: the journal was replayed (e2fsck "corrected" the copy); the copy only, never the original
-            replayJournal: seam?.replayJournal ?? (async (f, offset) => void (await runCommand(['e2fsck', '-p', '-E', 'journal_only', `${f}?offset=${offset}`], { okExitCodes: [0, 1] }))),
             progress: progressOnTty(),
             crash: seam?.crash,
             note: (l) => process.stderr.write(`flow: ${l}\n`),
