@@ -15,6 +15,7 @@ import { realFs } from '../../src/fs/real.js';
 import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
 import { buildTestImage } from '../../src/kernel/fake/test-image.js';
 import { expectRefused, kernelText, listing, runId, Sandbox } from './harness.js';
+import { onPty } from './pty.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -108,6 +109,15 @@ describe('flow export: a new image from a done run', () => {
     expect(sha(image)).toBe(before);
     expect(temps()).toEqual([]);
     expect(runs().filter((x) => x.id !== id)).toEqual([expect.objectContaining({ workflow: 'export-temp', status: 'rolled-back' })]);
+  });
+
+  it('progress on a terminal only: none on a pipe (above), a percentage up to 100% on a pty', async () => {
+    const id = piRun(await piImage());
+    const r = await onPty(sb, ['export', id, '--to', 'tty.img']);
+    expect(r.code, r.raw).toBe(0);
+    expect(r.raw).toMatch(/\rexporting: +\d+% \(\d+ of \d+ MiB\)/);
+    expect(r.raw).toMatch(/\rexporting: 100% \(\d+ of \d+ MiB\)\r?\n/);
+    expect(r.raw).toMatch(/exported run \w+ to .*tty\.img/);
   });
 
   it('snapshot-image of a whole image without a table: the snapshot is the image', async () => {
