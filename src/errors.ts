@@ -104,8 +104,9 @@ export class NeedsOperatorError extends FlowError {
 
 /** SIGINT/SIGTERM stopped the run between steps (exit 130). */
 export class InterruptedError extends FlowError {
-  constructor(readonly runId: string, readonly signal: string) {
-    super(`run ${runId} interrupted by ${signal}`, `\`flow resume ${runId}\` continues it, \`flow rollback ${runId}\` undoes it`);
+  /** `hint`: instead of resume/rollback (an export's run was already rolled back) */
+  constructor(readonly runId: string, readonly signal: string, hint?: string) {
+    super(`run ${runId} interrupted by ${signal}`, hint ?? `\`flow resume ${runId}\` continues it, \`flow rollback ${runId}\` undoes it`);
   }
 }
 

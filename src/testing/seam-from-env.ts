@@ -4,7 +4,8 @@
  *   FLOW_FAKE_KERNEL=<file>   a persisted fake kernel in that file instead of the host's
  *   FLOW_WORKFLOWS_DIR=<dir> administrators' workflows from there instead of /etc/flow/workflows
  *   FLOW_BINFMT_DIR=<dir>    flow exec reads binfmt_misc entries from there instead of /proc/sys/fs/binfmt_misc
- *   (with FLOW_FAKE_KERNEL, flow exec runs its command in the fake root without chroot: exec-runner.ts)
+ *   (with FLOW_FAKE_KERNEL, flow exec runs its command in the fake root without chroot: exec-runner.ts,
+ *   and flow export reads the fake kernel's devices)
  *   the others               crash points, pauses, halts, sync calls left out: crash-env.ts
  */
 import { realFs } from '../fs/real.js';
@@ -33,5 +34,8 @@ export function seamFromEnv(env: NodeJS.ProcessEnv): TestSeam | undefined {
     workflowsDir,
     binfmtDir,
     execRunner: fakePath ? fakeRootRunner : undefined,
+    // flow export reads the fake kernel's snapshot devices through it (the kernel is open by then)
+    openDevice: fakePath ? async (device) => ({ read: (length, offset) => fake!.readDevice(device, offset, length), close: async () => undefined }) : undefined,
+    flushMount: fakePath ? async () => undefined : undefined,
   };
 }

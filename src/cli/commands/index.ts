@@ -29,6 +29,7 @@ export const COMMANDS: readonly Entry[] = [
   { names: ['check'], load: async () => (await import('./check.js')).registerCheck },
   { names: ['verify'], load: async () => (await import('./verify.js')).registerVerify },
   { names: ['exec'], load: async () => (await import('./exec.js')).registerExec },
+  { names: ['export'], load: async () => (await import('./export.js')).registerExport },
   { names: ['recover'], load: async () => (await import('./recover.js')).registerRecover },
   { names: ['resolve'], load: async () => (await import('./resolve.js')).registerResolve },
   { names: ['doctor'], load: async () => (await import('./doctor.js')).registerDoctor },

@@ -12,6 +12,7 @@ import { openStore } from '../../app.js';
 import { LockedError } from '../../errors.js';
 import { fail, ok, warn, type Check } from './doctor-types.js';
 import { ENDED, isCorrupt, leftoverExecBinds, readRuns } from './runs.js';
+import { leftoverExport } from '../../export/names.js';
 
 /** Checks root, runs/ and locks/ as flow would; `usable` when flow can open the state dir without changing it. */
 export async function stateDirCheck(root: string): Promise<{ check: Check; usable: boolean }> {
@@ -94,7 +95,7 @@ export async function runChecks(root: string): Promise<Check[]> {
   checks.push(corrupt.length === 0 ? ok('journals', `${runs.length} run journal${runs.length === 1 ? '' : 's'}, none corrupt`) : fail('journals', corrupt.map((c) => c.corrupt).join('; '), 'flow never touches them: inspect each and move it out of runs/ (other runs are unaffected)'));
   const stopped: string[] = [];
   for (const r of runs) {
-    const what = isCorrupt(r) ? null : !ENDED.has(r.status) ? r.status : leftoverExecBinds(r) ? 'the binds of a flow exec that was killed' : null;
+    const what = isCorrupt(r) ? null : !ENDED.has(r.status) ? r.status : leftoverExecBinds(r) ? 'the binds of a flow exec that was killed' : leftoverExport(r) ? 'the temporary file of a flow export that was killed' : null;
     if (what !== null && !(await held(`run-${r.id}`))) stopped.push(`${r.id} (${what})`);
   }
   checks.push(stopped.length === 0 ? ok('unfinished-runs', 'no unfinished run left without a flow process') : warn('unfinished-runs', `unfinished, and no flow process holds them (crashed or stopped): ${stopped.join(', ')}`, 'settle them: flow recover (or flow resume <id> / flow rollback <id> one by one)'));

@@ -11,6 +11,7 @@ import { hasCode } from '../../fs/types.js';
 import type { GlobalOpts } from '../commands/common.js';
 import { worst } from './recover.js';
 import { ENDED, isCorrupt, leftoverExecBinds, readRun, readRuns, type ReadRun } from './runs.js';
+import { leftoverExport } from '../../export/names.js';
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -52,6 +53,10 @@ export async function prune(opts: GlobalOpts & { olderThan: string; dryRun: bool
     if (at >= cutoff) continue;
     if (leftoverExecBinds(r)) {
       items.push({ ...base, action: 'kept', reason: 'the binds of a flow exec that was killed: never pruned; `flow recover` removes them' });
+      continue;
+    }
+    if (leftoverExport(r)) {
+      items.push({ ...base, action: 'kept', reason: 'the temporary file of a flow export that was killed: never pruned; `flow recover` removes it' });
       continue;
     }
     if (!ENDED.has(r.status)) {

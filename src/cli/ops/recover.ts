@@ -11,7 +11,11 @@ import { installCommandLog } from '../log.js';
 import { progressLine } from '../render.js';
 import { watchStopSignals } from '../stop-signals.js';
 import type { GlobalOpts } from '../commands/common.js';
-import { ENDED, inRollback, isCorrupt, leftoverExecBinds as execBinds, readRun, readRuns } from './runs.js';
+import { ENDED, inRollback, isCorrupt, leftoverExecBinds, readRun, readRuns, type ReadRun } from './runs.js';
+import { leftoverExport } from '../../export/names.js';
+
+/** flow's own internal runs (an exec's binds, an export's temporary file) left by a killed flow: always rolled back, also when done. */
+const execBinds = (r: ReadRun): boolean => leftoverExecBinds(r) || leftoverExport(r);
 
 export type Policy = 'resume' | 'rollback';
 

@@ -10,7 +10,7 @@ import { KernelError } from '../../errors.js';
 import type { Fs } from '../../fs/types.js';
 import { reportCommand } from '../exec.js';
 import type { DmFacility, FilesystemFacility, Kernel, LoopFacility, MountFacility, PartitionFacility, SystemFacility, ZramFacility } from '../types.js';
-import { writeDevice } from './blockio.js';
+import { readDevice, writeDevice } from './blockio.js';
 import { kerr, type Ctx, type PointHook } from './context.js';
 import { collectAutoclear, findDevice } from './devices.js';
 import { armFault, faultError, takeFault, type KernelFault } from './faults.js';
@@ -220,6 +220,15 @@ export class FakeKernel implements Kernel {
       const dev = findDevice(ctx.state, device);
       if (!dev) throw kerr('ENXIO', `no device ${device}`);
       await writeDevice(ctx, dev, offset, data);
+    });
+  }
+
+  /** What a reader of a device (/dev path or major:minor) sees: `length` bytes at byte `offset` (zeros past its end). */
+  readDevice(device: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.exec('readDevice', 'test', device, async (ctx) => {
+      const dev = findDevice(ctx.state, device);
+      if (!dev) throw kerr('ENXIO', `no device ${device}`);
+      return readDevice(ctx, dev, offset, length);
     });
   }
 

@@ -1,0 +1,99 @@
+/**
+ * flow export on the real kernel, in the lab only, on an image made by scripts/make-pi-image
+ * (FAT32 boot partition at 8192, ext4 root, /etc/fstab and cmdline.txt by PARTUUID):
+ *   npm run build && scripts/lab run -q -- npx vitest run --project lab test/lab/export-real.test.ts
+ * A pi-image run with a file written into each partition, exported: the new image's table
+ * keeps the disk identifier and enlarges the root to the snapshot's size, every partition
+ * passes fsck -n, the file is there (debugfs, fsck.fat's listing), flow attaches the new
+ * image again and shows it; the original's sha256 never changes; a SIGKILL during the copy
+ * followed by `flow recover` leaves no temporary file and no image.
+ */
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { labCase } from './lab-case.js';
+import { requireLab } from './lab-env.js';
+import { sh, sha256 } from './real-host.js';
+
+requireLab();
+
+const t = labCase();
+
+interface Table {
+  id: string;
+  label: string;
+  partitions: { start: number; size: number; type: string }[];
+}
+/** The table as `sfdisk --json` reads it, without the node names (they name the file). */
+function table(p: string): Table {
+  const t = (JSON.parse(sh(['sfdisk', '--json', p]).stdout) as { partitiontable: Table & { partitions: { node?: string }[] } }).partitiontable;
+  return { id: t.id, label: t.label, partitions: t.partitions.map(({ start, size, type }) => ({ start, size, type })) };
+}
+
+/** A read-only loop device over a partition of `img` (detached by the cleanup). */
+function partLoop(img: string, p: { start: number; size: number }): string {
+  const dev = sh(['losetup', '--find', '--show', '--read-only', '--offset', String(p.start * 512), '--sizelimit', String(p.size * 512), img]).stdout.trim();
+  t.undo(() => void sh(['losetup', '-d', dev]));
+  return dev;
+}
+
+describe('flow export (real kernel)', () => {
+  it('a pi-image run with changes, exported: identifiers kept, root enlarged, fsck clean, the changes there, the original unchanged; SIGKILL + recover leaves nothing', async () => {
+    const img = t.sb.piImage('pi.img', 128);
+    const before = await sha256(img.path);
+    const orig = table(img.path);
+    const r = t.run('pi-image', ['--image', img.path, '--cow-file', join(t.sb.dir, 'pi.cow'), '--cow-size', '64M', '--boot-cow-size', '16M', '--size', '256M']);
+    const o = r.outputs as Record<string, string>;
+    writeFileSync(join(o.mountpoint!, 'home/pi/exported.txt'), 'made in the snapshot\n');
+    writeFileSync(join(o['boot-mountpoint']!, 'ssh'), '');
+
+    const out = join(t.sb.dir, 'custom.img');
+    const e = t.sb.flow(['export', r.id, '--to', out]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/partition 2 enlarged from \d+ to 524288 sectors/);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    // sparse: far fewer blocks than bytes
+    expect(statSync(out).blocks * 512).toBeLessThan(statSync(out).size);
+
+    const nt = table(out);
+    expect([nt.label, nt.id]).toEqual(['dos', orig.id]);
+    expect(nt.partitions[0]).toEqual(orig.partitions[0]);
+    expect(nt.partitions[1]).toEqual({ ...orig.partitions[1], size: 524288 });
+    expect(statSync(out).size).toBe((orig.partitions[1]!.start + 524288) * 512);
+
+    const boot = partLoop(out, nt.partitions[0]!);
+    const root = partLoop(out, nt.partitions[1]!);
+    const fat = sh(['fsck.vfat', '-n', '-l', boot], { ok: [0, 1] });
+    expect.soft(fat.code, fat.stdout + fat.stderr).toBe(0);
+    expect.soft(fat.stdout).toMatch(/\/ssh\b/);
+    expect.soft(fat.stdout).toMatch(/\/cmdline\.txt\b/i);
+    const ext = sh(['fsck.ext4', '-n', '-f', root], { ok: [0, 1, 4, 8] });
+    expect.soft(ext.code, ext.stdout + ext.stderr).toBe(0);
+    // the grown filesystem fills the enlarged partition
+    expect(sh(['dumpe2fs', '-h', root]).stdout).toMatch(new RegExp(`^Block count:\\s+${(524288 * 512) / 4096}$`, 'm'));
+    expect(sh(['debugfs', '-R', 'cat /home/pi/exported.txt', root]).stdout).toBe('made in the snapshot\n');
+
+    // attached again with flow: the change is there
+    let again;
+    try {
+      again = t.run('snapshot-image', ['--image', out, '--partition', '2', '--cow-size', '16M', '--size', '256M']);
+    } catch (err) {
+      throw new Error(`${String(err)}\nkernel log:\n${sh(['dmesg']).stdout.split('\n').slice(-15).join('\n')}`);
+    }
+    expect(readFileSync(join((again.outputs as Record<string, string>).mountpoint!, 'home/pi/exported.txt'), 'utf8')).toBe('made in the snapshot\n');
+    t.rollback(again.id);
+
+    // SIGKILL during the copy, then flow recover: no temporary file, no image
+    const killed = t.sb.flow(['export', r.id, '--to', join(t.sb.dir, 'killed.img')], { FLOW_CRASH_AT: 'export:copying' });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    const temps = () => readdirSync(t.sb.dir).filter((n) => n.includes('.flow-export-'));
+    expect(temps()).toHaveLength(1);
+    const rec = t.sb.flow(['recover', '--json']);
+    expect(rec.code, rec.stderr).toBe(0);
+    expect(temps()).toEqual([]);
+    expect(existsSync(join(t.sb.dir, 'killed.img'))).toBe(false);
+
+    t.rollback(r.id);
+    expect(await sha256(img.path)).toBe(before);
+  }, 600_000);
+});
