@@ -26,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dmUuid } from '../../machines/types.js';
 import { requireLab } from './lab-env.js';
 import { hostObjects, ROOT, Sandbox, sh, sha256, type HostObjects } from './real-host.js';
-import { globalView, hostRaw, must, type Raw } from './sigkill-host.js';
+import { globalView, hostRaw, must, testSnapshot, type Raw } from './sigkill-host.js';
 import { SigkillMatrix, type Figures, type Lane, type Phase } from './sigkill-matrix.js';
 import { CrashMatrix } from '../../src/verify/matrix.js';
 import { SCENARIOS } from '../support/scenarios.js';
@@ -85,6 +85,8 @@ async function setup(): Promise<{ lanes: Lane[]; baseline: string[] }> {
   undoLater(() => sh(['umount', foreignMnt]));
   const zramBefore = new Set(readdirSync('/sys/block').filter((n) => /^zram\d+$/.test(n)));
 
+  const blob = await testSnapshot(root);
+  console.error(`sigkill matrix: the test build's invocations start from ${blob ?? 'its code cache (FLOW_LAB_SIGKILL_SNAPSHOT=0)'}`);
   const pi = join(root, 'pi.img');
   sh([join(ROOT, 'scripts/make-pi-image'), pi, '128']);
   const lanes: Lane[] = [];
