@@ -33,8 +33,8 @@ sigkill=test/lab/sigkill-real.test.ts
 # name, timeout (s), the vitest file selection. Timeouts: >= 40 % margin over the time
 # measured at load ~2 (README, Tests).
 shards=(
-  "sigkill 2700 $sigkill"
-  "rest 2700 --exclude=$sigkill"
+  "sigkill 3300 $sigkill"
+  "rest 3300 --exclude=$sigkill"
 )
 
 run_shard() {  # NAME TIMEOUT SELECTION...
