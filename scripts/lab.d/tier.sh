@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The lab tier of `npm test` (scripts/test) as two kernel-lab VMs side by side, one report.
+#   scripts/lab.d/tier.sh REPORTS -- npx vitest run --project lab [ARGS...] --outputFile.json=FILE
+# VM "sigkill" runs test/lab/sigkill-real.test.ts (the SIGKILL matrix, its 2 lanes keep the
+# guest's 2 CPUs busy); VM "rest" every other lab file. Why two VMs: the lab files compare
+# the whole kernel before and after, so within one kernel they run one after the other,
+# mostly on one CPU (a flow process and the test waiting for it): one VM left a host CPU
+# idle for the ~25 min of those files. Two kernels cannot see each other's devices.
+# Each VM writes its vitest JSON report into its own share (REPORTS/lab-NAME); they are merged
+# into FILE (the counts added up, success only when both say so). A VM whose report is
+# missing leaves FILE unwritten: the tier then did not run to its end (scripts/count-tests.mjs).
+# The exit status is the first non-zero one of the two (each VM's: scripts/lab run).
+# FLOW_LAB_TIER_SERIAL=1 runs the two VMs one after the other (for a machine short of memory:
+# each takes --mem 3072).
+set -uo pipefail
+here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
+# FLOW_LAB_TIER_LAB: another `lab run` (the driver's test: test/unit/scripts/lab-tier.test.ts)
+lab="${FLOW_LAB_TIER_LAB:-$here/../lab}"
+[ $# -ge 3 ] && [ "$2" = -- ] || { echo "usage: scripts/lab.d/tier.sh REPORTS -- VITEST_CMD... --outputFile.json=FILE" >&2; exit 2; }
+reports=$1
+shift 2
+cmd=() out=""
+for a in "$@"; do
+  case $a in
+    --outputFile.json=*) out=${a#--outputFile.json=} ;;
+    *) cmd+=("$a") ;;
+  esac
+done
+[ -n "$out" ] || { echo "scripts/lab.d/tier.sh: no --outputFile.json=FILE among the arguments" >&2; exit 2; }
+rm -f "$out"
+
+sigkill=test/lab/sigkill-real.test.ts
+# name, timeout (s), the vitest file selection. Timeouts: >= 40 % margin over the time
+# measured at load ~2 (README, Tests).
+shards=(
+  "sigkill 3300 $sigkill"
+  "rest 3300 --exclude=$sigkill"
+)
+
+run_shard() {  # NAME TIMEOUT SELECTION...
+  local name=$1 timeout=$2 dir="$reports/lab-$1"
+  shift 2
+  mkdir -p "$dir" && chmod 755 "$dir"
+  rm -f "$dir/report.json"
+  # each line of its output names its VM (the two streams interleave)
+  "$lab" run -q --mem 3072 --timeout "$timeout" --share "$dir" -- \
+    "${cmd[@]}" "$@" --outputFile.json="$dir/report.json" \
+    > >(sed -u "s/^/[lab $name] /") 2> >(sed -u "s/^/[lab $name] /" >&2)
+}
+
+pids=() names=()
+for s in "${shards[@]}"; do
+  # shellcheck disable=SC2086 # the selection is words
+  set -- $s
+  names+=("$1")
+  if [ "${FLOW_LAB_TIER_SERIAL:-}" = 1 ]; then
+    run_shard "$@"; echo $? >"$reports/lab-$1.exit"
+  else
+    ( run_shard "$@"; echo $? >"$reports/lab-$1.exit" ) &
+    pids+=($!)
+  fi
+done
+for p in "${pids[@]}"; do wait "$p"; done
+
+rc=0 missing=()
+for n in "${names[@]}"; do
+  e=$(cat "$reports/lab-$n.exit" 2>/dev/null || echo 125)
+  echo "lab tier: VM $n exited $e"
+  [ "$rc" != 0 ] || rc=$e
+  [ -s "$reports/lab-$n/report.json" ] || missing+=("$n")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "scripts/lab.d/tier.sh: no report from VM ${missing[*]}: the lab tier did not run to its end" >&2
+  [ "$rc" != 0 ] || rc=1
+  exit "$rc"
+fi
+node "$here/merge-reports.mjs" "$out" "${names[@]/#/$reports/lab-}" || { [ "$rc" != 0 ] || rc=1; }
+exit "$rc"
