@@ -30,8 +30,11 @@ kernel_state() { # PREFIX
 
 # the stack of one done run, as the host compares it
 stack() { # PREFIX ID
-  dmsetup table "flow-$2" >"$1.root.dmtable" 2>&1
-  dmsetup table "flow-$2-boot" >"$1.boot.dmtable" 2>&1
+  local n
+  for n in "" -base -boot -boot-base; do dmsetup table "flow-$2$n" >"$1$n.dmtable" 2>&1; done
+  # to resolve the tables' major:minor to the devices behind them
+  dmsetup info -c --noheadings --separator ' ' -o name,major,minor >"$1.dminfo" 2>&1
+  losetup -J -l -O NAME,BACK-FILE,OFFSET,MAJ:MIN >"$1.losetup" 2>&1
   dumpe2fs -h "/dev/mapper/flow-$2" 2>/dev/null | sed -n 's/^Block count: *//p' >"$1.blocks"
   findmnt -rn -o TARGET,SOURCE,FSTYPE -R "/run/flow/$2/mnt" >"$1.findmnt" 2>&1
 }
