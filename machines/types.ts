@@ -16,7 +16,8 @@ export type StepKind =
   | 'zram.add'
   | 'dir.make'
   | 'mount'
-  | 'fs.grow';
+  | 'fs.grow'
+  | 'fs.freeze';
 
 export type Json = Record<string, unknown>;
 

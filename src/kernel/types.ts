@@ -191,6 +191,13 @@ export interface FilesystemFacility {
   /** resize2fs DEVICE (online when mounted); idempotent. */
   grow(device: string): Promise<void>;
   /**
+   * fsfreeze -f -- MOUNTPOINT (FIFREEZE): flushes the filesystem and blocks writes to it until
+   * thawed (ext4: its journal checkpointed, needs_recovery cleared). EBUSY when already frozen.
+   */
+  freeze(mountpoint: string): Promise<void>;
+  /** fsfreeze -u -- MOUNTPOINT (FITHAW). EINVAL when it is not frozen. */
+  thaw(mountpoint: string): Promise<void>;
+  /**
    * The text of `file` (an absolute path inside the filesystem) in the ext2/3/4 filesystem
    * starting at byte `offset` of `path`: `debugfs -R 'cat FILE' 'PATH?offset=N'`, which opens
    * it read-only. null when the filesystem has no such file; EINVAL when there is no ext

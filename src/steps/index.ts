@@ -3,6 +3,7 @@ import type { StepKind } from '../../machines/types.js';
 import { dirMake } from './kinds/dir-make.js';
 import { dmCreate } from './kinds/dm-create.js';
 import { fileCreate } from './kinds/file-create.js';
+import { fsFreeze } from './kinds/fs-freeze.js';
 import { fsGrow } from './kinds/fs-grow.js';
 import { fsMkfs } from './kinds/fs-mkfs.js';
 import { loopAttach } from './kinds/loop-attach.js';
@@ -21,4 +22,5 @@ export const executors: Readonly<Record<StepKind, Executor<any>>> = {
   'dir.make': dirMake,
   mount: mountStep,
   'fs.grow': fsGrow,
+  'fs.freeze': fsFreeze,
 };

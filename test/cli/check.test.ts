@@ -60,7 +60,7 @@ describe('flow check', () => {
       [
         'flow: bad.yaml: 1 problem',
         '  bad.yaml:5:11: steps[0].kind: unknown step kind "loop.atach"',
-        '    fix: use one of: file.create, fs.mkfs, loop.attach, partitions.check, dm.create, zram.add, dir.make, mount, fs.grow',
+        '    fix: use one of: file.create, fs.mkfs, loop.attach, partitions.check, dm.create, zram.add, dir.make, mount, fs.grow, fs.freeze',
       ].join('\n') + '\n',
     );
     expect(listing(sb)).toEqual(before);

@@ -20,7 +20,7 @@ const PlanSchema = z.strictObject({
   steps: z.array(
     z.strictObject({
       name: z.string(),
-      kind: z.enum(['file.create', 'fs.mkfs', 'loop.attach', 'partitions.check', 'dm.create', 'zram.add', 'dir.make', 'mount', 'fs.grow']),
+      kind: z.enum(['file.create', 'fs.mkfs', 'loop.attach', 'partitions.check', 'dm.create', 'zram.add', 'dir.make', 'mount', 'fs.grow', 'fs.freeze']),
       title: z.string(),
       command: z.array(z.string()).min(1),
       inverse: z.array(z.string()),

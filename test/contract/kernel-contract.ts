@@ -658,6 +658,24 @@ function registerMoreMountAndFsCases(scope: () => Scope): void {
     await expectCode(s.k.filesystems.mkfsVfat({ target: loop.device, volumeId: '00000001' }), 'EBUSY');
   });
 
+  it('fs: freeze a mounted ext4, EBUSY when frozen again, thaw, EINVAL when not frozen', async () => {
+    const s = scope();
+    const path = await s.file('freeze.img', 16 * MiB);
+    await s.k.filesystems.mkfsExt4({ target: path, uuid: randomUUID(), blockSize: 4096 });
+    const loop = await s.loop({ file: path, readOnly: false });
+    const dir = await s.dir('freeze');
+    await s.mount(loop.device, dir);
+    // runs before the umount (undo is in reverse): a filesystem unmounted frozen would stay frozen
+    s.defer(`thaw ${dir}`, () => s.k.filesystems.thaw(dir).catch((e: unknown) => (kernelCode(e) === 'EINVAL' ? undefined : Promise.reject(e))));
+    await s.k.filesystems.freeze(dir);
+    await expectCode(s.k.filesystems.freeze(dir), 'EBUSY');
+    await s.k.filesystems.thaw(dir);
+    await expectCode(s.k.filesystems.thaw(dir), 'EINVAL');
+    // thawed: frozen again, and thawed again
+    await s.k.filesystems.freeze(dir);
+    await s.k.filesystems.thaw(dir);
+  });
+
   it('loop: read-write with offset and size limit: a filesystem made on the device is in the file at the offset', async () => {
     const s = scope();
     const path = await s.file('part.img', 12 * MiB);

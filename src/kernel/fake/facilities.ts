@@ -8,7 +8,7 @@ import { dmCreate, dmInfoByName, dmList, dmRemove, dmResume, dmStatus, dmTable }
 import { DM_TARGETS } from './dm-table.js';
 import { growFs, mkfsExt4, mkfsVfat, probeFs, readExtFile } from './filesystems.js';
 import { loopAttach, loopDetach, loopList } from './loop.js';
-import { mountFs, mountList, umountFs } from './mounts.js';
+import { freezeFs, mountFs, mountList, thawFs, umountFs } from './mounts.js';
 import { readPartitions } from './partitions.js';
 import { blockDeviceSize, bootId, memTotal } from './system.js';
 import { zramAdd, zramConfigure, zramList, zramRemove, zramReset, zramUsage } from './zram.js';
@@ -55,6 +55,8 @@ export function buildFacilities(x: Exec): Omit<Kernel, 'fs'> {
     mkfsExt4: (a) => x('filesystems.mkfsExt4', 'op', a.target, (c) => mkfsExt4(c, a)),
     mkfsVfat: (a) => x('filesystems.mkfsVfat', 'op', a.target, (c) => mkfsVfat(c, a)),
     grow: (d) => x('filesystems.grow', 'op', d, (c) => growFs(c, d)),
+    freeze: (t) => x('filesystems.freeze', 'op', t, (c) => freezeFs(c, t)),
+    thaw: (t) => x('filesystems.thaw', 'op', t, (c) => thawFs(c, t)),
     readExtFile: (p, o, f) => x('filesystems.readExtFile', 'read', p, (c) => readExtFile(c, p, o, f)),
   };
   const partitions: PartitionFacility = { read: (f) => x('partitions.read', 'read', f, (c) => readPartitions(c, f)) };

@@ -154,3 +154,34 @@ export async function umountFs(ctx: Ctx, target: string): Promise<void> {
   collectAutoclear(ctx.state);
   ctx.touch();
 }
+
+/** The mount at `target` (canonical), or EINVAL as fsfreeze would say for a path no filesystem is mounted on. */
+async function mountAt(ctx: Ctx, target: string, verb: string): Promise<MountState> {
+  let canonical = target;
+  try {
+    canonical = await ctx.fs.realpath(target);
+  } catch (err) {
+    if (!ctx.state.mounts.some((m) => m.target === target)) throw fromFsError(err, `fsfreeze: ${target}`);
+  }
+  // the real fsfreeze acts on the filesystem holding any path; flow only ever names a mount point
+  const m = ctx.state.mounts.find((x) => x.target === canonical);
+  if (!m) throw kerr('EINVAL', `fsfreeze: ${target}: ${verb} failed: Invalid argument (not a mount point)`);
+  return m;
+}
+
+/** fsfreeze -f -- TARGET: EBUSY when frozen already (as FIFREEZE); a filesystem without freeze support (vfat) is ENOTSUP. */
+export async function freezeFs(ctx: Ctx, target: string): Promise<void> {
+  const m = await mountAt(ctx, target, 'freeze');
+  if (m.fstype === 'vfat') throw kerr('ENOTSUP', `fsfreeze: ${target}: freeze failed: Operation not supported`);
+  if (m.frozen) throw kerr('EBUSY', `fsfreeze: ${target}: freeze failed: Device or resource busy`);
+  m.frozen = true;
+  ctx.touch();
+}
+
+/** fsfreeze -u -- TARGET: EINVAL when not frozen (as FITHAW). */
+export async function thawFs(ctx: Ctx, target: string): Promise<void> {
+  const m = await mountAt(ctx, target, 'unfreeze');
+  if (!m.frozen) throw kerr('EINVAL', `fsfreeze: ${target}: unfreeze failed: Invalid argument`);
+  delete m.frozen;
+  ctx.touch();
+}

@@ -77,6 +77,8 @@ export interface MountState {
   fstype: string;
   /** the directory within the filesystem mounted here: "/", or a bind mount's source (absent in older states: "/") */
   root?: string;
+  /** frozen by fsfreeze -f (absent: not frozen); the kernel shows it nowhere (mountinfo does not) */
+  frozen?: boolean;
 }
 
 /** An armed fault (see FakeKernel.injectFault). */

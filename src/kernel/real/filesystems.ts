@@ -1,4 +1,4 @@
-/** FilesystemFacility on the real kernel: blkid -p, mkfs.ext4, mkfs.vfat (dosfstools), resize2fs. */
+/** FilesystemFacility on the real kernel: blkid -p, mkfs.ext4, mkfs.vfat (dosfstools), resize2fs, fsfreeze. */
 import { open } from 'node:fs/promises';
 import { KernelError } from '../../errors.js';
 import { runCommand } from '../exec.js';
@@ -69,6 +69,18 @@ export function createRealFilesystems(): FilesystemFacility {
     await runCommand(['resize2fs', '--', device], { timeoutMs: 600_000 });
   }
 
+  async function freeze(mountpoint: string): Promise<void> {
+    checkPath(mountpoint);
+    // "freeze failed: Device or resource busy" when frozen already (error-code.ts: EBUSY)
+    await runCommand(['fsfreeze', '-f', '--', mountpoint]);
+  }
+
+  async function thaw(mountpoint: string): Promise<void> {
+    checkPath(mountpoint);
+    // "unfreeze failed: Invalid argument" when not frozen (error-code.ts: EINVAL)
+    await runCommand(['fsfreeze', '-u', '--', mountpoint]);
+  }
+
   async function readExtFile(path: string, offset: number, file: string): Promise<string | null> {
     checkPath(path);
     // ext2fs reads "NAME?offset=N" as the file and its io options: a '?' in the path would be misread
@@ -86,5 +98,5 @@ export function createRealFilesystems(): FilesystemFacility {
     return r.stdout;
   }
 
-  return { probe, mkfsExt4, mkfsVfat, grow, readExtFile };
+  return { probe, mkfsExt4, mkfsVfat, grow, freeze, thaw, readExtFile };
 }

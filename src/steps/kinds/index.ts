@@ -3,6 +3,7 @@ import type { StepKind } from '../../../machines/types.js';
 import { spec as dirMake } from './dir-make.js';
 import { spec as dmCreate } from './dm-create.js';
 import { spec as fileCreate } from './file-create.js';
+import { spec as fsFreeze } from './fs-freeze.js';
 import { spec as fsGrow } from './fs-grow.js';
 import { spec as fsMkfs } from './fs-mkfs.js';
 import { spec as loopAttach } from './loop-attach.js';
@@ -22,6 +23,7 @@ export const KIND_SPECS: Readonly<Record<StepKind, KindSpec>> = {
   'dir.make': dirMake,
   mount,
   'fs.grow': fsGrow,
+  'fs.freeze': fsFreeze,
 };
 
 export const KIND_NAMES = Object.keys(KIND_SPECS) as StepKind[];

@@ -190,7 +190,7 @@ outputs:`,
     }
     expect(err).toBeInstanceOf(WorkflowFileError);
     expect((err as Error).message).toBe(
-      'demo.yaml: 1 problem\n  demo.yaml:18:11: steps[0].kind: unknown step kind "loop.atach"\n    fix: use one of: file.create, fs.mkfs, loop.attach, partitions.check, dm.create, zram.add, dir.make, mount, fs.grow',
+      'demo.yaml: 1 problem\n  demo.yaml:18:11: steps[0].kind: unknown step kind "loop.atach"\n    fix: use one of: file.create, fs.mkfs, loop.attach, partitions.check, dm.create, zram.add, dir.make, mount, fs.grow, fs.freeze',
     );
   });
 });
