@@ -4,7 +4,9 @@
  * changes: the run is exportable (done, this boot's devices), FILE is new in an existing
  * directory and is not the image, the image is the one the run attached, the table allows
  * the growth. Then, atomically: the temporary file is a journaled run of the internal
- * `export-temp` workflow (temp-workflow.ts), the copy goes into it (sparse), it is fsynced,
+ * `export-temp` workflow (temp-workflow.ts), which also freezes the mounted snapshots'
+ * filesystems (fs.freeze: consistent on their devices, thawed by the same run's rollback),
+ * the copy goes into it (sparse), it is fsynced,
  * linked to FILE (link(2) never replaces a FILE made meanwhile) and unlinked, the directory
  * fsynced, and the run rolled back (nothing left to remove). The original image is only
  * ever opened read-only. The target run's lock is held throughout (no rollback meanwhile).
@@ -21,13 +23,14 @@ import { statusOf } from '../cli/render.js';
 import { watchStopSignals, type StopSignals } from '../cli/stop-signals.js';
 import { isCorrupt, readRuns } from '../cli/ops/runs.js';
 import { preflightWorkflow } from '../preflight/workflow.js';
+import { optionKey } from '../workflow/params.js';
 import { definitionRecord, workflowDefOf } from '../workflow/run-def.js';
 import { leftoverExport, tempNameOf } from './names.js';
 import { planExport, type ExportPlan } from './plan.js';
 import { runSource, type RunSource } from './source.js';
 import { dataRuns } from './sparse.js';
 import { fatCleaned, fatDirtyAt } from './clean.js';
-import { exportTempWorkflow } from './temp-workflow.js';
+import { exportTempWorkflow, freezeParam } from './temp-workflow.js';
 
 /** A block device opened for reading: `length` bytes at `offset` (fewer at its end). */
 export interface DeviceReader {
@@ -86,13 +89,18 @@ async function sourceOf(app: App, id: string): Promise<RunSource> {
   return src;
 }
 
-/** FILE: absolute, new, in an existing directory, not the image. */
-async function checkTarget(app: App, file: string, image: string): Promise<void> {
+const under = (p: string, dir: string) => dir === '/' || p === dir || p.startsWith(`${dir}/`);
+
+/** FILE: absolute, new, in an existing directory, not the image, not inside the run's mounted snapshots (frozen while the export writes). */
+async function checkTarget(app: App, file: string, image: string, mountpoints: readonly string[]): Promise<void> {
   const fs = app.kernel.fs;
   const dir = path.dirname(file);
   const d = await statOrNull(fs, dir);
   if (!d || d.kind !== 'dir') throw new UsageError(`${dir} ${d ? 'is not a directory' : 'does not exist'}: flow export writes ${path.basename(file)} there`, d ? 'give a path in a directory' : `create it first (mkdir -p ${dir})`);
   const realDir = await fs.realpath(dir);
+  const reals = await Promise.all(mountpoints.map((m) => fs.realpath(m).catch(() => m)));
+  const inside = reals.find((m) => under(realDir, m));
+  if (inside !== undefined) throw new UsageError(`${file} is inside the run's mounted snapshot ${inside}: flow export freezes it while it copies (and the image would hold itself)`, 'give a path outside the run\'s mounts');
   if (path.join(realDir, path.basename(file)) === (await fs.realpath(image).catch(() => image))) throw new UsageError(`${file} is the run's source image: flow export never writes the original`, 'give another path for the new image');
   if (await fs.lstat(file).then(() => true, (e: unknown) => (hasCode(e, 'ENOENT') ? false : Promise.reject(e)))) throw new UsageError(`${file} exists: flow export never replaces a file`, 'remove it or give another path');
 }
@@ -117,7 +125,7 @@ export async function exportRun(env: ExportEnv, id: string, to: string): Promise
   const releaseTarget = await app.locks.acquire(`run-${id}`, { wait: false, what: `run ${id}` });
   try {
     const src = await sourceOf(app, id);
-    await checkTarget(app, file, src.image);
+    await checkTarget(app, file, src.image, src.mountpoints);
     const fs = app.kernel.fs;
     const st = await statOrNull(fs, src.image);
     if (!st || st.kind !== 'file' || sameFile(st, src.identity) === 'other') throw new UsageError(`${src.image} is not the file run ${id} attached (replaced or removed since)`, `the run's snapshots are of the file it attached; \`flow show ${id}\``);
@@ -132,7 +140,8 @@ export async function exportRun(env: ExportEnv, id: string, to: string): Promise
       const copies = await copiesOf(app, plan, snapshots);
       await settleLeftovers(env);
       for (const m of src.mountpoints) await env.flush(m);
-      const written = await withTemp(env, file, plan.size, (out, signals, rid) => copy(env, img, out, plan, signals, rid).then(async (n) => (await cleanFat(out, copies), n)));
+      const freeze = await freezable(app, src.mountpoints);
+      const written = await withTemp(env, file, plan.size, freeze, (out, signals, rid) => copy(env, img, out, plan, signals, rid).then(async (n) => (await cleanFat(out, copies), n)));
       return { file, size: plan.size, written, grown: plan.grown };
     } finally {
       await img.close();
@@ -142,12 +151,33 @@ export async function exportRun(env: ExportEnv, id: string, to: string): Promise
   }
 }
 
+/** Filesystems FIFREEZE can freeze (vfat cannot: EOPNOTSUPP; its copy is made clean by clean.ts). */
+const FREEZABLE = new Set(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs']);
+
+/** The run's mountpoints whose filesystem can be frozen, the innermost first (a thaw in reverse then goes outside in). */
+async function freezable(app: App, mountpoints: readonly string[]): Promise<string[]> {
+  const mounts = await app.kernel.mounts.list();
+  const out: string[] = [];
+  // mountinfo names a mount by its canonical path
+  for (const m of mountpoints) {
+    const real = await app.kernel.fs.realpath(m).catch(() => m);
+    if (mounts.some((e) => e.target === real && FREEZABLE.has(e.fstype))) out.push(real);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
+
+/** The frozen-already mounts of a started export run: another program froze them (fs.freeze's `frozenBefore`). */
+function frozenBefore(state: { steps: readonly { def: { kind: string }; outputs?: Record<string, unknown> }[] }): string[] {
+  return state.steps.filter((x) => x.def.kind === 'fs.freeze' && x.outputs?.frozenBefore === true).map((x) => String(x.outputs?.target));
+}
+
 /**
- * The export run around `fill`: the temporary file created (journaled), filled, fsynced,
- * given FILE's name, the run rolled back. On a failure or an interruption the run's
- * rollback removes the temporary file.
+ * The export run around `fill`: the temporary file created (journaled), the `freeze`
+ * mountpoints frozen (journaled), the file filled, fsynced, given FILE's name, the run
+ * rolled back (which thaws them). On a failure or an interruption the run's rollback
+ * removes the temporary file and thaws the filesystems.
  */
-async function withTemp(env: ExportEnv, file: string, size: number, fill: (out: FileHandle, signals: StopSignals, rid: string) => Promise<number>): Promise<number> {
+async function withTemp(env: ExportEnv, file: string, size: number, freeze: readonly string[], fill: (out: FileHandle, signals: StopSignals, rid: string) => Promise<number>): Promise<number> {
   const { app } = env;
   const fs = app.kernel.fs;
   let rid = newRunId();
@@ -159,17 +189,22 @@ async function withTemp(env: ExportEnv, file: string, size: number, fill: (out: 
   let started = false;
   let rolledBack = false;
   try {
-    const loaded = exportTempWorkflow();
-    const pf = await preflightWorkflow(loaded, { temp, size: String(size) }, { kernel: app.kernel, cwd: env.cwd, runDir: app.runDir, id: rid, newUuid: app.newUuid });
+    const loaded = exportTempWorkflow(freeze.length);
+    const params: Record<string, string> = { temp, size: String(size) };
+    freeze.forEach((m, i) => (params[optionKey(freezeParam(i + 1))] = m));
+    const pf = await preflightWorkflow(loaded, params, { kernel: app.kernel, cwd: env.cwd, runDir: app.runDir, id: rid, newUuid: app.newUuid });
     const starter = app.runner({ interrupted: () => signals.received, locks, observe: () => (started = true) });
+    let frozen: string[];
     try {
-      await starter.start({ id: rid, workflow: workflowDefOf(loaded, pf), params: pf.display, definition: definitionRecord(loaded, pf), keepOnFailure: false });
+      frozen = frozenBefore((await starter.start({ id: rid, workflow: workflowDefOf(loaded, pf), params: pf.display, definition: definitionRecord(loaded, pf), keepOnFailure: false })).state);
     } catch (err) {
       if (err instanceof InterruptedError) await app.runner({ locks }).rollback(rid);
       throw err;
     }
     let written: number;
     try {
+      // another program's freeze may end at any moment, mid-copy: never copy under it
+      if (frozen.length > 0) throw new UsageError(`${frozen.join(' and ')} ${frozen.length > 1 ? 'are' : 'is'} frozen by another program (fsfreeze): flow export freezes it itself for the copy, and leaves that freeze alone`, `when that program has thawed it (fsfreeze -u -- ${frozen[0]}), export again`);
       const out = await fs.open(temp, { mode: 'write', noFollow: true });
       try {
         written = await fill(out, signals, rid);

@@ -7,6 +7,11 @@
  * rolls the run back: the temporary name is gone by then, so the rollback finds nothing to
  * remove and the exported image stays. `flow recover` and the next `flow export` roll back
  * an export run left behind (ops/recover.ts, export.ts).
+ *
+ * After the file, one `fs.freeze` step per mounted snapshot the export copies (its ext4
+ * checkpointed, writes held off), so the copy is of a consistent filesystem, not of one
+ * the kernel is writing meanwhile; the same rollback thaws them, and after a SIGKILL so
+ * does `flow recover` (a frozen filesystem is never left behind).
  */
 import { parseYaml, plain } from '../workflow/yaml.js';
 import { checkTree } from '../workflow/check.js';
@@ -16,7 +21,7 @@ import { EXPORT_TEMP } from './names.js';
 
 export { EXPORT_TEMP };
 
-export const EXPORT_TEMP_YAML = `# export-temp: the temporary image file of \`flow export\` (rolled back when the export ends).
+const HEAD = `# export-temp: the temporary image file of \`flow export\` (rolled back when the export ends).
 name: ${EXPORT_TEMP}
 version: 1
 description: "The temporary file flow export writes a new image into, beside the image's final name (rolled back when the export ends: by then it has its final name)"
@@ -31,7 +36,9 @@ params:
     description: the exported image's size
     required: true
     multiple-of: 512
+`;
 
+const STEPS = `
 steps:
   - name: create-temp
     kind: file.create
@@ -39,16 +46,35 @@ steps:
     with:
       path: \${params.temp}
       size: \${params.size}
+`;
 
+const OUTPUTS = `
 outputs:
   temp: \${steps.create-temp.path}
 `;
 
-/** The internal workflow, loaded as a built-in file is (its definition is what the export run records). */
-export function exportTempWorkflow(): LoadedWorkflow {
-  const root = parseYaml(EXPORT_TEMP_YAML);
+/** The param naming the `i`th (from 1) filesystem to freeze. */
+export const freezeParam = (i: number): string => `freeze-${i}`;
+
+/** The workflow's text with `freezes` freeze steps (one per mounted snapshot the export copies). */
+export function exportTempYaml(freezes: number): string {
+  const params = Array.from({ length: freezes }, (_, j) => `  ${freezeParam(j + 1)}:\n    type: path\n    description: a mounted filesystem the export copies (frozen during the copy)\n    required: true\n`).join('');
+  const steps = Array.from(
+    { length: freezes },
+    (_, j) => `  - name: freeze-${j + 1}\n    kind: fs.freeze\n    title: freeze the filesystem on \${params.${freezeParam(j + 1)}} for the copy\n    with:\n      target: \${params.${freezeParam(j + 1)}}\n`,
+  ).join('');
+  return `${HEAD}${params}${STEPS}${steps}${OUTPUTS}`;
+}
+
+/** The text without freeze steps (an export with no mounted filesystem to freeze). */
+export const EXPORT_TEMP_YAML = exportTempYaml(0);
+
+/** The internal workflow with `freezes` freeze steps, loaded as a built-in file is (its definition is what the export run records). */
+export function exportTempWorkflow(freezes = 0): LoadedWorkflow {
+  const text = exportTempYaml(freezes);
+  const root = parseYaml(text);
   const r = checkTree(root, `flow export's ${EXPORT_TEMP}`);
   if (!r.workflow) throw new Error(`${EXPORT_TEMP}: ${r.problems.map((p) => p.message).join('; ')}`);
   const definition = plain(root);
-  return { workflow: r.workflow, definition, sha256: sha256Of(definition), source: { kind: 'builtin' }, text: EXPORT_TEMP_YAML };
+  return { workflow: r.workflow, definition, sha256: sha256Of(definition), source: { kind: 'builtin' }, text };
 }

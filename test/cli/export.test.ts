@@ -71,6 +71,10 @@ async function change(id: string): Promise<void> {
 }
 
 const temps = () => readdirSync(sb.dir).filter((n) => /\.flow-export-.*\.tmp$/.test(n));
+/** The fake kernel's frozen mounts (fsfreeze -f), as the last CLI process left them. */
+const frozen = () => (JSON.parse(readFileSync(sb.kernelFile, 'utf8')) as { mounts: { target: string; frozen?: boolean }[] }).mounts.filter((m) => m.frozen).map((m) => m.target);
+/** The state's log lines of freezes and thaws, in order. */
+const freezeLog = () => (JSON.parse(readFileSync(sb.kernelFile, 'utf8')) as { log: string[] }).log.filter((l) => /^filesystems\.(freeze|thaw)/.test(l));
 const runs = () => JSON.parse(sb.flow(['list', '--json']).stdout) as { id: string; workflow: string; status: string }[];
 
 describe('flow export: a new image from a done run', () => {
@@ -109,6 +113,10 @@ describe('flow export: a new image from a done run', () => {
     expect(sha(image)).toBe(before);
     expect(temps()).toEqual([]);
     expect(runs().filter((x) => x.id !== id)).toEqual([expect.objectContaining({ workflow: 'export-temp', status: 'rolled-back' })]);
+    // the mounted ext4 root was frozen for the copy and thawed after; the FAT (no FIFREEZE) never
+    const mnt = join(sb.runDir, id, 'mnt');
+    expect(freezeLog()).toEqual([expect.stringMatching(new RegExp(`^filesystems\\.freeze ${mnt} → ok`)), expect.stringMatching(new RegExp(`^filesystems\\.thaw ${mnt} → ok`))]);
+    expect(frozen()).toEqual([]);
   });
 
   it('progress on a terminal only: none on a pipe (above), a percentage up to 100% on a pty', async () => {
@@ -178,6 +186,25 @@ describe('flow export refuses before anything changes', () => {
     unchanged(() => expectRefused(sb.flow(['export', id2, '--to', 'new.img']), new RegExp(`run ${id2} was made before the host rebooted`), new RegExp(`flow resume ${id2}`)));
   });
 
+  it('FILE inside the run\'s mounted snapshot (frozen while the export writes)', async () => {
+    const id = piRun(await piImage());
+    unchanged(() => expectRefused(sb.flow(['export', id, '--to', join(sb.runDir, id, 'mnt', 'x.img')]), /x\.img is inside the run's mounted snapshot .*\/mnt: flow export freezes it/, /outside the run's mounts/));
+  });
+
+  it('a root another program froze: refused, and that freeze left alone (flow never thaws what it did not freeze)', async () => {
+    const id = piRun(await piImage());
+    const mnt = join(sb.runDir, id, 'mnt');
+    await (await openPersistedFakeKernel(sb.kernelFile, realFs)).filesystems.freeze(mnt);
+    const r = sb.flow(['export', id, '--to', 'new.img']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`${mnt} is frozen by another program \\(fsfreeze\\)`));
+    expect(r.stderr).toMatch(new RegExp(`fsfreeze -u -- ${mnt}\\), export again`));
+    expect(frozen()).toEqual([mnt]);
+    expect(temps()).toEqual([]);
+    expect(existsSync(join(sb.dir, 'new.img'))).toBe(false);
+    expect(runs().filter((x) => x.id !== id)).toEqual([expect.objectContaining({ workflow: 'export-temp', status: 'rolled-back' })]);
+  });
+
   it('a partition right after the root, which the grown root would overlap', async () => {
     const id = piRun(await piImage('p3.img', true));
     unchanged(() => expectRefused(sb.flow(['export', id, '--to', 'new.img']), /partition 2 grows to 262144 sectors .* over partition 3/, /--size that fits/));
@@ -199,6 +226,9 @@ describe('SIGKILL during an export, then flow recover (or the next export)', () 
     const r = sb.flow(['export', id, '--to', 'new.img'], { FLOW_CRASH_AT: point });
     expect(r.signal, r.stderr).toBe('SIGKILL');
     expect(temps().length).toBe(point === 'export:renamed' ? 0 : 1);
+    // killed with the root frozen (the copy and what follows it run frozen)
+    const mnt = join(sb.runDir, id, 'mnt');
+    expect(frozen()).toEqual([mnt]);
     // flow doctor names the left export run; flow prune never forgets it (its temporary file may remain)
     const left = runs().find((l) => l.workflow === 'export-temp' && l.status !== 'rolled-back')!;
     expect(left.status).toBe('done');
@@ -210,6 +240,7 @@ describe('SIGKILL during an export, then flow recover (or the next export)', () 
     expect(rec.code, rec.stderr).toBe(0);
     expect(JSON.parse(rec.stdout)).toEqual([expect.objectContaining({ workflow: 'export-temp', after: 'rolled-back', action: 'rollback' })]);
     expect(temps()).toEqual([]);
+    expect(frozen()).toEqual([]);
     const out = join(sb.dir, 'new.img');
     expect(existsSync(out)).toBe(named);
     if (named) expect(sha(out)).toBe(sha(join(sb.dir, 'ref.img')));
@@ -226,6 +257,7 @@ describe('SIGKILL during an export, then flow recover (or the next export)', () 
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^flow: rolled back export run \w+, left by an export that was killed \(its temporary file removed\)\n$/);
     expect(temps()).toEqual([]);
+    expect(frozen()).toEqual([]);
     expect(existsSync(join(sb.dir, 'new.img'))).toBe(true);
   });
 });

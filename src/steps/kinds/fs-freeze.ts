@@ -3,8 +3,9 @@
  * leaves it consistent on its device (ext4: journal checkpointed, needs_recovery cleared),
  * so a copy of the device is clean; undo is `fsfreeze -u -- TARGET`. The kernel shows a
  * frozen state nowhere (not in mountinfo): a recorded intent probes as applied while the
- * mount is there, and undo treats "not frozen" (EINVAL) as done. Not durable: a reboot
- * thaws (a filesystem is mounted afresh).
+ * mount is there, and undo treats "not frozen" (EINVAL) as done. A filesystem another
+ * program froze (EBUSY) is recorded as such (`frozenBefore`) and never thawed by flow.
+ * Not durable: a reboot thaws (a filesystem is mounted afresh).
  */
 import { KernelError } from '../../errors.js';
 import { line, type Executor } from '../types.js';
@@ -23,15 +24,22 @@ async function mounted(target: string, kernel: Parameters<Executor['apply']>[2][
 
 export const fsFreeze: Executor<FreezeArgs> = {
   async apply(a, _m, env) {
-    await env.kernel.filesystems.freeze(a.target);
-    return { target: a.target };
+    try {
+      await env.kernel.filesystems.freeze(a.target);
+    } catch (err) {
+      // frozen already: another program's freeze, which is its to thaw
+      if (err instanceof KernelError && err.code === 'EBUSY') return { target: a.target, frozenBefore: true };
+      throw err;
+    }
+    return { target: a.target, frozenBefore: false };
   },
   // frozen or not cannot be read: while the mount is there, treat the step as applied (undo is idempotent)
   async probe(a, _m, _o, env) {
-    return (await mounted(a.target, env.kernel)) ? { found: 'applied', outputs: { target: a.target } } : { found: 'absent', detail: `nothing is mounted at ${a.target}` };
+    return (await mounted(a.target, env.kernel)) ? { found: 'applied', outputs: { target: a.target, frozenBefore: false } } : { found: 'absent', detail: `nothing is mounted at ${a.target}` };
   },
   clean: async () => undefined,
-  async undo(a, _o, env) {
+  async undo(a, o, env) {
+    if (o.frozenBefore === true) return;
     // the mount gone: nothing of it is frozen any more (fsfreeze would act on the filesystem below)
     if (!(await mounted(a.target, env.kernel))) return;
     try {
@@ -49,12 +57,12 @@ export const spec: KindSpec = {
   summary: 'freezes a mounted filesystem (fsfreeze -f): flushed and consistent on its device, writes blocked until thawed',
   durable: false,
   args: { target: { ty: T.string, doc: 'where the filesystem is mounted' } },
-  outputs: { target: T.string },
-  outputDocs: { target: 'the mount point' },
+  outputs: { target: T.string, frozenBefore: T.bool },
+  outputDocs: { target: 'the mount point', frozenBefore: 'another program had frozen it already (EBUSY): rollback leaves it frozen' },
   inverse: {
     undo:
-      'thaws it (fsfreeze -u); the kernel shows no frozen state, so a step begun is taken as applied while the mount is there, and "not frozen" counts as thawed',
+      'thaws it (fsfreeze -u), unless another program had frozen it; the kernel shows no frozen state, so a step begun is taken as applied while the mount is there, and "not frozen" counts as thawed',
   },
   midpoint: 'before',
-  placeholders: (a) => ({ target: a.target }),
+  placeholders: (a) => ({ target: a.target, frozenBefore: false }),
 };

@@ -40,7 +40,7 @@ function fakeOutputs(step: StepDef, args: Json, i: number): Json {
     case 'fs.grow':
       return {};
     case 'fs.freeze':
-      return { target: args.target };
+      return { target: args.target, frozenBefore: false };
   }
 }
 
