@@ -5,8 +5,10 @@
  * A pi-image run with a file written into each partition, exported: the new image's table
  * keeps the disk identifier and enlarges the root to the snapshot's size, every partition
  * passes fsck -n, the file is there (debugfs, fsck.fat's listing), flow attaches the new
- * image again and shows it; the original's sha256 never changes; a SIGKILL during the copy
- * followed by `flow recover` leaves no temporary file and no image.
+ * image again and shows it; the root's copy is clean (the export froze the mounted ext4:
+ * no needs_recovery, no journal to replay); the original's sha256 never changes; a SIGKILL
+ * during the copy (the root frozen) followed by `flow recover` leaves no temporary file, no
+ * image and no frozen filesystem.
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +46,8 @@ describe('flow export (real kernel)', () => {
     const orig = table(img.path);
     const r = t.run('pi-image', ['--image', img.path, '--cow-file', join(t.sb.dir, 'pi.cow'), '--cow-size', '64M', '--boot-cow-size', '16M', '--size', '256M']);
     const o = r.outputs as Record<string, string>;
+    // a test failing with the root frozen must not leave it so (the rollback's umount would keep it frozen)
+    t.heal(() => void sh(['fsfreeze', '-u', '--', o.mountpoint!], { ok: [0, 1] }));
     writeFileSync(join(o.mountpoint!, 'home/pi/exported.txt'), 'made in the snapshot\n');
     writeFileSync(join(o['boot-mountpoint']!, 'ssh'), '');
 
@@ -69,6 +73,10 @@ describe('flow export (real kernel)', () => {
     expect.soft(fat.stdout).toMatch(/\/cmdline\.txt\b/i);
     const ext = sh(['fsck.ext4', '-n', '-f', root], { ok: [0, 1, 4, 8] });
     expect.soft(ext.code, ext.stdout + ext.stderr).toBe(0);
+    // copied frozen: the journal checkpointed, nothing for the next mount to replay
+    const features = /^Filesystem features:(.*)$/m.exec(sh(['dumpe2fs', '-h', root]).stdout)?.[1];
+    expect(features).toMatch(/has_journal/);
+    expect(features).not.toMatch(/needs_recovery/);
     // the grown filesystem fills the enlarged partition
     expect(sh(['dumpe2fs', '-h', root]).stdout).toMatch(new RegExp(`^Block count:\\s+${(524288 * 512) / 4096}$`, 'm'));
     expect(sh(['debugfs', '-R', 'cat /home/pi/exported.txt', root]).stdout).toBe('made in the snapshot\n');
@@ -76,22 +84,28 @@ describe('flow export (real kernel)', () => {
     // attached again with flow: the change is there
     let again;
     try {
-      again = t.run('snapshot-image', ['--image', out, '--partition', '2', '--cow-size', '16M', '--size', '256M']);
+      again = t.run('snapshot-image', ['--image', out, '--partition', '2', '--cow-size', '64M', '--size', '256M']);
     } catch (err) {
       throw new Error(`${String(err)}\nkernel log:\n${sh(['dmesg']).stdout.split('\n').slice(-15).join('\n')}`);
     }
     expect(readFileSync(join((again.outputs as Record<string, string>).mountpoint!, 'home/pi/exported.txt'), 'utf8')).toBe('made in the snapshot\n');
     t.rollback(again.id);
 
-    // SIGKILL during the copy, then flow recover: no temporary file, no image
+    // SIGKILL during the copy (the root frozen), then flow recover: no temporary file, no image, the root thawed
     const killed = t.sb.flow(['export', r.id, '--to', join(t.sb.dir, 'killed.img')], { FLOW_CRASH_AT: 'export:copying' });
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
     const temps = () => readdirSync(t.sb.dir).filter((n) => n.includes('.flow-export-'));
     expect(temps()).toHaveLength(1);
+    // frozen: a second FIFREEZE is EBUSY (and changes nothing)
+    const again2 = sh(['fsfreeze', '-f', '--', o.mountpoint!], { ok: [0, 1] });
+    expect(again2.code, again2.stderr).toBe(1);
+    expect(again2.stderr).toMatch(/Device or resource busy/);
     const rec = t.sb.flow(['recover', '--json']);
     expect(rec.code, rec.stderr).toBe(0);
     expect(temps()).toEqual([]);
     expect(existsSync(join(t.sb.dir, 'killed.img'))).toBe(false);
+    // thawed: a write into the mount completes (on a frozen filesystem it would block; timeout's 124 then)
+    expect(sh(['timeout', '60', 'touch', '--', join(o.mountpoint!, 'home/pi/after-recover')]).code).toBe(0);
 
     t.rollback(r.id);
     expect(await sha256(img.path)).toBe(before);
