@@ -32,11 +32,21 @@ function table(p: string): Table {
   return { id: t.id, label: t.label, partitions: t.partitions.map(({ start, size, type }) => ({ start, size, type })) };
 }
 
-/** A read-only loop device over a partition of `img` (detached by the cleanup). */
+/** The read-only loop devices over partitions the test attached and has not yet detached. */
+const attached = new Set<string>();
+
+/** A read-only loop device over a partition of `img` (detached by `detachAll`, or by the cleanup on a failure). */
 function partLoop(img: string, p: { start: number; size: number }): string {
   const dev = sh(['losetup', '--find', '--show', '--read-only', '--offset', String(p.start * 512), '--sizelimit', String(p.size * 512), img]).stdout.trim();
-  t.undo(() => void sh(['losetup', '-d', dev]));
+  attached.add(dev);
+  t.undo(() => void (attached.delete(dev) && sh(['losetup', '-d', dev])));
   return dev;
+}
+
+/** Detaches the partition loops (before a rollback that checks the host is as before). */
+function detachAll(): void {
+  for (const dev of attached) sh(['losetup', '-d', dev]);
+  attached.clear();
 }
 
 describe('flow export (real kernel)', () => {
@@ -80,6 +90,7 @@ describe('flow export (real kernel)', () => {
     // the grown filesystem fills the enlarged partition
     expect(sh(['dumpe2fs', '-h', root]).stdout).toMatch(new RegExp(`^Block count:\\s+${(524288 * 512) / 4096}$`, 'm'));
     expect(sh(['debugfs', '-R', 'cat /home/pi/exported.txt', root]).stdout).toBe('made in the snapshot\n');
+    detachAll();
 
     // attached again with flow: the change is there
     let again;
