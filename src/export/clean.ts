@@ -3,10 +3,9 @@
  * mounts read-write "dirty" in its boot sector (the state byte: offset 0x41 in a FAT32
  * boot sector, 0x25 in a FAT12/16 one; bit 0) and clears the bit at unmount; a copy taken
  * while it is mounted (after syncfs, so the rest is on the device) carries the bit, and
- * fsck.fat would report the volume as not properly unmounted. (An ext4 copy keeps its
- * `needs_recovery` flag: e2fsprogs cannot replay a journal at an offset of a file, its
- * re-open drops the offset; the next mount replays it.) Pure here; the shell applies it
- * to the temporary file only.
+ * fsck.fat would report the volume as not properly unmounted. (A mounted ext4 needs
+ * nothing here: export.ts freezes it for the copy, which checkpoints its journal and
+ * clears `needs_recovery`.) Pure here; the shell applies it to the temporary file only.
  */
 
 const FAT_DIRTY = 0x01;

@@ -12,8 +12,9 @@ From a done run of snapshot-image or pi-image: every partition's current content
 snapshots' for the partitions the run snapshotted, the original image's bytes elsewhere),
 the grown partition enlarged in the partition table to its snapshot's size, the disk
 identifier and partition UUIDs unchanged (cmdline.txt and fstab still match), holes where
-the data is zeros. The mounted snapshots are flushed first (syncfs); write nothing into
-them while the export runs.
+the data is zeros. The mounted snapshots are flushed first (syncfs); a mounted ext4 is
+frozen for the copy (fsfreeze: writes into it wait) and thawed after, also by \`flow
+recover\` after a crash; write nothing into a mounted FAT while the export runs.
 
 Atomic: the image is written to a temporary file beside FILE (.FILE.flow-export-<run>.tmp,
 mode 0600, a journaled run of its own), fsynced, then given FILE's name and the directory
@@ -21,7 +22,8 @@ fsynced. After a crash or SIGKILL, \`flow recover\` (or the next export) removes
 temporary file; FILE exists only when it is complete. The original image is opened
 read-only: it is never written. Refused (exit 2, nothing changed): a run that is not done
 or whose devices a reboot took (\`flow resume\` it first), an existing FILE, a missing
-directory, FILE being the source image, a grown partition that would overlap the next.
+directory, FILE being the source image or inside the run's mounts, a grown partition that
+would overlap the next.
 
 Examples:
   flow export k3m9x2ab --to /srv/raspios-custom.img
