@@ -23,6 +23,13 @@ describe('codeFromStderr on output seen on hosts without device-mapper', () => {
   });
 });
 
+describe('codeFromStderr on fsfreeze (util-linux: err(3) "PATH: freeze failed")', () => {
+  it('frozen already → EBUSY (fs.freeze records another program\'s freeze); not frozen → EINVAL (fs.freeze\'s undo: done)', () => {
+    expect(codeFromStderr('fsfreeze: /run/flow/k3m9x2ab/mnt: freeze failed: Device or resource busy\n')).toBe('EBUSY');
+    expect(codeFromStderr('fsfreeze: /run/flow/k3m9x2ab/mnt: unfreeze failed: Invalid argument\n')).toBe('EINVAL');
+  });
+});
+
 describe('codeFromStderr on hand-written dmsetup error output', () => {
   it.each([
     ['dmsetup-info-missing.stderr', 'ENXIO'],
