@@ -17,6 +17,7 @@ import { instantiate, resolveParamsOnHost, type RunFacts } from '../workflow/res
 import type { LoadedWorkflow } from '../workflow/source.js';
 import { checkMountpoint, existingFile, statOrNull } from './files.js';
 import { preflights } from './index.js';
+import { preflightView } from './host-view.js';
 import { preflightSteps } from './kinds.js';
 import { choosePartition } from './snapshot-image.js';
 import type { PreflightEnv, RawOptions } from './types.js';
@@ -130,7 +131,8 @@ async function hostParam(env: PreflightEnv, name: string, p: ParamDef, text: str
 }
 
 /** The params resolved on this host, then each resolved step checked by its kind's preflight (kinds.ts). */
-export async function preflightWorkflow(l: LoadedWorkflow, raw: RawOptions, env: PreflightEnv): Promise<Preflighted> {
+export async function preflightWorkflow(l: LoadedWorkflow, raw: RawOptions, env0: PreflightEnv): Promise<Preflighted> {
+  const env = { ...env0, kernel: preflightView(env0.kernel) };
   const pf = await resolveParams(l, raw, env);
   await preflightSteps(l.workflow, instantiate(l.workflow, pf.params, { id: env.id, ...pf.run }, true).steps, env.kernel);
   return pf;
