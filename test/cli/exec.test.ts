@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostMachine } from '../../src/exec/elf.js';
 import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
 import { realFs } from '../../src/fs/real.js';
-import { expectRefused, kernelText, listing, runId, Sandbox } from './harness.js';
+import { expectHostUnchanged, expectRefused, kernelText, runId, Sandbox } from './harness.js';
 
 /** An ELF header of `machine` (e_machine), enough for flow's probe. */
 function elf(eMachine: number): Buffer {
@@ -116,13 +116,7 @@ describe('flow exec: the command in the root, its exit code, the binds rolled ba
 });
 
 describe('flow exec refuses before anything changes', () => {
-  const unchanged = (act: () => void) => {
-    const k = kernelText(sb);
-    const files = listing(sb);
-    act();
-    expect(kernelText(sb)).toBe(k);
-    expect(listing(sb)).toEqual(files);
-  };
+  const unchanged = (act: () => void) => expectHostUnchanged(sb, act);
 
   it('an unknown run id', () => {
     rootRun();

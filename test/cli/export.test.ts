@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { realFs } from '../../src/fs/real.js';
 import { openPersistedFakeKernel } from '../../src/kernel/fake/persisted.js';
 import { buildTestImage } from '../../src/kernel/fake/test-image.js';
-import { expectRefused, kernelText, listing, runId, Sandbox } from './harness.js';
+import { expectHostUnchanged, expectRefused, runId, Sandbox } from './harness.js';
 import { onPty } from './pty.js';
 
 let sb: Sandbox;
@@ -153,13 +153,7 @@ describe('flow export in help and completion', () => {
 });
 
 describe('flow export refuses before anything changes', () => {
-  const unchanged = (act: () => void) => {
-    const k = kernelText(sb);
-    const files = listing(sb);
-    act();
-    expect(kernelText(sb)).toBe(k);
-    expect(listing(sb)).toEqual(files);
-  };
+  const unchanged = (act: () => void) => expectHostUnchanged(sb, act);
 
   it('FILE exists, its directory is missing, FILE is the source image, an unknown id', async () => {
     const image = await piImage();

@@ -201,3 +201,12 @@ export function expectRefused(r: Result, problem: RegExp, hint: RegExp, code = 2
   expect(rest.join('\n')).toMatch(hint);
   expect(r.stderr).not.toMatch(/internal error/);
 }
+
+/** Runs `act` (a refused command) and asserts the fake kernel and every file of the sandbox are as before. */
+export function expectHostUnchanged(sb: Sandbox, act: () => void): void {
+  const k = kernelText(sb);
+  const files = listing(sb);
+  act();
+  expect(kernelText(sb)).toBe(k);
+  expect(listing(sb)).toEqual(files);
+}

@@ -2,23 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { planExport, type Extent } from '../../../src/export/plan.js';
 import { dataRuns } from '../../../src/export/sparse.js';
+import { mbr } from './mbr.js';
 import type { PartitionTable } from '../../../src/kernel/types.js';
 
 const S = 512;
 const MiB = 1 << 20;
-
-function mbr(parts: { type: number; start: number; size: number }[]): Uint8Array {
-  const b = Buffer.alloc(S);
-  parts.forEach((p, i) => {
-    const at = 446 + 16 * i;
-    b[at + 4] = p.type;
-    b.writeUInt32LE(p.start, at + 8);
-    b.writeUInt32LE(p.size, at + 12);
-  });
-  b[510] = 0x55;
-  b[511] = 0xaa;
-  return new Uint8Array(b);
-}
 
 const dos = (parts: { number: number; type: string; start: number; size: number }[]): PartitionTable => ({ label: 'dos', id: '0x5452574f', sectorSize: S, partitions: parts.map((p) => ({ ...p, node: `img${p.number}` })) });
 const show = (es: Extent[]) => es.map((e) => [e.at, e.length, e.from.kind === 'device' ? `${e.from.device}@${e.from.offset}` : e.from.kind === 'image' ? `image@${e.from.offset}` : 'zero']);
@@ -29,7 +17,7 @@ describe('planExport', () => {
     { type: 0x83, start: 73728, size: 122880 },
   ];
   const table = dos(raw.map((p, i) => ({ number: i + 1, type: p.type.toString(16), start: p.start, size: p.size })));
-  const head = mbr(raw);
+  const head = mbr(0, raw);
 
   it.each([
     [
@@ -63,7 +51,7 @@ describe('planExport', () => {
 
   it('a gap after the last partition is the original\'s, then zeros past its end', () => {
     const t = dos([{ number: 1, type: '83', start: 2048, size: 2048 }]);
-    const p = planExport({ imageSize: 4 * MiB, table: t, head: mbr([{ type: 0x83, start: 2048, size: 2048 }]), snapshots: [{ number: 1, device: '/dev/d', bytes: 2048 * S }] });
+    const p = planExport({ imageSize: 4 * MiB, table: t, head: mbr(0, [{ type: 0x83, start: 2048, size: 2048 }]), snapshots: [{ number: 1, device: '/dev/d', bytes: 2048 * S }] });
     expect(show(p.extents)).toEqual([
       [0, MiB, 'image@0'],
       [MiB, MiB, '/dev/d@0'],

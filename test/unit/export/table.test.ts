@@ -3,23 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
 import { crc32 } from '../../../src/export/crc32.js';
 import { chs, rewriteTable, type TablePart } from '../../../src/export/table.js';
+import { mbr } from './mbr.js';
 
 const S = 512;
-
-/** An MBR with a disk identifier and primary entries (a Buffer, as flow reads it: its slice() is a view). */
-function mbr(id: number, parts: { type: number; start: number; size: number }[]): Buffer {
-  const b = Buffer.alloc(S);
-  b.writeUInt32LE(id, 440);
-  parts.forEach((p, i) => {
-    const at = 446 + 16 * i;
-    b[at + 4] = p.type;
-    b.writeUInt32LE(p.start, at + 8);
-    b.writeUInt32LE(p.size, at + 12);
-  });
-  b[510] = 0x55;
-  b[511] = 0xaa;
-  return b;
-}
 
 const u64 = (b: Uint8Array, at: number) => Number(Buffer.from(b).readBigUInt64LE(at));
 const u32 = (b: Uint8Array, at: number) => Buffer.from(b).readUInt32LE(at);
