@@ -33,8 +33,8 @@ sigkill=test/lab/sigkill-real.test.ts
 # name, timeout (s), the vitest file selection. Timeouts: >= 40 % margin over the time
 # measured at load ~2 (README, Tests).
 shards=(
-  "sigkill 3300 $sigkill"
-  "rest 3300 --exclude=$sigkill"
+  "sigkill 4200 $sigkill"
+  "rest 4200 --exclude=$sigkill"
 )
 
 run_shard() {  # NAME TIMEOUT SELECTION...

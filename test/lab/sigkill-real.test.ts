@@ -47,7 +47,7 @@ requireLab();
 
 const LANES = Number(process.env.FLOW_LAB_LANES ?? 2);
 /** A matrix case waits for its phase; the matrix runs in the background from beforeAll. */
-const CASE_MS = 3_000_000; // a ceiling under its VM's 3300 s timeout (scripts/lab.d/tier.sh)
+const CASE_MS = 3_000_000; // a ceiling under its VM's 4200 s timeout (scripts/lab.d/tier.sh)
 // in the order their phases usually finish (the smallest first)
 const WORKFLOWS = [
   { name: 'loop-mount', zram: false },
