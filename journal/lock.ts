@@ -46,6 +46,18 @@ export interface Locks {
 }
 
 /**
+ * The locks, with one lock the caller already holds handed out again (a no-op release):
+ * flow export and flow exec hold the parent run's lock while their own internal run
+ * (export-temp, exec-binds) asks for it.
+ */
+export function holding(locks: Locks, name: string): Locks {
+  return {
+    acquire: (n, o) => (n === name ? Promise.resolve(async () => undefined) : locks.acquire(n, o)),
+    check: (n) => locks.check?.(n) ?? Promise.resolve(),
+  };
+}
+
+/**
  * flock(1)-based locks on files in `dir`. With `privateDir`, `dir` is made (0700) when
  * missing and checked before every lock (ensurePrivateDir): the host-wide lock directory,
  * which, unlike the state dir, nobody checked before.

@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { newRunId } from '../../journal/ids.js';
-import type { Locks, Release } from '../../journal/lock.js';
+import { holding, type Release } from '../../journal/lock.js';
 import type { App } from '../app.js';
 import { Session } from '../engine/session.js';
 import { ExecRefusedError, InterruptedError, RunNotFoundError, StepFailedError } from '../errors.js';
@@ -32,14 +32,6 @@ export interface ExecEnv {
   cwd: string;
   /** notes for stderr (the resolver decision) */
   note(line: string): void;
-}
-
-/** The app's locks, with one lock (already held by the caller) handed out again to the runner. */
-function holding(locks: Locks, name: string): Locks {
-  return {
-    acquire: (n, o) => (n === name ? Promise.resolve(async () => undefined) : locks.acquire(n, o)),
-    check: (n) => locks.check?.(n) ?? Promise.resolve(),
-  };
 }
 
 /** The mounted root of done run `id`, checked; throws a refusal naming what to do. */

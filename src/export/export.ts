@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import { newRunId } from '../../journal/ids.js';
-import type { Locks, Release } from '../../journal/lock.js';
+import { holding, type Release } from '../../journal/lock.js';
 import type { App } from '../app.js';
 import { Session } from '../engine/session.js';
 import { InterruptedError, LockedError, RunNotFoundError, StepFailedError, UsageError } from '../errors.js';
@@ -65,13 +65,6 @@ const CHUNK = 1 << 20;
 const BLOCK = 4096;
 const HEAD = 1 << 20;
 const STOPPED = 'the export stopped: its temporary file is removed and no image was written; export again';
-
-function holding(locks: Locks, name: string): Locks {
-  return {
-    acquire: (n, o) => (n === name ? Promise.resolve(async () => undefined) : locks.acquire(n, o)),
-    check: (n) => locks.check?.(n) ?? Promise.resolve(),
-  };
-}
 
 /** The run's source, checked as exportable now; throws a refusal naming what to do. */
 async function sourceOf(app: App, id: string): Promise<RunSource> {
