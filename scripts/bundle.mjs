@@ -66,7 +66,7 @@ const banner = { js: "import { createRequire as __flowRequire } from 'node:modul
 const workflowCheck = {
   name: 'workflow-check',
   setup(b) {
-    b.onResolve({ filter: /workflow\/command\.js$/ }, (args) => {
+    b.onResolve({ filter: /^\.\/check-command\.js$/ }, (args) => {
       if (!args.importer.endsWith('/src/cli/commands/check.ts') || args.kind !== 'dynamic-import') return undefined;
       return { path: './workflow-check.js', external: true };
     });
@@ -80,7 +80,7 @@ const workflowCheck = {
 // the full command line: one CommonJS file that main.ts compiles through its code cache (below)
 await build({ ...common, format: 'cjs', entryPoints: { program: src('cli/program.ts') }, outdir: `${out}bin/chunks`, outExtension: { '.js': '.cjs' }, plugins: [zodLocales, workflowCheck] });
 await build({ ...common, entryPoints: { 'list-fast': src('cli/commands/list-fast.ts') }, outdir: `${out}bin/chunks`, banner });
-await build({ ...common, entryPoints: { 'workflow-check': src('workflow/command.ts') }, outdir: `${out}bin/chunks`, banner });
+await build({ ...common, entryPoints: { 'workflow-check': src('cli/commands/check-command.ts') }, outdir: `${out}bin/chunks`, banner });
 await build({ ...common, entryPoints: { verify: src('cli/commands/verify-command.ts') }, outdir: `${out}bin/chunks`, banner });
 await build({
   ...common,

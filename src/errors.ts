@@ -110,6 +110,28 @@ export class InterruptedError extends FlowError {
   }
 }
 
+/**
+ * A step's resolved arguments, or the outputs its apply returned, do not fit its kind's
+ * schema (exit 1). Arguments: found before the step's intent is written, so nothing of
+ * the step happened. Outputs: the effect may be there, unrecorded: the step is in doubt,
+ * and resume probes it.
+ */
+export class StepSchemaError extends FlowError {
+  constructor(
+    readonly runId: string,
+    readonly step: string,
+    readonly what: 'arguments' | 'outputs',
+    detail: string,
+  ) {
+    super(
+      what === 'arguments' ? `step ${step}: its arguments do not fit its kind: ${detail}` : `step ${step}: what it recorded does not fit its kind: ${detail}`,
+      what === 'arguments'
+        ? `nothing of step ${step} was done; fix the workflow (flow check), then \`flow rollback ${runId}\` undoes the steps before it`
+        : `a bug in flow: \`flow resume ${runId}\` probes the step, \`flow rollback ${runId}\` undoes the run`,
+    );
+  }
+}
+
 export function kernelCode(err: unknown): KernelErrorCode | undefined {
   return err instanceof KernelError ? err.code : undefined;
 }

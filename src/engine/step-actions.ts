@@ -11,6 +11,7 @@ import type { Json } from '../../machines/types.js';
 import { FlowError, KernelError, NeedsOperatorError } from '../errors.js';
 import { executors } from '../steps/index.js';
 import { KIND_SPECS } from '../steps/kinds/index.js';
+import { checkArgs, checkOutputs } from '../steps/kinds/schema.js';
 import type { StepEnv } from '../steps/types.js';
 import type { RunnerDeps } from './runner.js';
 import type { Session } from './session.js';
@@ -38,6 +39,8 @@ export class StepActions {
     const ex = executors[st.def.kind];
     const pre = `apply:${name}`;
     const args = st.def.args(s.outputs());
+    const spec = KIND_SPECS[st.def.kind];
+    checkArgs(spec.schemas(), s.id, name, args);
     this.crash(`${pre}:before-intent`);
     const release: Release = ex.allocates ? await this.d.locks.acquire('alloc', { wait: true, timeoutMs: 120_000, what: 'the allocation lock' }) : async () => undefined;
     try {
@@ -46,7 +49,7 @@ export class StepActions {
       await s.append({ type: 'StepIntended', step: name, args, marker, bootId: s.state.bootId }, `${pre}:intent`);
       let outputs: Json | undefined;
       let error: { code: string; message: string } | undefined;
-      const midpoint = KIND_SPECS[st.def.kind].midpoint;
+      const midpoint = spec.midpoint;
       this.d.setKernelMidpoint?.(midpoint === 'kernel' ? env.midpoint : undefined);
       try {
         if (midpoint === 'before') env.midpoint();
@@ -62,6 +65,8 @@ export class StepActions {
         await s.append({ type: 'StepFailed', step: name, error }, `${pre}:outcome`);
         return error;
       }
+      // outputs that do not fit: the step stays in doubt (intent without outcome), and resume probes it
+      checkOutputs(spec.schemas(), s.id, name, outputs ?? {});
       await s.append({ type: 'StepSucceeded', step: name, outputs: outputs ?? {} }, `${pre}:outcome`);
       return undefined;
     } finally {

@@ -8,7 +8,7 @@ import type { Json, StepDef } from '../../machines/types.js';
 import type { Kernel } from '../kernel/types.js';
 import { KIND_SPECS } from '../steps/kinds/index.js';
 import type { ArgNode, Workflow } from '../workflow/definition.js';
-import { plannedOutputs } from '../cli/plan/placeholders.js';
+import { plannedOutputs } from '../steps/kinds/placeholders.js';
 
 /** The params an argument's expressions refer to. */
 function paramsIn(node: unknown, into: Set<string>): Set<string> {

@@ -94,7 +94,7 @@ export interface EvaluatedSegment {
 }
 
 /** Table lines from evaluated segments; throws Error naming the segment and field. */
-/** `flow plan`'s stand-in for a device the kernel picks when an earlier step runs (src/cli/plan/placeholders.ts). */
+/** `flow plan`'s stand-in for a device the kernel picks when an earlier step runs (src/steps/kinds/placeholders.ts). */
 const PLAN_PLACEHOLDER = /^<[a-z: ]+ of [a-z0-9-]+>$/;
 
 /** `plan`: a table for `flow plan`, whose devices may be placeholders (never run). */

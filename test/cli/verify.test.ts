@@ -95,6 +95,15 @@ describe('flow verify', () => {
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(root);
   }, 600_000);
 
+  test('flow verify --help lists exec-binds (verifiable, though flow exec runs it), and flow help verify is the same', () => {
+    const r = shipped(sb, ['verify', '--help']);
+    expect(r.code).toBe(0);
+    const workflows = r.stdout.slice(r.stdout.indexOf('\nWorkflows:\n'), r.stdout.indexOf('\n\nExamples:'));
+    expect(workflows.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[0])).toEqual(['Workflows:', 'snapshot-image', 'delayed-device', 'loop-mount', 'pi-image', 'exec-binds', './FILE.yaml']);
+    expect(workflows).toContain("  exec-binds       flow exec's own workflow: the host's /dev, /proc, /sys and resolv.conf bound into a run's mounted root (flow verify exec-binds --root DIR)");
+    expect(shipped(sb, ['help', 'verify']).stdout).toBe(r.stdout);
+  });
+
   test('bad options: exit 2 with the same refusal as flow run', () => {
     const r = shipped(sb, ['verify', 'loop-mount', '--file', join(sb.dir, 'missing.img')]);
     expect(r.code).toBe(2);

@@ -8,6 +8,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import type { StepKind } from '../../machines/types.js';
+import { KIND_SPECS } from '../../src/steps/kinds/index.js';
+import type { ShowSpec } from '../../src/steps/kinds/spec.js';
+import { operatorWindow } from '../../src/verify/matrix.js';
 import { cliFor, ROOT, TEST_ENTRY } from './real-host.js';
 
 /**
@@ -311,3 +315,31 @@ export async function waitGone(pid: number, maxMs: number): Promise<number> {
   while (!gone(pid) && Date.now() - started < maxMs) await sleep(50);
   return Date.now() - started;
 }
+
+/** How the matrix kills flow at a point: alone before any command, or while the point's command runs (flow alone, or with its process group). */
+export type KillVariant = 'plain' | 'alone' | 'group';
+
+/**
+ * May flow rightly stop for the operator after a kill at `point` of a run whose steps have
+ * `kinds` (step name → kind)? The same source as `flow verify` (src/verify/matrix.ts,
+ * `operatorWindow`: each kind's `unmarked.operatorWindow`): a loop or zram device made and
+ * its outcome not yet durable. One addition the in-process matrix cannot have: at
+ * `command-running` killed with the command running (`alone`, `group`), the command may
+ * have made the device (a loop.attach's point fires before losetup in process; here the kill
+ * waits for losetup to start).
+ */
+export function operatorStopRight(point: string, variant: KillVariant, kinds: ReadonlyMap<string, string>): boolean {
+  const m = /^apply:(.+):([a-z-]+)$/.exec(point);
+  const kind = m ? kinds.get(m[1]!) : undefined;
+  if (!m || !kind) return false;
+  const window = operatorWindow(kind);
+  return window.includes(m[2]!) || (window.length > 0 && m[2] === 'command-running' && variant !== 'plain');
+}
+
+/** The steps of a run (`kinds`: step name → kind) whose kind makes what `flow show` draws as `node`, from the kinds' specs (`show.node`). */
+export function stepsMaking(node: ShowSpec['node'], kinds: ReadonlyMap<string, string>): string[] {
+  return [...kinds].filter(([, k]) => Object.hasOwn(KIND_SPECS, k) && KIND_SPECS[k as StepKind].show?.node === node).map(([step]) => step);
+}
+
+/** The steps of a run of kind `kind`. */
+export const stepsOfKind = (kind: StepKind, kinds: ReadonlyMap<string, string>): string[] => [...kinds].filter(([, k]) => k === kind).map(([step]) => step);

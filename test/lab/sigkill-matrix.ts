@@ -36,7 +36,7 @@ import type { FlowEvent } from '../../journal/events.js';
 import { STEP_POINTS } from '../../src/engine/crash-points.js';
 import { fold } from '../../src/engine/fold.js';
 import type { StepStatus } from '../../src/engine/state.js';
-import { flowCli, globalView, gone, hostRaw, must, waitGone, isEmpty, laneRunIds, normalised, scoped, sleep, type LaneScope, type Proc, type Raw } from './sigkill-host.js';
+import { flowCli, globalView, gone, hostRaw, must, waitGone, isEmpty, laneRunIds, normalised, operatorStopRight, scoped, sleep, stepsMaking, stepsOfKind, type LaneScope, type Proc, type Raw } from './sigkill-host.js';
 
 export type Variant = 'plain' | 'alone' | 'group';
 /**
@@ -91,8 +91,6 @@ export const SECONDARY = /-(written|renamed|appended)$/;
 const POS = Object.fromEntries(STEP_POINTS.map((p, i) => [p, i])) as Record<(typeof STEP_POINTS)[number], number>;
 /** Kinds recovery always runs again (their probe says "absent": read-only or idempotent). */
 const ALWAYS_AGAIN = new Set(['partitions.check', 'fs.grow']);
-/** Points after which flow rightly stops for the operator: a loop/zram device made, its outcome not yet durable. */
-const DEVICE_WINDOW = /^apply:(attach-[a-z-]+|add-cow):(command-running|command-done|outcome-appended)$/;
 
 export interface Lane extends LaneScope {
   index: number;
@@ -141,9 +139,8 @@ export interface Figures {
 
 interface Wf {
   name: string;
+  /** a run can touch zram (scheduling before its steps are known; its zram step is then found from the kinds' specs) */
   zram: boolean;
-  /** for zram workflows: the step from which a run can touch zram */
-  zramStep?: string;
   forward: Spec[];
   undo: Spec[];
   kinds: Map<string, string>;
@@ -211,7 +208,7 @@ export class SigkillMatrix {
   constructor(
     readonly lanes: Lane[],
     readonly baseline: () => Promise<string[]>,
-    workflows: { name: string; zram: boolean; zramStep?: string }[],
+    workflows: { name: string; zram: boolean }[],
     readonly enumerateOnly = false,
   ) {
     for (const w of workflows) {
@@ -449,10 +446,11 @@ export class SigkillMatrix {
     return waiting ? 'wait' : undefined;
   }
 
+  /** Before the first step that makes a zram device (from the kinds' specs), or the workflow makes none. */
   private beforeZram(w: Wf, s: Spec): boolean {
-    if (!w.zramStep) return true;
-    const z = w.forward.find((f) => f.step === w.zramStep)!;
-    return s.idx < z.idx;
+    const steps = new Set(stepsMaking('zram', w.kinds));
+    const z = w.forward.find((f) => f.step !== undefined && steps.has(f.step));
+    return !z || s.idx < z.idx;
   }
 
   private zramFreeStart(w: Wf): Spec | undefined {
@@ -678,7 +676,7 @@ export class SigkillMatrix {
    */
   private async recover(lane: Lane, w: Wf, ctx: RunCtx, args: string[], env: Record<string, string>): Promise<Proc> {
     const p = await this.cli(lane, w, args, env);
-    if (p.code !== 3 || !ctx.lastKill || !DEVICE_WINDOW.test(ctx.lastKill.point)) return p;
+    if (p.code !== 3 || !ctx.lastKill || !operatorStopRight(ctx.lastKill.point, ctx.lastKill.variant, w.kinds)) return p;
     const step = /needs an operator at step (\S+):/.exec(p.stderr)?.[1];
     const devices = new Map([...p.stderr.matchAll(/# only if \/dev\/(loop|zram)(\d+) \(diskseq (\d+)\) is this run's$/gm)].map((m) => [m[0], m]));
     if (!step || devices.size === 0) return p;
@@ -791,15 +789,17 @@ export class SigkillMatrix {
     const intended = new Set(j.events.filter((e) => e.type === 'StepIntended').map((e) => (e as { step: string }).step));
     const raw = await this.raw();
     const s = scoped(raw, lane, new Set([ctx.id!]));
-    const need = (step: string, what: string) => {
-      if (!intended.has(step)) v.push(`${where}: I3 ${what} exists without a durable intent for ${step}`);
+    // which step may have made each object: from the kinds' specs (what `flow show` draws for each kind)
+    const need = (steps: string[], what: string) => {
+      if (!steps.some((st) => intended.has(st))) v.push(`${where}: I3 ${what} exists without a durable intent for ${steps.join(' or ') || '(no step of the run makes one)'}`);
     };
-    for (const l of s.loops) need(w.name === 'snapshot-image' ? 'attach-image' : 'attach-file', `loop ${l.name}`);
-    for (const d of s.dm) need(/^FLOW-[a-z2-9]{8}-(.+)$/.exec(d.uuid)?.[1] ?? '?', `dm ${d.name}`);
-    for (const z of s.zram) need('add-cow', `zram ${z.name}`);
-    for (const m of s.mounts) need('mount', `mount ${m.target}`);
-    if (s.files.length) need('make-mountpoint', `${s.files.join(', ')}`);
-    if (w.name === 'delayed-device' && existsSync(lane.inputs[w.name]!.created[0]!)) need('create-file', 'the backing file');
+    for (const l of s.loops) need(stepsMaking('loop', w.kinds), `loop ${l.name}`);
+    for (const d of s.dm) need([/^FLOW-[a-z2-9]{8}-(.+)$/.exec(d.uuid)?.[1] ?? '?'], `dm ${d.name}`);
+    for (const z of s.zram) need(stepsMaking('zram', w.kinds), `zram ${z.name}`);
+    for (const m of s.mounts) need(stepsMaking('mountpoint', w.kinds), `mount ${m.target}`);
+    if (s.files.length) need(stepsOfKind('dir.make', w.kinds), `${s.files.join(', ')}`);
+    const created = lane.inputs[w.name]!.created[0];
+    if (created && stepsMaking('file', w.kinds).length && existsSync(created)) need(stepsMaking('file', w.kinds), 'the backing file');
     v.push(...lane.foreignCheck(raw).map((x) => `${where}: I7 ${x}`));
   }
 

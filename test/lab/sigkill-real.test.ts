@@ -52,7 +52,7 @@ const CASE_MS = 3_000_000; // a ceiling under its VM's 4200 s timeout (scripts/l
 const WORKFLOWS = [
   { name: 'loop-mount', zram: false },
   { name: 'delayed-device', zram: false },
-  { name: 'snapshot-image', zram: true, zramStep: 'add-cow' },
+  { name: 'snapshot-image', zram: true },
 ].filter((w) => !process.env.FLOW_LAB_SIGKILL_ONLY || process.env.FLOW_LAB_SIGKILL_ONLY.split(',').includes(w.name));
 
 const root = mkdtempSync(join(tmpdir(), 'flow-lab-sk-'));

@@ -13,7 +13,7 @@ export function registerCheck(program: Command, setCode: SetCode): void {
     .option('--json', 'print {"file", "ok", "workflow"?, "problems": [{"line", "col", "message", "fix"}]}')
     .addHelpText('after', '\nExamples:\n  flow check ./my-workflow.yaml\n  flow check machines/delayed-device.yaml --json\n\nExit 0 when the file is valid, 2 when it is not.')
     .action(async (file: string, o: { json?: boolean }) => {
-      const { checkCommand } = await import('../../workflow/command.js');
+      const { checkCommand } = await import('./check-command.js');
       setCode(await checkCommand(file, !!o.json));
     });
 }

@@ -4,6 +4,7 @@
  * The matrices and the fake kernel are loaded only by this command (verify-command.ts).
  */
 import type { Command } from 'commander';
+import { EXEC_BINDS } from '../../exec/names.js';
 import type { RawOptions } from '../../preflight/types.js';
 import type { SetCode } from './common.js';
 import { addOptions, workflowCommands, type WorkflowCommand } from './run.js';
@@ -17,6 +18,9 @@ export async function execBindsCommand(): Promise<WorkflowCommand> {
   return { word: l.workflow.name, description: `${l.workflow.description} (flow exec's own workflow)`, options, examples: [`flow verify ${l.workflow.name} --root /run/flow/ID/mnt`], load: async () => l };
 }
 
+/** `exec-binds` in `flow verify --help` (its workflow is loaded only when it is verified: execBindsCommand). */
+export const EXEC_BINDS_HELP = `flow exec's own workflow: the host's /dev, /proc, /sys and resolv.conf bound into a run's mounted root (flow verify ${EXEC_BINDS} --root DIR)`;
+
 export function registerVerify(program: Command, setCode: SetCode, given: WorkflowCommand[] = []): void {
   const all = workflowCommands(given);
   const verify = program
@@ -24,7 +28,7 @@ export function registerVerify(program: Command, setCode: SetCode, given: Workfl
     .description('crash-test a workflow in memory: a crash at every point of every step, resumed and rolled back; changes nothing')
     .addHelpText(
       'after',
-      `\nWorkflows:\n${all.map((w) => `  ${w.word.padEnd(16)} ${w.description}`).join('\n')}\n  ./FILE.yaml      a workflow file\n\nExamples:\n  flow verify delayed-device --file /var/tmp/slow.img --size 64M\n  flow verify snapshot-image --image raspios.img --json\n  flow verify ./mine.yaml --file /var/tmp/slow.img\n\nExit 0 when every crash point resumes and rolls back exactly (0 violations, 0 leaks), 5 when not, 2 on bad options.`,
+      `\nWorkflows:\n${all.map((w) => `  ${w.word.padEnd(16)} ${w.description}`).join('\n')}\n  ${EXEC_BINDS.padEnd(16)} ${EXEC_BINDS_HELP}\n  ./FILE.yaml      a workflow file\n\nExamples:\n  flow verify delayed-device --file /var/tmp/slow.img --size 64M\n  flow verify snapshot-image --image raspios.img --json\n  flow verify ./mine.yaml --file /var/tmp/slow.img\n\nExit 0 when every crash point resumes and rolls back exactly (0 violations, 0 leaks), 5 when not, 2 on bad options.`,
     );
   for (const wf of all) addWorkflow(verify, wf, setCode);
 }

@@ -6,7 +6,7 @@
 import type { Json, Outputs, StepKind, WorkflowDef } from '../../../machines/types.js';
 import { executors } from '../../steps/index.js';
 import { kindHasInverse } from '../../steps/kinds/index.js';
-import { plannedOutputs } from './placeholders.js';
+import { plannedOutputs } from '../../steps/kinds/placeholders.js';
 
 export interface PlanStep {
   name: string;

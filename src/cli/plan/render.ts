@@ -2,7 +2,7 @@
 import { formatSize } from '../../preflight/values.js';
 import { KIND_SPECS } from '../../steps/kinds/index.js';
 import type { Plan } from './build.js';
-import { hasPlaceholder } from './placeholders.js';
+import { hasPlaceholder } from '../../steps/kinds/placeholders.js';
 
 function value(key: string, v: unknown): string {
   if (typeof v === 'number' && /size$/i.test(key) && v >= 1024) return `${v} (${formatSize(v)})`;

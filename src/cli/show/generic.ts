@@ -9,7 +9,7 @@
 import type { Json, Outputs } from '../../../machines/types.js';
 import type { StepState } from '../../engine/state.js';
 import { KIND_SPECS } from '../../steps/kinds/index.js';
-import { plannedOutputs } from '../plan/placeholders.js';
+import { plannedOutputs } from '../../steps/kinds/placeholders.js';
 import type { TreeNode } from './model.js';
 import { cowNode, createdFileNode, dmNode, inputFileNode, loopNode, mountNode, type ShowCtx } from './nodes.js';
 

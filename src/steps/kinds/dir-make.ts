@@ -21,8 +21,9 @@ import { describeIdentity, identityOf, sameFile, stampMs, statOrNull, type FileI
 import { hasCode, type FsStat } from '../../fs/types.js';
 import type { Json } from '../../../machines/types.js';
 import { line, type Executor, type ProbeResult, type StepEnv } from '../types.js';
-import { T } from '../../workflow/evaluate.js';
-import type { KindSpec } from './spec.js';
+import { z } from 'zod';
+import { lazy } from './schema.js';
+import { defineKind, type KindSpec } from './spec.js';
 
 export interface DirArgs extends Record<string, unknown> {
   dirs: string[];
@@ -220,14 +221,18 @@ export const dirMake: Executor<DirArgs> = {
   },
 };
 
-export const spec: KindSpec = {
+export const spec: KindSpec = defineKind({
   kind: 'dir.make',
   summary: "the missing directories of a mount point, top-down; the run owns only those its own mkdir made",
   durable: true,
-  args: { dirs: { ty: T.list(T.string), doc: "the directories to make, top-down (a directory param's create)" } },
-  outputs: { dirs: T.list(T.string) },
-  outputDocs: { dirs: 'the directories' },
+  schemas: lazy(() => ({
+    args: z.strictObject({ dirs: z.array(z.string()).describe("the directories to make, top-down (a directory param's create)") }),
+    outputs: z.strictObject({
+      dirs: z.array(z.string()).describe('the directories'),
+      made: z.array(z.object({ path: z.string(), dev: z.string(), ino: z.int(), birth: z.string().optional() })).meta({ internal: true, description: 'the identities of those the run made' }),
+    }),
+  })),
   inverse: { undo: 'removes them bottom-up when empty (rmdir)' },
   midpoint: 'executor',
   placeholders: (a) => ({ dirs: a.dirs }),
-};
+});

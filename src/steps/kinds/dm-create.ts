@@ -10,8 +10,9 @@ import { conciseSpec, normalizeTableLine, tablesEqual } from '../../kernel/parse
 import { UsageError } from '../../errors.js';
 import type { DmInfo, Kernel } from '../../kernel/types.js';
 import { line, type Executor, type StepEnv } from '../types.js';
-import { T } from '../../workflow/evaluate.js';
-import type { KindSpec } from './spec.js';
+import { z } from 'zod';
+import { lazy } from './schema.js';
+import { defineKind, type KindSpec } from './spec.js';
 
 export interface DmArgs extends Record<string, unknown> {
   name: string;
@@ -67,17 +68,25 @@ export async function refuseNameTaken(k: Kernel, option: string, name: string): 
   }
 }
 
-export const spec: KindSpec = {
+export const spec: KindSpec = defineKind({
   kind: 'dm.create',
   summary: 'a device-mapper device from a table of segments, owned by its UUID `FLOW-<run id>-<step>`',
   durable: false,
-  args: {
-    name: { ty: T.string, doc: 'the device name (/dev/mapper/NAME)' },
-    table: { ty: T.list(T.string), shown: 'list of segments', doc: 'segments: target (linear, zero, error, delay, flakey, snapshot, snapshot-origin), sectors and its typed fields; see docs/WORKFLOWS.md' },
-  },
-  added: ['uuid'],
-  outputs: { name: T.string, device: T.string, node: T.string, majmin: T.string },
-  outputDocs: { name: 'the device name', device: '/dev/mapper/NAME', node: 'its device node (/dev/dm-N)', majmin: 'its major:minor' },
+  schemas: lazy(() => ({
+    args: z.strictObject({
+      name: z.string().describe('the device name (/dev/mapper/NAME)'),
+      uuid: z.string().meta({ added: true, description: "the run's ownership UUID FLOW-<run id>-<step>" }),
+      table: z
+        .array(z.string())
+        .meta({ shown: 'list of segments', description: 'segments: target (linear, zero, error, delay, flakey, snapshot, snapshot-origin), sectors and its typed fields; see docs/WORKFLOWS.md' }),
+    }),
+    outputs: z.strictObject({
+      name: z.string().describe('the device name'),
+      device: z.string().describe('/dev/mapper/NAME'),
+      node: z.string().describe('its device node (/dev/dm-N)'),
+      majmin: z.string().describe('its major:minor'),
+    }),
+  })),
   inverse: { undo: 'removes the device with the run\'s UUID (dmsetup remove)' },
   midpoint: 'kernel',
   placeholders: (a, p) => ({ name: a.name, device: `/dev/mapper/${String(a.name)}`, node: p('dm node'), majmin: p('dm major:minor') }),
@@ -86,4 +95,4 @@ export const spec: KindSpec = {
   refuses: 'a name another device holds',
   preflight: async (a, env) => refuseNameTaken(env.kernel, env.option('name'), String(a.name)),
   show: { node: 'dm', from: (a) => (Array.isArray(a.table) ? a.table.flatMap((l) => String(l).match(/<[^<>]+ of [^<>]+>|(?<=^|\s)\d+:\d+(?=\s|$)/g) ?? []) : []), marked: true },
-};
+});

@@ -12,8 +12,9 @@ import { createBackingFile, describeIdentity, identityOf, newCreationProof, remo
 import type { Fs, FsStat } from '../../fs/types.js';
 import type { Json } from '../../../machines/types.js';
 import { line, num, str, type Executor, type ProbeResult } from '../types.js';
-import { T } from '../../workflow/evaluate.js';
-import type { KindSpec } from './spec.js';
+import { z } from 'zod';
+import { lazy } from './schema.js';
+import { defineKind, type KindSpec } from './spec.js';
 
 export interface FileArgs extends Record<string, unknown> {
   path: string;
@@ -107,13 +108,19 @@ export const fileCreate: Executor<FileArgs> = {
   },
 };
 
-export const spec: KindSpec = {
+export const spec: KindSpec = defineKind({
   kind: 'file.create',
   summary: 'a new file of a size (0600, fsynced with its directory); the run owns only the file its own create made',
   durable: true,
-  args: { path: { ty: T.string, doc: 'the file to create (it must not exist)' }, size: { ty: T.int, doc: 'its size in bytes' } },
-  outputs: { path: T.string, dev: T.string, ino: T.int },
-  outputDocs: { path: 'the file', dev: "its filesystem's major:minor", ino: 'its inode' },
+  schemas: lazy(() => ({
+    args: z.strictObject({ path: z.string().describe('the file to create (it must not exist)'), size: z.int().describe('its size in bytes') }),
+    outputs: z.strictObject({
+      path: z.string().describe('the file'),
+      dev: z.string().describe("its filesystem's major:minor"),
+      ino: z.int().describe('its inode'),
+      birth: z.string().optional().meta({ internal: true, description: 'its birth time in ns, when the filesystem reports one' }),
+    }),
+  })),
   inverse: { undo: 'removes the file (only the one the run created)' },
   // the run creates the file (and its rollback removes it): never one that is there already
   refuses: 'a path that exists',
@@ -124,4 +131,4 @@ export const spec: KindSpec = {
   midpoint: 'executor',
   placeholders: (a, p) => ({ path: a.path, dev: p('filesystem device'), ino: p('inode') }),
   show: { node: 'file', from: () => [] },
-};
+});

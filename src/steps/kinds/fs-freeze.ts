@@ -9,8 +9,9 @@
  */
 import { KernelError } from '../../errors.js';
 import { line, type Executor } from '../types.js';
-import { T } from '../../workflow/evaluate.js';
-import type { KindSpec } from './spec.js';
+import { z } from 'zod';
+import { lazy } from './schema.js';
+import { defineKind, type KindSpec } from './spec.js';
 
 export interface FreezeArgs extends Record<string, unknown> {
   target: string;
@@ -52,17 +53,21 @@ export const fsFreeze: Executor<FreezeArgs> = {
   commands: (a) => ({ apply: [line('fsfreeze', '-f', '--', a.target)], undo: [line('fsfreeze', '-u', '--', a.target)] }),
 };
 
-export const spec: KindSpec = {
+export const spec: KindSpec = defineKind({
   kind: 'fs.freeze',
   summary: 'freezes a mounted filesystem (fsfreeze -f): flushed and consistent on its device, writes blocked until thawed',
   durable: false,
-  args: { target: { ty: T.string, doc: 'where the filesystem is mounted' } },
-  outputs: { target: T.string, frozenBefore: T.bool },
-  outputDocs: { target: 'the mount point', frozenBefore: 'another program had frozen it already (EBUSY): rollback leaves it frozen' },
+  schemas: lazy(() => ({
+    args: z.strictObject({ target: z.string().describe('where the filesystem is mounted') }),
+    outputs: z.strictObject({
+      target: z.string().describe('the mount point'),
+      frozenBefore: z.boolean().describe('another program had frozen it already (EBUSY): rollback leaves it frozen'),
+    }),
+  })),
   inverse: {
     undo:
       'thaws it (fsfreeze -u), unless another program had frozen it; the kernel shows no frozen state, so a step begun is taken as applied while the mount is there, and "not frozen" counts as thawed',
   },
   midpoint: 'before',
   placeholders: (a) => ({ target: a.target, frozenBefore: false }),
-};
+});

@@ -1,7 +1,8 @@
 /** fs.grow: online resize2fs (idempotent, forward only: its probe is "do it again"). */
 import { line, type Executor } from '../types.js';
-import { T } from '../../workflow/evaluate.js';
-import type { KindSpec } from './spec.js';
+import { z } from 'zod';
+import { lazy } from './schema.js';
+import { defineKind, type KindSpec } from './spec.js';
 
 export interface GrowArgs extends Record<string, unknown> {
   device: string;
@@ -20,14 +21,15 @@ export const fsGrow: Executor<GrowArgs> = {
   commands: (a) => ({ apply: [line('resize2fs', a.device)], undo: [] }),
 };
 
-export const spec: KindSpec = {
+export const spec: KindSpec = defineKind({
   kind: 'fs.grow',
   summary: 'grows a mounted ext2/3/4 filesystem to its device online (resize2fs)',
   durable: false,
-  args: { device: { ty: T.string, doc: 'the device under the filesystem' }, target: { ty: T.string, doc: 'where it is mounted' } },
-  outputs: {},
-  outputDocs: {},
+  schemas: lazy(() => ({
+    args: z.strictObject({ device: z.string().describe('the device under the filesystem'), target: z.string().describe('where it is mounted') }),
+    outputs: z.strictObject({}),
+  })),
   inverse: { none: 'not undone: the device under the filesystem goes away on rollback', skip: 'forward only; goes with the snapshot' },
   midpoint: 'before',
   placeholders: () => ({}),
-};
+});

@@ -1,8 +1,9 @@
 /** fs.mkfs: a filesystem on a file or device the run made (probed by type and UUID). */
 import { KernelError } from '../../errors.js';
 import { line, type Executor } from '../types.js';
-import { T } from '../../workflow/evaluate.js';
-import type { KindSpec } from './spec.js';
+import { z } from 'zod';
+import { lazy } from './schema.js';
+import { defineKind, type KindSpec } from './spec.js';
 
 export interface MkfsArgs extends Record<string, unknown> {
   /** a file the run created, or a block device the run made (loop, dm, zram) */
@@ -64,19 +65,20 @@ export const fsMkfs: Executor<MkfsArgs> = {
   },
 };
 
-export const spec: KindSpec = {
+export const spec: KindSpec = defineKind({
   kind: 'fs.mkfs',
   summary: 'an ext4 or vfat filesystem on a file or device the run made; never over another filesystem',
   durable: true,
-  args: {
-    target: { ty: T.string, doc: 'a file or block device the run made' },
-    uuid: { ty: T.string, doc: "the filesystem's UUID (vfat: its first 8 hex digits are the volume id), e.g. `${run.uuid}`" },
-    type: { ty: T.string, optional: true, doc: 'ext4 (default) or vfat' },
-    blockSize: { ty: T.int, optional: true, doc: 'ext4 only; default 4096' },
-  },
-  outputs: { uuid: T.string },
-  outputDocs: { uuid: 'the UUID as blkid shows it (vfat: XXXX-XXXX)' },
+  schemas: lazy(() => ({
+    args: z.strictObject({
+      target: z.string().describe('a file or block device the run made'),
+      uuid: z.string().describe("the filesystem's UUID (vfat: its first 8 hex digits are the volume id), e.g. `${run.uuid}`"),
+      type: z.string().optional().describe('ext4 (default) or vfat'),
+      blockSize: z.int().optional().describe('ext4 only; default 4096'),
+    }),
+    outputs: z.strictObject({ uuid: z.string().describe('the UUID as blkid shows it (vfat: XXXX-XXXX)') }),
+  })),
   inverse: { none: 'not undone by itself: rollback removes the file it is on', skip: 'removed with its file' },
   midpoint: 'before',
   placeholders: (a) => ({ uuid: a.uuid }),
-};
+});

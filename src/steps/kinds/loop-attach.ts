@@ -30,8 +30,9 @@ import { sameFile, type FileIdentity } from '../../kernel/files.js';
 import type { LoopInfo } from '../../kernel/types.js';
 import type { Json } from '../../../machines/types.js';
 import { line, str, type Executor, type StepEnv } from '../types.js';
-import { T } from '../../workflow/evaluate.js';
-import type { KindPreflightEnv, KindSpec } from './spec.js';
+import { z } from 'zod';
+import { lazy } from './schema.js';
+import { defineKind, type KindPreflightEnv, type KindSpec } from './spec.js';
 
 export interface LoopArgs extends Record<string, unknown> {
   file: string;
@@ -147,7 +148,6 @@ export const loopAttach: Executor<LoopArgs> = {
   commands: (a, o) => exact.commands(full(a), o),
 };
 
-const devDocs = { device: 'the loop device (/dev/loopN)', node: 'its device node', majmin: 'its major:minor (for a dm table or a mount)' };
 
 /**
  * A read-write binding of a file some loop device already uses: two writers would corrupt
@@ -161,19 +161,26 @@ async function refuseInUse(a: Json, env: KindPreflightEnv): Promise<void> {
   if (busy) throw new UsageError(`${env.option('file')} ${a.file} is already attached at ${busy.device}`, `detach it first (losetup -d ${busy.device})`);
 }
 
-export const spec: KindSpec = {
+export const spec: KindSpec = defineKind({
   kind: 'loop.attach',
   summary: 'binds a file to a free loop device (losetup --find); the binding is named by device and diskseq',
   durable: false,
-  args: {
-    file: { ty: T.string, doc: 'the backing file' },
-    identity: { ty: T.record({ dev: T.string, ino: T.int }), doc: 'the file the run was planned on: an existing-file param\'s identity, or {dev, ino} of a file.create' },
-    readOnly: { ty: T.bool, optional: true, doc: 'default false (read-write; refused when losetup falls back to read-only)' },
-    offset: { ty: T.int, optional: true, doc: 'bytes into the file; default 0' },
-    sizeLimit: { ty: T.int, optional: true, doc: 'bytes from the offset; default 0 (to the end)' },
-  },
-  outputs: { device: T.string, node: T.string, majmin: T.string, readOnly: T.bool },
-  outputDocs: { ...devDocs, readOnly: 'bound read-only' },
+  schemas: lazy(() => ({
+    args: z.strictObject({
+      file: z.string().describe('the backing file'),
+      identity: z.object({ dev: z.string(), ino: z.int() }).describe("the file the run was planned on: an existing-file param's identity, or {dev, ino} of a file.create"),
+      readOnly: z.boolean().optional().describe('default false (read-write; refused when losetup falls back to read-only)'),
+      offset: z.int().optional().describe('bytes into the file; default 0'),
+      sizeLimit: z.int().optional().describe('bytes from the offset; default 0 (to the end)'),
+    }),
+    outputs: z.strictObject({
+      device: z.string().describe('the loop device (/dev/loopN)'),
+      node: z.string().describe('its device node'),
+      majmin: z.string().describe('its major:minor (for a dm table or a mount)'),
+      readOnly: z.boolean().describe('bound read-only'),
+      diskseq: z.int().meta({ internal: true, description: "the device's diskseq: which binding of the number is the run's" }),
+    }),
+  })),
   inverse: { undo: 'detaches exactly that binding (losetup -d)' },
   refuses: 'a read-write binding of a file some loop device already uses',
   preflight: refuseInUse,
@@ -181,4 +188,4 @@ export const spec: KindSpec = {
   placeholders: (a, p) => ({ device: p('loop device'), node: p('loop device'), majmin: p('loop major:minor'), readOnly: a.readOnly }),
   show: { node: 'loop', from: (a) => (typeof a.file === 'string' ? [a.file] : []) },
   unmarked: { operatorWindow: ['command-done', 'outcome-appended'] },
-};
+});

@@ -14,8 +14,9 @@ import { posix } from 'node:path';
 import { KernelError, UsageError } from '../../errors.js';
 import type { MountEntry } from '../../kernel/types.js';
 import { line, type Executor, type StepEnv } from '../types.js';
-import { T } from '../../workflow/evaluate.js';
-import type { KindSpec } from './spec.js';
+import { z } from 'zod';
+import { lazy } from './schema.js';
+import { defineKind, type KindSpec } from './spec.js';
 
 export interface MountArgs extends Record<string, unknown> {
   /** a block device, or (bind) a directory */
@@ -100,20 +101,21 @@ export const mountStep: Executor<MountArgs> = {
   },
 };
 
-export const spec: KindSpec = {
+export const spec: KindSpec = defineKind({
   kind: 'mount',
   summary: 'mounts a device the run made (or, with bind, a directory) on a directory',
   durable: false,
-  args: {
-    source: { ty: T.string, doc: 'a block device, or (bind) a directory' },
-    majmin: { ty: T.string, optional: true, doc: "the device's major:minor (needed for a device; not for a bind mount)" },
-    target: { ty: T.string, doc: 'the mount point' },
-    options: { ty: T.list(T.string), optional: true, doc: 'mount -o options' },
-    readOnly: { ty: T.bool, optional: true, doc: 'adds ro' },
-    bind: { ty: T.bool, optional: true, doc: 'a bind mount of the source directory' },
-  },
-  outputs: { target: T.string },
-  outputDocs: { target: 'the mount point' },
+  schemas: lazy(() => ({
+    args: z.strictObject({
+      source: z.string().describe('a block device, or (bind) a directory'),
+      majmin: z.string().optional().describe("the device's major:minor (needed for a device; not for a bind mount)"),
+      target: z.string().describe('the mount point'),
+      options: z.array(z.string()).optional().describe('mount -o options'),
+      readOnly: z.boolean().optional().describe('adds ro'),
+      bind: z.boolean().optional().describe('a bind mount of the source directory'),
+    }),
+    outputs: z.strictObject({ target: z.string().describe('the mount point') }),
+  })),
   inverse: { undo: 'unmounts it when the mount there is still the run\'s (never lazy)' },
   // a mount over another would hide it, and the run's undo could not tell whose is whose
   refuses: 'a target something is mounted on already',
@@ -128,4 +130,4 @@ export const spec: KindSpec = {
   placeholders: (a) => ({ target: a.target }),
   show: { node: 'mountpoint', from: (a) => [typeof a.majmin === 'string' ? a.majmin : String(a.source)] },
   hostPaths: (a) => (a.bind === true ? [a.source, a.target].filter((p): p is string => typeof p === 'string') : []),
-};
+});

@@ -1,8 +1,9 @@
 /** partitions.check: re-reads the partition table (read only; its probe is "do it again"). */
 import { KernelError } from '../../errors.js';
 import { line, type Executor } from '../types.js';
-import { T } from '../../workflow/evaluate.js';
-import type { KindSpec } from './spec.js';
+import { z } from 'zod';
+import { lazy } from './schema.js';
+import { defineKind, type KindSpec } from './spec.js';
 
 export interface PartitionArgs extends Record<string, unknown> {
   file: string;
@@ -33,19 +34,20 @@ export const partitionsCheck: Executor<PartitionArgs> = {
   commands: (a) => ({ apply: [line('sfdisk', '--json', a.file)], undo: [] }),
 };
 
-export const spec: KindSpec = {
+export const spec: KindSpec = defineKind({
   kind: 'partitions.check',
   summary: 'reads the partition table again and insists it still says what the run was planned on (read only)',
   durable: false,
-  args: {
-    file: { ty: T.string, doc: 'the image' },
-    partition: { ty: T.opt(T.int), doc: 'the partition number; null: the image has no partition table' },
-    start: { ty: T.int, doc: 'its first sector (512 bytes)' },
-    sectors: { ty: T.int, doc: 'its length in sectors' },
-  },
-  outputs: { start: T.int, sectors: T.int },
-  outputDocs: { start: 'the first sector', sectors: 'the length in sectors' },
+  schemas: lazy(() => ({
+    args: z.strictObject({
+      file: z.string().describe('the image'),
+      partition: z.int().nullable().describe('the partition number; null: the image has no partition table'),
+      start: z.int().describe('its first sector (512 bytes)'),
+      sectors: z.int().describe('its length in sectors'),
+    }),
+    outputs: z.strictObject({ start: z.int().describe('the first sector'), sectors: z.int().describe('the length in sectors') }),
+  })),
   inverse: { none: 'nothing to undo: it only reads', skip: 'read only' },
   midpoint: 'before',
   placeholders: (a) => ({ start: a.start, sectors: a.sectors }),
-};
+});

@@ -3,23 +3,18 @@
  * and the exact commands, src/steps/types.ts): what a workflow file may write under `with:`
  * and refer to in `steps.NAME.X` (for `flow check`), whether its effect survives a reboot,
  * its inverse or why it has none, what `flow plan` shows for outputs only a run knows, and
- * what `flow show` draws. One module per kind holds its spec and its executor
+ * what `flow show` draws. Its arguments and outputs are zod schemas (src/steps/kinds/schema.ts),
+ * built at their first use; `args`, `outputs`, `outputDocs` and `added` are views of them.
+ * One module per kind holds its spec and its executor
  * (src/steps/kinds/<kind>.ts); src/steps/kinds/index.ts collects them.
  */
 import type { Json, StepKind } from '../../../machines/types.js';
 import type { STEP_POINTS } from '../../engine/crash-points.js';
 import type { Kernel } from '../../kernel/types.js';
 import type { Ty } from '../../workflow/evaluate.js';
+import { addedArgs, argSpecs, outputSpecs, type ArgSpec, type KindSchemas } from './schema.js';
 
-export interface ArgSpec {
-  ty: Ty;
-  /** may be left out */
-  optional?: boolean;
-  /** what it is, for the README's reference */
-  doc: string;
-  /** its type as the reference names it, when not `ty`'s name (dm.create's table: segments in a file) */
-  shown?: string;
-}
+export type { ArgSpec, KindSchemas };
 
 /** Kinds with an inverse: rollback undoes the effect. Others: why not, for people. */
 export type Inverse =
@@ -78,13 +73,16 @@ export interface KindSpec {
   summary: string;
   /** the effect survives a reboot (files); volatile effects (loop, dm, zram, mount) do not */
   durable: boolean;
-  args: Readonly<Record<string, ArgSpec>>;
-  /** arguments flow adds itself (never written in a file): dm.create's ownership UUID */
-  added?: readonly string[];
-  /** what `steps.NAME.X` may refer to */
-  outputs: Readonly<Record<string, Ty>>;
-  /** what each output is, for the README's reference */
-  outputDocs: Readonly<Record<string, string>>;
+  /** the zod schemas of its resolved arguments and of the outputs apply records (built once, at the first call) */
+  schemas(): KindSchemas;
+  /** what a workflow file may write under `with:` (from `schemas().args`) */
+  readonly args: Readonly<Record<string, ArgSpec>>;
+  /** arguments flow adds itself (never written in a file): dm.create's ownership UUID (`.meta({ added: true })`) */
+  readonly added: readonly string[];
+  /** what `steps.NAME.X` may refer to (from `schemas().outputs`, its `internal` outputs left out) */
+  readonly outputs: Readonly<Record<string, Ty>>;
+  /** what each output is, for the README's reference (the outputs' descriptions) */
+  readonly outputDocs: Readonly<Record<string, string>>;
   inverse: Inverse;
   midpoint: Midpoint;
   /**
@@ -114,3 +112,25 @@ export interface KindSpec {
 
 /** True when the kind's effect has an inverse that rollback runs. */
 export const hasInverse = (s: KindSpec): boolean => 'undo' in s.inverse;
+
+/** What a kind's module writes: its spec without the views of its schemas. */
+export type KindDef = Omit<KindSpec, 'args' | 'added' | 'outputs' | 'outputDocs'>;
+
+/** The kind's spec: `def` and the views of its zod schemas, each derived at its first read. */
+export function defineKind(def: KindDef): KindSpec {
+  let views: { args: Record<string, ArgSpec>; added: string[]; outputs: Record<string, Ty>; outputDocs: Record<string, string> } | undefined;
+  const v = () => {
+    if (!views) {
+      const { args, outputs } = def.schemas();
+      const o = outputSpecs(def.kind, outputs);
+      views = { args: argSpecs(def.kind, args), added: addedArgs(args), outputs: o.types, outputDocs: o.docs };
+    }
+    return views;
+  };
+  return Object.defineProperties({ ...def } as KindSpec, {
+    args: { get: () => v().args, enumerable: true },
+    added: { get: () => v().added, enumerable: true },
+    outputs: { get: () => v().outputs, enumerable: true },
+    outputDocs: { get: () => v().outputDocs, enumerable: true },
+  });
+}

@@ -27,10 +27,11 @@
 import type { ZramInfo } from '../../kernel/types.js';
 import type { Json } from '../../../machines/types.js';
 import { line, num, type Executor, type StepEnv } from '../types.js';
-import { T } from '../../workflow/evaluate.js';
 import { UsageError } from '../../errors.js';
 import { formatSize } from '../../preflight/values.js';
-import type { KindSpec } from './spec.js';
+import { z } from 'zod';
+import { lazy } from './schema.js';
+import { defineKind, type KindSpec } from './spec.js';
 
 export interface ZramArgs extends Record<string, unknown> {
   disksize: number;
@@ -130,13 +131,20 @@ export const zramAdd: Executor<ZramArgs> = {
   },
 };
 
-export const spec: KindSpec = {
+export const spec: KindSpec = defineKind({
   kind: 'zram.add',
   summary: 'a new zram device (compressed RAM) of a size; named by id and diskseq',
   durable: false,
-  args: { disksize: { ty: T.int, doc: 'its size in bytes' }, algorithm: { ty: T.string, optional: true, doc: "the compression algorithm (default: the kernel's)" } },
-  outputs: { id: T.int, device: T.string, node: T.string, majmin: T.string },
-  outputDocs: { id: 'N of /dev/zramN', device: '/dev/zramN', node: 'its device node', majmin: 'its major:minor' },
+  schemas: lazy(() => ({
+    args: z.strictObject({ disksize: z.int().describe('its size in bytes'), algorithm: z.string().optional().describe("the compression algorithm (default: the kernel's)") }),
+    outputs: z.strictObject({
+      id: z.int().describe('N of /dev/zramN'),
+      device: z.string().describe('/dev/zramN'),
+      node: z.string().describe('its device node'),
+      majmin: z.string().describe('its major:minor'),
+      diskseq: z.int().meta({ internal: true, description: "the device's diskseq: which binding of the number is the run's" }),
+    }),
+  })),
   inverse: { undo: 'resets and removes exactly that device (hot_remove)' },
   // a zram device lives in RAM: one larger than the machine's memory cannot hold what it is given
   refuses: "a size larger than the machine's memory",
@@ -150,4 +158,4 @@ export const spec: KindSpec = {
   show: { node: 'zram', from: () => [] },
   // its command-running point fires after the hot_add: the device exists from there on
   unmarked: { operatorWindow: ['command-running', 'command-done', 'outcome-appended'] },
-};
+});

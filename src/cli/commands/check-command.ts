@@ -4,9 +4,9 @@
  * crosses into program.js (whose `instanceof` would not know it): errors end here, through
  * the same exit mapping (src/cli/exit.ts).
  */
-import { WorkflowFileError } from '../errors.js';
-import { exitCodeOf, messageOf } from '../cli/exit.js';
-import { loadText, readWorkflowFile } from './load.js';
+import { WorkflowFileError } from '../../errors.js';
+import { loadText, readWorkflowFile } from '../../workflow/load.js';
+import { exitCodeOf, messageOf } from '../exit.js';
 
 export async function checkCommand(file: string, json: boolean): Promise<number> {
   try {
