@@ -12,7 +12,7 @@
  * Random: long seeded walks over larger workflows through RunCursor itself, feed vs accept.
  */
 import { describe, expect, it } from 'vitest';
-import { transition, type AnyStateMachine, type MachineSnapshot } from 'xstate';
+import { transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import { JOURNAL_FORMAT, type EventBody, type EventOf, type FlowEvent } from '../../../journal/events.js';
 import type { StepDef, StepKind } from '../../../machines/types.js';
 import { JournalMismatch, RunCursor } from '../../../src/engine/fold.js';
@@ -23,7 +23,8 @@ import { createOldRunMachine } from './fixtures/old-machine.js';
 
 const AT = '2026-01-01T00:00:00.000Z';
 const ID = 'abcdefgh';
-type Snap = MachineSnapshot<RunState, FlowEvent, never, never, never, never, never, never>;
+/** What the test reads of an xstate snapshot. */
+type Snap = { value: unknown; context: RunState; status: string; can(e: FlowEvent): boolean };
 
 /** Steps of the given kinds: loop.attach is volatile (lost at a reboot), the others durable; fs.mkfs is skipped by rollback. */
 function defsOf(kinds: StepKind[]): StepDef[] {
@@ -84,7 +85,7 @@ function copyOf(s: RunState): RunState {
 function viaXstate(machine: AnyStateMachine, value: string, s: RunState, e: FlowEvent): Snap | undefined {
   const from = machine.resolveState({ value, context: copyOf(s) }) as unknown as Snap;
   if (!from.can(e)) return undefined;
-  const [next] = transition(machine, from, e) as unknown as [Snap];
+  const [next] = transition(machine, from as unknown as AnyMachineSnapshot, e) as unknown as [Snap];
   expect(next.status, `${e.type}: xstate errored`).not.toBe('error');
   return next;
 }
