@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { hostStartup, labStartup, labStartupFigures, startupCommands } from './startup.js';
 import { journalSection } from './journal-figures.js';
 import { type Figure, median, r2 } from './figure.js';
+import { parseRunFile } from '../../journal/run-log.js';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -191,7 +192,9 @@ function lab(repo: string, work: string, runs: number): void {
   const vid = verbose(['run', 'delayed-device', '--file', '/tmp/verbose.img', '--size', '64M', '--delay', '0', '--name', 'bench-verbose', '--mountpoint', '/tmp/verbose-mnt']).split('\n')[0]!.trim();
   verbose(['rollback', vid]);
   // the journal's share: its durable writes on this VM's state disk, and how many a run + rollback makes
-  const events = (JSON.parse(readFileSync(path.join(stateDir, 'runs', `${vid}.json`), 'utf8')) as { events: unknown[] }).events.length;
+  // the run's journal as flow reads it (format 2 is a log of JSON lines, not one document)
+  const runFile = path.join(stateDir, 'runs', `${vid}.json`);
+  const events = parseRunFile(readFileSync(runFile), vid, runFile).doc.events.length;
   const journal = JSON.parse(sh([process.execPath, path.join(path.dirname(process.argv[1]!), 'tools.mjs'), 'journal', path.join(stateDir, 'journal-bench'), '3', path.join(stateDir, 'runs', `${vid}.json`)])) as { flow: { p50: number; p99: number }; bare: { p50: number } };
   const perTool: Record<string, number> = {};
   for (const c of commands) perTool[c.argv[0]!] = (perTool[c.argv[0]!] ?? 0) + 1;

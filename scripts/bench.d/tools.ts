@@ -129,8 +129,9 @@ function syntheticRun(steps: number): { defs: StepDef[]; first: EventOf<'RunStar
 }
 
 /**
- * fold (the engine's machine, fed every event with xstate's pure transition(), as
- * src/engine/fold.ts does) and plan, of a run of `steps` steps: once cold (the first in
+ * fold (the engine's xstate machine, fed every event with xstate's pure transition(), as
+ * src/engine/fold.ts did before it folded persisted events with the transition table's plain
+ * interpreter; the bench's fold figure is journal-tools.ts `fold`) and plan, of a run of `steps` steps: once cold (the first in
  * this process, as in a CLI invocation), then `reps` times warm. Also the runner's
  * pattern: plan after every event.
  */

@@ -1,19 +1,23 @@
 /**
- * fold(events) → the run's phase and state, by feeding every journal event through the
- * workflow's machine with xstate's pure `transition()`. An event the machine does not
- * accept means the journal does not fit the machine: it is reported as corrupt. A long
- * run's fold checkpoint (journal/checkpoint.ts) restores the machine's snapshot after a
- * prefix of the events (`save` / the `saved` argument), so only the later ones are fed.
+ * fold(events) → the run's phase and state. A journal's persisted events are folded by the
+ * machine's transition table with its plain interpreter (transitions.ts `applyEvent`: the same
+ * guards as the xstate machine, a few property reads per event); every NEW event is checked
+ * by the xstate machine (machine.ts) before it is appended (`accept`). The two are held to
+ * the same decisions and states by test/unit/engine/fold-equivalence.test.ts. An event the
+ * table does not accept means the journal does not fit the machine: it is reported as
+ * corrupt. A long run's fold checkpoint (journal/checkpoint.ts) restores the machine's state
+ * after a prefix of the events (`save` / the `saved` argument), so only the later ones are fed.
  */
-import { createActor, initialTransition, type ActorScope, type AnyStateMachine, type EventFromLogic, type SnapshotFrom } from 'xstate';
+import { createActor, type ActorScope, type AnyStateMachine, type EventFromLogic, type SnapshotFrom } from 'xstate';
 import type { EventOf, FlowEvent } from '../../journal/events.js';
 import { findWorkflow } from '../../machines/index.js';
 import type { StepDef } from '../../machines/types.js';
 import type { Value } from '../workflow/evaluate.js';
 import { instantiate } from '../workflow/resolve.js';
 import { sha256Of, workflowFromDefinition } from '../workflow/recorded.js';
-import { createRunMachine, MACHINE_VERSION, phaseOf, type RunMachine } from './machine.js';
-import { trackOf, type Phase, type RunState, type StepState, type StepStatus } from './state.js';
+import { createRunMachine, MACHINE_VERSION, type RunMachine } from './machine.js';
+import { initialState, trackOf, type Phase, type RunState, type StepState, type StepStatus } from './state.js';
+import { applyEvent, INITIAL_STATE, MACHINE_STATES, phaseOf, type MachineState } from './transitions.js';
 
 export interface Folded {
   phase: Phase;
@@ -60,12 +64,14 @@ function recordedSteps(first: EventOf<'RunStarted'>, d: NonNullable<EventOf<'Run
   return defs;
 }
 
-/** A run's machine and its current snapshot; events are fed one by one. */
+/** A run's machine state and data; persisted events are fed one by one, new ones accepted by xstate first. */
 export class RunCursor implements Folded {
   readonly defs: StepDef[];
-  private readonly machine: RunMachine;
-  private readonly scope: ActorScope<SnapshotFrom<RunMachine>, EventFromLogic<RunMachine>>;
-  private snap: SnapshotFrom<RunMachine>;
+  private readonly id: string;
+  private value: MachineState;
+  private context: RunState;
+  /** the xstate machine and its inert scope, made at the first `accept` (a read-only command never needs them) */
+  private xstate?: { machine: RunMachine; scope: ActorScope<SnapshotFrom<RunMachine>, EventFromLogic<RunMachine>> };
 
   /**
    * `defs`: the run's steps when the caller has them (tests, the bench); otherwise from the
@@ -73,46 +79,60 @@ export class RunCursor implements Folded {
    * event; JournalMismatch when it is not one of this run's states.
    */
   constructor(id: string, first: EventOf<'RunStarted'>, defs?: StepDef[], saved?: unknown) {
+    this.id = id;
     this.defs = defs ?? stepsOf(first, id);
-    this.machine = createRunMachine(this.defs, id);
-    this.snap = saved === undefined ? initialTransition(this.machine, { first })[0] : this.machine.resolveState(restored(saved, first, id, this.defs));
-    this.scope = inertScope(this.machine);
+    if (saved === undefined) {
+      this.value = INITIAL_STATE;
+      this.context = initialState(first, id, this.defs);
+    } else {
+      const r = restored(saved, first, id, this.defs);
+      this.value = r.value;
+      this.context = r.context;
+    }
   }
 
   /** The folded state as plain data, for a checkpoint (journal/checkpoint.ts): what `saved` takes back. */
   save(): SavedFold {
-    const { steps, track: _t, definition: _d, params: _p, ...rest } = this.snap.context;
+    const { steps, track: _t, definition: _d, params: _p, ...rest } = this.context;
     // the keys in their order (undefined-valued ones too), so the restored state is the same object shape as a whole fold's
-    const ctx = this.snap.context;
-    return { machine: MACHINE_VERSION, value: this.snap.value as string, keys: Object.keys(ctx), state: { ...rest, steps: steps.map((st) => stepKeys(st)) } };
+    const ctx = this.context;
+    return { machine: MACHINE_VERSION, value: this.value, keys: Object.keys(ctx), state: { ...rest, steps: steps.map((st) => stepKeys(st)) } };
   }
 
   get phase(): Phase {
-    return phaseOf(this.snap.value);
+    return phaseOf(this.value);
   }
 
   get state(): RunState {
-    return this.snap.context;
+    return this.context;
   }
 
-  /** Feeds one event (O(1) amortized: state.ts); throws JournalMismatch when the machine does not accept it. */
+  /** Feeds one persisted event (O(1) amortized: state.ts); throws JournalMismatch when the machine's table does not accept it. */
   feed(e: FlowEvent): void {
-    const next = this.machine.transition(this.snap, e, this.scope);
-    if (next === this.snap) throw this.mismatch(e);
-    this.snap = next;
+    const next = applyEvent(this.value, this.context, e);
+    if (!next) throw this.mismatch(e);
+    this.value = next.value;
+    this.context = next.context;
   }
 
   /**
-   * Checks `e` against the machine without changing the cursor (its guards only: the
-   * fold updates the steps in place, so the transition itself runs at commit); returns
-   * what commits it. Throws JournalMismatch when the machine does not accept it.
+   * Checks a new event `e` with the xstate machine without changing the cursor (its guards
+   * only: the fold updates the steps in place, so the transition itself runs at commit);
+   * returns what commits it (xstate's transition). Throws JournalMismatch when the machine
+   * does not accept it.
    */
   accept(e: FlowEvent): () => void {
-    if (!this.snap.can(e)) throw this.mismatch(e);
-    const from = this.snap;
+    this.xstate ??= xstateOf(createRunMachine(this.defs, this.id));
+    const { machine, scope } = this.xstate;
+    const from = machine.resolveState({ value: this.value, context: this.context });
+    if (!from.can(e)) throw this.mismatch(e);
+    const at = this.context;
     return () => {
-      if (this.snap !== from) throw new Error('RunCursor: another event was fed between accept and commit');
-      this.feed(e);
+      if (this.context !== at) throw new Error('RunCursor: another event was fed between accept and commit');
+      const next = machine.transition(from, e, scope);
+      if (next === from) throw this.mismatch(e);
+      this.value = next.value as MachineState;
+      this.context = next.context;
     };
   }
 
@@ -121,6 +141,8 @@ export class RunCursor implements Folded {
   }
 }
 
+const xstateOf = (machine: RunMachine) => ({ machine, scope: inertScope(machine) });
+
 /**
  * What xstate's pure `transition()` does, with the actor scope made once per run instead of
  * once per event (transition() builds a throwaway actor, its system and its initial state
@@ -128,7 +150,7 @@ export class RunCursor implements Folded {
  * actions (assign is applied inline), and what an action would execute is dropped.
  */
 function inertScope(machine: RunMachine): ActorScope<SnapshotFrom<RunMachine>, EventFromLogic<RunMachine>> {
-  const self = createActor(machine as AnyStateMachine) as unknown as ActorScope<SnapshotFrom<RunMachine>, EventFromLogic<RunMachine>>['self'];
+  const self = createActor(machine as unknown as AnyStateMachine) as unknown as ActorScope<SnapshotFrom<RunMachine>, EventFromLogic<RunMachine>>['self'];
   const none = () => undefined;
   return { self, id: '', sessionId: '', logger: none, defer: none, stopChild: none, emit: none, actionExecutor: none, system: self.system };
 }
@@ -171,11 +193,11 @@ function stepKeys(st: StepState): Omit<StepState, 'def'> & { keys: string[] } {
   return { ...rest, keys: Object.keys(st) };
 }
 
-const STATES = new Set(['forward', 'rollback', 'done', 'failed', 'interrupted', 'needsOperator', 'rolledBack']);
+const STATES = new Set<string>(MACHINE_STATES);
 const STATUSES = new Set<StepStatus>(['pending', 'intended', 'applied', 'failed', 'partial', 'undo-intended', 'undo-failed', 'undone']);
 
 /** The machine state a SavedFold describes, checked against this run; JournalMismatch when it does not fit. */
-function restored(saved: unknown, first: EventOf<'RunStarted'>, id: string, defs: StepDef[]): { value: string; context: RunState } {
+function restored(saved: unknown, first: EventOf<'RunStarted'>, id: string, defs: StepDef[]): { value: MachineState; context: RunState } {
   const bad = (why: string) => new JournalMismatch(`checkpoint refused: ${why}`);
   const f = saved as Partial<SavedFold> | null;
   if (typeof f !== 'object' || f === null || f.machine !== MACHINE_VERSION || typeof f.value !== 'string' || !STATES.has(f.value)) throw bad('not a fold of this machine');
@@ -193,5 +215,5 @@ function restored(saved: unknown, first: EventOf<'RunStarted'>, id: string, defs
   const given: Record<string, unknown> = { params: first.params, steps, track: trackOf(steps), definition: first.definition };
   const context: Record<string, unknown> = {};
   for (const k of f.keys) context[k] = Object.hasOwn(given, k) ? given[k] : (s as Record<string, unknown>)[k];
-  return { value: f.value, context: context as unknown as RunState };
+  return { value: f.value as MachineState, context: context as unknown as RunState };
 }

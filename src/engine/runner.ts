@@ -10,7 +10,7 @@ import type { Locks } from '../../journal/lock.js';
 import type { Json, WorkflowDef } from '../../machines/types.js';
 import { InterruptedError, JournalWriteError, RunNotFoundError, StepFailedError, UsageError } from '../errors.js';
 import type { Kernel } from '../kernel/types.js';
-import { fits } from './machine.js';
+import { fits } from './guards.js';
 import { plan } from './plan.js';
 import { StepActions } from './step-actions.js';
 import { Session, type EventObserver } from './session.js';
