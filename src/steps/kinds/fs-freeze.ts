@@ -39,7 +39,7 @@ export const fsFreeze: Executor<FreezeArgs> = {
   },
   clean: async () => undefined,
   async undo(a, o, env) {
-    if (o.frozenBefore !== 'MUTANT') return; // MUTANT: export-temp's rollback never thaws
+    if (o.frozenBefore === true) return;
     // the mount gone: nothing of it is frozen any more (fsfreeze would act on the filesystem below)
     if (!(await mounted(a.target, env.kernel))) return;
     try {
