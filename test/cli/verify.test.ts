@@ -15,6 +15,10 @@ import { exitCodeOf } from '../../src/cli/exit.js';
 import { STEP_POINTS } from '../../src/engine/crash-points.js';
 import { VerifyFailedError } from '../../src/errors.js';
 import { builtinSubject } from '../../src/verify/builtin.js';
+import { exportTempSubject, PARENT_ID } from '../../src/verify/export-temp.js';
+import { ID } from '../../src/verify/operator.js';
+import { startRun } from '../../src/verify/subject.js';
+import { SimWorld } from '../../src/verify/world.js';
 import { Sandbox, shipped } from './harness.js';
 
 /** Both workflows verified here have one loop.attach: another program's loop at each of its points, × process crash / power cut × resume / rollback. */
@@ -99,9 +103,56 @@ describe('flow verify', () => {
     const r = shipped(sb, ['verify', '--help']);
     expect(r.code).toBe(0);
     const workflows = r.stdout.slice(r.stdout.indexOf('\nWorkflows:\n'), r.stdout.indexOf('\n\nExamples:'));
-    expect(workflows.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[0])).toEqual(['Workflows:', 'snapshot-image', 'delayed-device', 'loop-mount', 'pi-image', 'exec-binds', './FILE.yaml']);
+    expect(workflows.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[0])).toEqual(['Workflows:', 'snapshot-image', 'delayed-device', 'loop-mount', 'pi-image', 'exec-binds', 'export-temp', './FILE.yaml']);
     expect(workflows).toContain("  exec-binds       flow exec's own workflow: the host's /dev, /proc, /sys and resolv.conf bound into a run's mounted root (flow verify exec-binds --root DIR)");
     expect(shipped(sb, ['help', 'verify']).stdout).toBe(r.stdout);
+  });
+
+  test("export-temp (flow export's own workflow) in its built-in world: every rollback exact (0 leaks); its one finding is fs.freeze's resume after a process crash before the freeze ran", () => {
+    const r = shipped(sb, ['verify', 'export-temp', '--json']);
+    expect(r.code, r.stderr + r.stdout.slice(0, 2000)).toBe(5);
+    const j = JSON.parse(r.stdout);
+    // file.create then fs.freeze, each undone by the rollback (the file removed, the mount thawed)
+    expect(j).toMatchObject({ workflow: 'export-temp', steps: 2, ok: false, leaks: 0 });
+    expectConsistent(j);
+    expect(j.rolledBack).toBeGreaterThan(0);
+    // another process's file at the temporary name, at each point of file.create
+    expect(j.foreignFiles.planted).toBeGreaterThan(0);
+    // KNOWN GAP (reported, not fixed here): the kernel shows no frozen state, so fs.freeze's probe takes a
+    // begun freeze as applied while the mount is there; a process crash after its intent and before
+    // fsfreeze -f ran, then `flow resume`, ends done with the filesystem not frozen. Nothing else differs.
+    const where = (f: string) => f.split(': I4 kernel state after resume differs:')[0];
+    expect(j.findings.map(where).sort()).toEqual(
+      [
+        'start-synced process resume + crash in recovery at apply:freeze-1:intent-appended',
+        ...['intent-appended', 'intent-synced', 'command-running'].flatMap((p) => [`apply:freeze-1:${p} process resume`, `apply:freeze-1:${p} process resume + crash in recovery at probe:freeze-1:outcome-appended`]),
+      ]
+        .map((f) => `export-temp ${f}`)
+        .sort(),
+    );
+    expect(j.violations).toBe(7);
+    // in memory only: no state directory on this host
+    expect(existsSync(sb.stateDir)).toBe(false);
+  }, 600_000);
+
+  test("export-temp's world: the export run freezes the parent's mount, its rollback thaws it; a power cut's boot rebuilds the parent run before the export run is recovered", async () => {
+    const sub = exportTempSubject();
+    const w = SimWorld.create();
+    await sub.setup(w);
+    const mnt = `/run/flow/${PARENT_ID}/mnt`;
+    const frozen = () => w.kernel.snapshotState().mounts.find((m) => m.target === mnt)?.frozen;
+    expect(w.kernel.snapshotState().mounts.find((m) => m.target === mnt)).toMatchObject({ fstype: 'ext4' });
+    expect(frozen()).toBeUndefined();
+    expect(await startRun(w, sub, ID)).toMatchObject({ phase: 'done' });
+    expect(frozen()).toBe(true);
+    expect(w.tree()).toHaveProperty([`/img/.exported.img.flow-export-${ID}.tmp`]);
+    await w.powerCut();
+    expect(w.kernel.snapshotState().mounts.find((m) => m.target === mnt)).toBeUndefined();
+    await sub.afterBoot(w);
+    expect(frozen()).toBeUndefined();
+    expect(await (await w.runner()).rollback(ID)).toMatchObject({ phase: 'rolled-back' });
+    expect(frozen()).toBeUndefined();
+    expect(w.tree()).not.toHaveProperty([`/img/.exported.img.flow-export-${ID}.tmp`]);
   });
 
   test('bad options: exit 2 with the same refusal as flow run', () => {

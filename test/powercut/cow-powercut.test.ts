@@ -1,18 +1,20 @@
 /**
- * A persistent COW (pi-image --cow-file) across a real power cut of the lab's VM. Runs ON
+ * A persistent COW (pi-image --cow-file, snapshot-image --cow-file) across a real power cut of the lab's VM. Runs ON
  * THE HOST, as root, and boots the lab twice (guest side: cow-guest.sh), the state disk
  * (ext4 at /var/lib/flow, flow's state directory; lab/pi.img from scripts/make-pi-image)
  * mounted commit=600,noauto_da_alloc with no flusher writeback, so that only an fsync makes
  * anything durable before the cut:
  *   boot 1  run A: pi-image --cow-file, done; a file written into its root and one into its
- *           boot partition, each fsynced; run B: pi-image --cow-file halted inside grow-root
+ *           boot partition, each fsynced; run C: snapshot-image --cow-file, done, a file
+ *           written into it and fsynced; run B: pi-image --cow-file halted inside grow-root
  *           (resize2fs done, its outcome not in the journal); the power is cut
- *   boot 2  nothing of either run in the kernel; `flow resume A` rebuilds its stack, both
- *           files there with their content; `flow recover --policy resume` finishes B
- *           exactly (grown to --size); both rolled back: no loop, dm device, mount or COW
+ *   boot 2  nothing of any run in the kernel; `flow resume A` rebuilds its stack, both
+ *           files there with their content; `flow resume C` likewise, its file there;
+ *           `flow recover --policy resume` finishes B exactly (grown to --size); all three
+ *           rolled back: no loop, dm device, mount or COW
  *           file left; the image's sha256 the same at every stage
  *   npm run build && flock /work/lab.lock npx vitest run --project powercut test/powercut/cow-powercut.test.ts
- * FLOW_COWCUT_MUTANT=no-sync leaves the two files unsynced before the cut: the test must fail.
+ * FLOW_COWCUT_MUTANT=no-sync leaves the three files unsynced before the cut: the test must fail.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -77,6 +79,7 @@ const loopSummary = (l: Loop) => `${l['back-file'].replace(/ \(deleted\)$/, '')}
 const D = '/var/lib/flow/lab';
 let A: string;
 let B: string;
+let C: string;
 
 beforeAll(async () => {
   // the state disk: ext4 (its root becomes /var/lib/flow) with lab/pi.img
@@ -90,7 +93,8 @@ beforeAll(async () => {
   boot('cut', ['--disk-mount-options', 'commit=600,noauto_da_alloc', '--power-cut-on', 'cut', '--', 'bash', 'test/powercut/cow-guest.sh', 'cut', ...mutant], 137);
   if (existsSync(join(share, 'cut.d/fatal'))) throw new Error(read('cut.d/fatal'));
   A = lastJson<{ id: string }>('cut.d/a.json').id;
-  B = json<ListItem[]>('cut.d/list.json').find((r) => r.id !== A)!.id;
+  C = lastJson<{ id: string }>('cut.d/c.json').id;
+  B = json<ListItem[]>('cut.d/list.json').find((r) => r.id !== A && r.id !== C)!.id;
   boot('after the cut', ['--', 'bash', 'test/powercut/cow-guest.sh', 'check'], 0);
   if (existsSync(join(share, 'check.d/fatal'))) throw new Error(read('check.d/fatal'));
 }, 1_500_000);
@@ -132,6 +136,15 @@ function expectStack(prefix: string, id: string, cow: string): void {
   ]);
 }
 
+/** A done snapshot-image --cow-file run's stack (the image's root partition grown to 96 MiB) on COW */
+function expectSnapshotImageStack(prefix: string, id: string, cow: string): void {
+  const devs = devices(prefix);
+  expect(resolved(prefix, '', devs)).toBe(`0 ${ROOT_SECTORS} snapshot flow-${id}-base ${D}/${cow}@0 P 16`);
+  expect(resolved(prefix, '-base', devs).split('\n')).toEqual([`0 ${PART_SECTORS} linear ${D}/pi.img@0 ${PART_START}`, `${PART_SECTORS} ${ROOT_SECTORS - PART_SECTORS} zero `.trim()]);
+  expect(read(`${prefix}.blocks`).trim()).toBe(String(GROWN_BLOCKS));
+  expect(read(`${prefix}.findmnt`).trim()).toBe(`/run/flow/${id}/mnt /dev/mapper/flow-${id} ext4`);
+}
+
 /** the loops of a pi-image --cow-file run on COW: the image read-only, the two COW regions read-write */
 const runLoops = (cow: string) => [
   `${D}/pi.img ro=true offset=0 limit=0`,
@@ -139,26 +152,29 @@ const runLoops = (cow: string) => [
   `${D}/${cow} ro=false offset=${32 << 20} limit=${16 << 20}`,
 ];
 
-describe('a persistent COW across a real power cut (pi-image --cow-file)', () => {
-  it('boot 1: A done, its files written and synced; B halted inside grow-root; the power cut with both stacks up', () => {
+describe('a persistent COW across a real power cut (pi-image --cow-file, snapshot-image --cow-file)', () => {
+  it('boot 1: A and C done, their files written and synced; B halted inside grow-root; the power cut with the three stacks up', () => {
     expect(read('cut.d/a.rc').trim()).toBe('0');
     expectStack('cut.d/a', A, 'a.cow');
+    expect(read('cut.d/c.rc').trim(), read('cut.d/c.err')).toBe('0');
+    expectSnapshotImageStack('cut.d/c', C, 'c.cow');
     expect(read('cut.d/b.halted').trim()).toBe('apply:grow-root:command-done');
-    expect(json<ListItem[]>('cut.d/list.json').map((r) => [r.id, r.status]).sort()).toEqual([[A, 'done'], [B, 'running']].sort());
+    expect(json<ListItem[]>('cut.d/list.json').map((r) => [r.id, r.status]).sort()).toEqual([[A, 'done'], [B, 'running'], [C, 'done']].sort());
     const dm = read('cut.d/before-cut.dmtable');
     expect(dm).toMatch(new RegExp(`^flow-${A}: 0 ${ROOT_SECTORS} snapshot .* P 16$`, 'm'));
     expect(dm).toMatch(new RegExp(`^flow-${B}: 0 ${ROOT_SECTORS} snapshot .* P 16$`, 'm'));
+    expect(dm).toMatch(new RegExp(`^flow-${C}: 0 ${ROOT_SECTORS} snapshot .* P 16$`, 'm'));
     expect(read('cut.d/start.sha256')).toBe(`${imageSha}  pi.img\n`);
     expect(read('cut.d/before-cut.sha256')).toBe(`${imageSha}  pi.img\n`);
   });
 
-  it('boot 2: no loop, dm device or mount of either run; the COW files and the image still there, the image unchanged', () => {
+  it('boot 2: no loop, dm device or mount of any run; the COW files and the image still there, the image unchanged', () => {
     expect(read('check.d/start.dmtable').trim()).toBe('No devices found');
     expect(loops('check.d/start.losetup')).toEqual([]);
     expect(flowMounts('check.d/start.mountinfo')).toEqual([]);
-    expect(read('check.d/start.files').trim().split('\n').sort()).toEqual(['a.cow', 'b.cow', 'pi.img']);
+    expect(read('check.d/start.files').trim().split('\n').sort()).toEqual(['a.cow', 'b.cow', 'c.cow', 'pi.img']);
     expect(read('check.d/start.sha256')).toBe(`${imageSha}  pi.img\n`);
-    expect(json<ListItem[]>('check.d/list.json').map((r) => [r.id, r.status]).sort()).toEqual([[A, 'done'], [B, 'running']].sort());
+    expect(json<ListItem[]>('check.d/list.json').map((r) => [r.id, r.status]).sort()).toEqual([[A, 'done'], [B, 'running'], [C, 'done']].sort());
   });
 
   it('flow resume A rebuilds its stack over the COW file: both files there with their content', () => {
@@ -169,20 +185,27 @@ describe('a persistent COW across a real power cut (pi-image --cow-file)', () =>
     expectStack('check.d/a', A, 'a.cow');
   });
 
+  it('flow resume C rebuilds the snapshot-image stack over its COW file: its file there with its content', () => {
+    expect(read('check.d/c-resume.rc').trim(), read('check.d/c-resume.err')).toBe('0');
+    expect(lastJson<{ id: string; status: string }>('check.d/c-resume.json')).toMatchObject({ id: C, status: 'done' });
+    expect(read('check.d/c-kept.txt')).toBe('snapshot-image kept across a power cut\n');
+    expectSnapshotImageStack('check.d/c', C, 'c.cow');
+  });
+
   it('flow recover --policy resume finishes B exactly: both snapshots persistent on its COW file, the root grown to --size, both mounted', () => {
     expect(read('check.d/recover.rc').trim(), read('check.d/recover.err')).toBe('0');
     expect(json<{ id: string; before: string; after: string }[]>('check.d/recover.json').map((r) => [r.id, r.before, r.after])).toEqual([[B, 'running', 'done']]);
     expectStack('check.d/b', B, 'b.cow');
-    expect(json<ListItem[]>('check.d/resumed-list.json').map((r) => [r.id, r.status]).sort()).toEqual([[A, 'done'], [B, 'done']].sort());
-    expect(loops('check.d/resumed.losetup').map(loopSummary).sort()).toEqual([...runLoops('a.cow'), ...runLoops('b.cow')].sort());
+    expect(json<ListItem[]>('check.d/resumed-list.json').map((r) => [r.id, r.status]).sort()).toEqual([[A, 'done'], [B, 'done'], [C, 'done']].sort());
+    expect(loops('check.d/resumed.losetup').map(loopSummary).sort()).toEqual([...runLoops('a.cow'), ...runLoops('b.cow'), `${D}/pi.img ro=true offset=0 limit=0`, `${D}/c.cow ro=false offset=0 limit=0`].sort());
     expect(read('check.d/resumed.sha256')).toBe(`${imageSha}  pi.img\n`);
   });
 
-  it('flow rollback of both leaves no loop, dm device, mount or COW file; the image bit-for-bit unchanged', () => {
-    for (const id of [A, B]) {
+  it('flow rollback of all three leaves no loop, dm device, mount or COW file; the image bit-for-bit unchanged', () => {
+    for (const id of [A, B, C]) {
       expect(read(`check.d/${id}.rollback.rc`).trim(), read(`check.d/${id}.rollback.out`)).toBe('0');
     }
-    expect(json<ListItem[]>('check.d/end-list.json').map((r) => [r.id, r.status]).sort()).toEqual([[A, 'rolled-back'], [B, 'rolled-back']].sort());
+    expect(json<ListItem[]>('check.d/end-list.json').map((r) => [r.id, r.status]).sort()).toEqual([[A, 'rolled-back'], [B, 'rolled-back'], [C, 'rolled-back']].sort());
     expect(read('check.d/end.dmtable').trim()).toBe('No devices found');
     expect(loops('check.d/end.losetup')).toEqual([]);
     expect(flowMounts('check.d/end.mountinfo')).toEqual([]);

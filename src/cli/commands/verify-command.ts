@@ -9,6 +9,7 @@ import { VerifyFailedError } from '../../errors.js';
 import { exitCodeOf, messageOf } from '../exit.js';
 import type { RawOptions } from '../../preflight/types.js';
 import { loadedSubject } from '../../verify/builtin.js';
+import { exportTempSubject } from '../../verify/export-temp.js';
 import type { Subject } from '../../verify/subject.js';
 import { passed, verifyWorkflow, type Progress, type VerifyReport } from '../../verify/verify.js';
 
@@ -27,6 +28,16 @@ const SHOWN = 20;
 export async function verifyLoaded(loaded: LoadedWorkflow, options: readonly OptionSpec[], raw: RawOptions, json: boolean): Promise<number> {
   try {
     return await verifyCommand(loadedSubject(loaded, options, raw, process.cwd()), json);
+  } catch (err) {
+    process.stderr.write(messageOf(err) + '\n');
+    return exitCodeOf(err);
+  }
+}
+
+/** `flow verify export-temp`: flow export's internal workflow in its built-in world (src/verify/export-temp.ts). */
+export async function verifyExportTemp(json: boolean): Promise<number> {
+  try {
+    return await verifyCommand(exportTempSubject(), json);
   } catch (err) {
     process.stderr.write(messageOf(err) + '\n');
     return exitCodeOf(err);

@@ -13,7 +13,8 @@ export interface KernelSnapshot {
   loops: { device: string; backingFile: string; backingDev: string; backingIno: number; offset: number; sizeLimit: number; readOnly: boolean; autoclear: boolean }[];
   dm: { name: string; uuid: string; attr: string; open: number; table: string[]; inactiveTable: string[] | null; invalid: boolean }[];
   zram: { id: number; initialized: boolean; disksize: number; algorithm: string }[];
-  mounts: { target: string; source: string; majmin: string; fstype: string; options: string[] }[];
+  /** `frozen` only while fsfreeze -f holds it (a rollback that forgets the thaw differs) */
+  mounts: { target: string; source: string; majmin: string; fstype: string; options: string[]; frozen?: true }[];
 }
 
 /** Summarises `state`, sorted so equal states compare equal. */
@@ -33,6 +34,6 @@ export function summarize(state: KernelState): KernelSnapshot {
         return { name: d.name, uuid: d.uuid, attr: i.attr, open: i.open, table: formatTable(d.live ?? []), inactiveTable: d.inactive && formatTable(d.inactive), invalid: d.invalid };
       }),
     zram: [...state.zram].sort((a, b) => a.id - b.id).map((z) => ({ id: z.id, initialized: z.initialized, disksize: z.disksize, algorithm: z.algorithm })),
-    mounts: [...state.mounts].sort((a, b) => (a.target < b.target ? -1 : 1)).map((m) => ({ target: m.target, source: m.source, majmin: m.majmin, fstype: m.fstype, options: [...m.options] })),
+    mounts: [...state.mounts].sort((a, b) => (a.target < b.target ? -1 : 1)).map((m) => ({ target: m.target, source: m.source, majmin: m.majmin, fstype: m.fstype, options: [...m.options], ...(m.frozen ? { frozen: true as const } : {}) })),
   };
 }
