@@ -7,7 +7,9 @@
  * The points are the ones the built CLI reaches (FLOW_CRASH_AT=list) when it runs `flow exec`
  * and `flow export` once each, checked to be exactly what the in-process matrix enumerates
  * for the internal run's steps (src/verify/matrix.ts: the start points, applyPoints,
- * undoPoints of the journaled definitions), plus export's own named instants (export:*). At
+ * undoPoints of the journaled definitions), plus the points it does not enumerate (the
+ * run's finish and its rollback's finish: finish:*, finish-rollback:*) and export's own
+ * named instants (export:*), which are killed here too. At
  * every point flow is SIGKILLed (where a command runs, once flow alone, once with the
  * command's process group: sigkill-matrix.ts's cases); then what a user runs: `flow
  * recover` (for a few export points the next `flow export` instead). After each: the whole
@@ -254,10 +256,12 @@ async function matrix(kind: 'exec' | 'export'): Promise<{ violations: string[]; 
 }
 
 describe.each([['exec'], ['export']] as const)('flow %s killed at every point on the real kernel', (kind) => {
-  it('the CLI reaches every point the in-process matrix enumerates for the internal run', () => {
-    const inner = lists[kind].cli.filter((p) => !p.startsWith('export:'));
-    expect(inner).toEqual(lists[kind].expected);
-    expect(lists[kind].cli.filter((p) => p.startsWith('export:'))).toEqual(kind === 'export' ? ['export:copying', 'export:copied', 'export:linked', 'export:renamed'] : []);
+  it('the CLI reaches every point the in-process matrix enumerates for the internal run, and kills at the others too', () => {
+    // the start, step and compensation points: exactly the in-process matrix's (src/verify/matrix.ts)
+    expect(lists[kind].cli.filter((p) => /^(start-|apply:|undo:)/.test(p))).toEqual(lists[kind].expected);
+    // the others, killed here as well: the run's finish and its rollback's finish, and export's own instants
+    const others = ['finish:outcome-appended', 'finish:outcome-synced', ...(kind === 'export' ? ['export:copying', 'export:copied', 'export:linked', 'export:renamed'] : []), 'finish-rollback:outcome-appended', 'finish-rollback:outcome-synced'];
+    expect(lists[kind].cli.filter((p) => !/^(start-|apply:|undo:)/.test(p)).sort()).toEqual(others.sort());
   });
 
   it('each point: SIGKILL, then what a user runs; nothing left, nothing frozen, the parent run intact, nothing foreign touched', async () => {
