@@ -158,7 +158,8 @@ interface Wf {
   active: number;
 }
 
-function specsOf(points: string[], children: Set<string>, dir: Dir): Spec[] {
+/** The cases of a list of points: one per point, two (flow alone; with its command's group) where a command runs (`children`). */
+export function specsOf(points: string[], children: Set<string>, dir: Dir): Spec[] {
   const out: Spec[] = [];
   for (const point of points) {
     const m = /^(?:apply|undo):(.+):([a-z-]+)$/.exec(point);
@@ -177,7 +178,8 @@ function effectPresent(k: Spec): boolean {
   return k.pos <= POS['intent-synced'] || (k.pos === POS['command-running'] && k.variant !== 'alone');
 }
 
-const envOf = (s: Spec): Record<string, string> => ({
+/** The test switches that kill flow at a case's point (and variant). */
+export const envOf = (s: Spec): Record<string, string> => ({
   FLOW_CRASH_AT: s.point,
   ...(s.variant === 'plain' ? {} : { FLOW_CRASH_CHILD: '1' }),
   ...(s.variant === 'group' ? { FLOW_CRASH_GROUP: '1' } : {}),
