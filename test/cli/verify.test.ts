@@ -108,29 +108,17 @@ describe('flow verify', () => {
     expect(shipped(sb, ['help', 'verify']).stdout).toBe(r.stdout);
   });
 
-  test("export-temp (flow export's own workflow) in its built-in world: every rollback exact (0 leaks); its one finding is fs.freeze's resume after a process crash before the freeze ran", () => {
+  test("export-temp (flow export's own workflow) in its built-in world: every point resumed and rolled back exactly, 0 violations, 0 leaks", () => {
     const r = shipped(sb, ['verify', 'export-temp', '--json']);
-    expect(r.code, r.stderr + r.stdout.slice(0, 2000)).toBe(5);
+    expect(r.code, r.stderr + r.stdout.slice(0, 2000)).toBe(0);
     const j = JSON.parse(r.stdout);
     // file.create then fs.freeze, each undone by the rollback (the file removed, the mount thawed)
-    expect(j).toMatchObject({ workflow: 'export-temp', steps: 2, ok: false, leaks: 0 });
+    expect(j).toMatchObject({ workflow: 'export-temp', steps: 2, ok: true, violations: 0, leaks: 0, findings: [] });
     expectConsistent(j);
+    expect(j.resumed).toBeGreaterThan(0);
     expect(j.rolledBack).toBeGreaterThan(0);
     // another process's file at the temporary name, at each point of file.create
     expect(j.foreignFiles.planted).toBeGreaterThan(0);
-    // KNOWN GAP (reported, not fixed here): the kernel shows no frozen state, so fs.freeze's probe takes a
-    // begun freeze as applied while the mount is there; a process crash after its intent and before
-    // fsfreeze -f ran, then `flow resume`, ends done with the filesystem not frozen. Nothing else differs.
-    const where = (f: string) => f.split(': I4 kernel state after resume differs:')[0];
-    expect(j.findings.map(where).sort()).toEqual(
-      [
-        'start-synced process resume + crash in recovery at apply:freeze-1:intent-appended',
-        ...['intent-appended', 'intent-synced', 'command-running'].flatMap((p) => [`apply:freeze-1:${p} process resume`, `apply:freeze-1:${p} process resume + crash in recovery at probe:freeze-1:outcome-appended`]),
-      ]
-        .map((f) => `export-temp ${f}`)
-        .sort(),
-    );
-    expect(j.violations).toBe(7);
     // in memory only: no state directory on this host
     expect(existsSync(sb.stateDir)).toBe(false);
   }, 600_000);

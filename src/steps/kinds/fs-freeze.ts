@@ -2,8 +2,8 @@
  * fs.freeze: `fsfreeze -f -- TARGET` (FIFREEZE) blocks writes to a mounted filesystem and
  * leaves it consistent on its device (ext4: journal checkpointed, needs_recovery cleared),
  * so a copy of the device is clean; undo is `fsfreeze -u -- TARGET`. The kernel shows a
- * frozen state nowhere (not in mountinfo): a recorded intent probes as applied while the
- * mount is there, and undo treats "not frozen" (EINVAL) as done. A filesystem another
+ * frozen state nowhere (not in mountinfo): a recorded intent is settled by freezing again
+ * (EBUSY: frozen already) while the mount is there, and undo treats "not frozen" (EINVAL) as done. A filesystem another
  * program froze (EBUSY) is recorded as such (`frozenBefore`) and never thawed by flow.
  * Not durable: a reboot thaws (a filesystem is mounted afresh).
  */
@@ -34,9 +34,19 @@ export const fsFreeze: Executor<FreezeArgs> = {
     }
     return { target: a.target, frozenBefore: false };
   },
-  // frozen or not cannot be read: while the mount is there, treat the step as applied (undo is idempotent)
+  // Frozen or not cannot be read. While the mount is there, the probe makes the begun step
+  // whole: it freezes again (EBUSY: the apply it settles had frozen it), so a resumed run
+  // copies a frozen filesystem (a crash before fsfreeze ran had left it writable), and a
+  // rollback's thaw undoes exactly the one freeze. flow verify export-temp finds the old
+  // "applied while mounted" probe out (a resume ended done with nothing frozen).
   async probe(a, _m, _o, env) {
-    return (await mounted(a.target, env.kernel)) ? { found: 'applied', outputs: { target: a.target, frozenBefore: false } } : { found: 'absent', detail: `nothing is mounted at ${a.target}` };
+    if (!(await mounted(a.target, env.kernel))) return { found: 'absent', detail: `nothing is mounted at ${a.target}` };
+    try {
+      await env.kernel.filesystems.freeze(a.target);
+    } catch (err) {
+      if (!(err instanceof KernelError && err.code === 'EBUSY')) throw err;
+    }
+    return { found: 'applied', outputs: { target: a.target, frozenBefore: false } };
   },
   clean: async () => undefined,
   async undo(a, o, env) {
@@ -66,7 +76,7 @@ export const spec: KindSpec = defineKind({
   })),
   inverse: {
     undo:
-      'thaws it (fsfreeze -u), unless another program had frozen it; the kernel shows no frozen state, so a step begun is taken as applied while the mount is there, and "not frozen" counts as thawed',
+      'thaws it (fsfreeze -u), unless another program had frozen it; the kernel shows no frozen state, so a step begun is settled by freezing again (EBUSY: frozen already) while the mount is there, and "not frozen" counts as thawed',
   },
   midpoint: 'before',
   placeholders: (a) => ({ target: a.target, frozenBefore: false }),
