@@ -1,7 +1,6 @@
 /** The preflight of each workflow, by name. */
 import type { Json } from '../../machines/types.js';
 import { preflightDelayedDevice } from './delayed-device.js';
-import { preflightLoopMount } from './loop-mount.js';
 import { preflightPiImage } from './pi-image.js';
 import { preflightSnapshotImage } from './snapshot-image.js';
 import type { PreflightEnv, RawOptions } from './types.js';
@@ -10,6 +9,5 @@ export const preflights: Readonly<Record<string, (raw: RawOptions, env: Prefligh
   'snapshot-image': preflightSnapshotImage,
   'pi-image': preflightPiImage,
   'delayed-device': preflightDelayedDevice,
-  'loop-mount': preflightLoopMount,
 };
 export type { PreflightEnv, RawOptions };

@@ -9,13 +9,14 @@
  */
 import path from 'node:path';
 import { identityOf } from '../kernel/files.js';
+import type { FsStat } from '../fs/types.js';
 import { UsageError } from '../errors.js';
 import type { Json } from '../../machines/types.js';
 import type { Value } from '../workflow/evaluate.js';
 import { optionKey, type ParamDef } from '../workflow/params.js';
-import { instantiate, resolveParamsOnHost, type RunFacts } from '../workflow/resolve.js';
+import { instantiate, refuseByChecks, resolveParamsOnHost, type RunFacts } from '../workflow/resolve.js';
 import type { LoadedWorkflow } from '../workflow/source.js';
-import { checkMountpoint, existingFile, statOrNull } from './files.js';
+import { checkFsFits, checkMountpoint, existingFile, statOrNull } from './files.js';
 import { preflights } from './index.js';
 import { preflightView } from './host-view.js';
 import { preflightSteps } from './kinds.js';
@@ -50,8 +51,6 @@ async function builtinParams(name: string, ts: Json, env: PreflightEnv, dflt: st
   const t = ts as Record<string, any>;
   const mp = t.mountpoint === null ? { path: dflt, exists: false, create: [] } : dirValue({ mountpoint: t.mountpoint, mountDirs: t.mountDirs });
   switch (name) {
-    case 'loop-mount':
-      return { file: { path: t.file, identity: t.fileIdentity, size: await sizeOf(env, t.file) }, mountpoint: mp, 'read-only': t.readOnly };
     case 'delayed-device':
       // an existing file is used whole: its size as preflight rounded it (what the steps use)
       return { file: { path: t.file, identity: t.fileIdentity, size: t.createFile ? 0 : t.size }, size: t.size, delay: t.readDelay, 'read-delay': t.readDelay, 'write-delay': t.writeDelay, name: t.name, mountpoint: mp, mount: t.mountpoint !== null, sync: t.sync };
@@ -96,26 +95,42 @@ async function builtinParams(name: string, ts: Json, env: PreflightEnv, dflt: st
   }
 }
 
+/**
+ * What flow finds in an existing file: its filesystem (refused when it claims more bytes than
+ * the file holds: a truncated or damaged image) and the loop device it is attached at.
+ */
+async function fileFacts(env: PreflightEnv, opt: string, f: { path: string; st: FsStat }): Promise<Record<string, Value>> {
+  const fs = await env.kernel.filesystems.probe(f.path);
+  checkFsFits(`${opt} ${f.path}`, fs, f.st.size);
+  const bound = (await env.kernel.loop.list()).find((l) => l.backingDev === f.st.dev && l.backingIno === f.st.ino);
+  return {
+    path: f.path,
+    identity: identityOf(f.st) as unknown as Value,
+    size: f.st.size,
+    filesystem: fs?.type ?? null,
+    'filesystem-size': fs?.blockSize !== undefined && fs.blockCount !== undefined ? fs.blockSize * fs.blockCount : 0,
+    attached: bound?.device ?? null,
+  };
+}
+
+const NO_FILE: Record<string, Value> = { path: '', identity: null, size: 0, filesystem: null, 'filesystem-size': 0, attached: null };
+
 /** Resolves a param that names something on the host. */
 async function hostParam(env: PreflightEnv, name: string, p: ParamDef, text: string, sofar: Readonly<Record<string, Value>>): Promise<Value> {
   const opt = `--${name}`;
   const k = env.kernel;
   // a file param whose default is '' is optional: left out, it names no file (as a built-in's --cow-file)
-  if ((p.type === 'file' || p.type === 'existing-file') && text === '' && p.default === '') return { path: '', identity: null, size: 0 };
+  if ((p.type === 'file' || p.type === 'existing-file') && text === '' && p.default === '') return NO_FILE;
   switch (p.type) {
     case 'existing-file': {
-      const f = await existingFile(k.fs, opt, checkPath(opt, text, env.cwd));
-      return { path: f.path, identity: identityOf(f.st) as unknown as Value, size: f.st.size };
+      return fileFacts(env, opt, await existingFile(k.fs, opt, checkPath(opt, text, env.cwd)));
     }
     case 'file': {
       const p0 = checkPath(opt, text, env.cwd);
-      if (await statOrNull(k.fs, p0, `${opt} ${p0}`)) {
-        const f = await existingFile(k.fs, opt, p0);
-        return { path: f.path, identity: identityOf(f.st) as unknown as Value, size: f.st.size };
-      }
+      if (await statOrNull(k.fs, p0, `${opt} ${p0}`)) return fileFacts(env, opt, await existingFile(k.fs, opt, p0));
       const parent = await statOrNull(k.fs, path.dirname(p0), `${opt} ${p0}`);
       if (!parent || parent.kind !== 'dir') throw new UsageError(`${opt} ${p0}: directory ${path.dirname(p0)} does not exist`, `create it first (mkdir -p ${path.dirname(p0)})`);
-      return { path: p0, identity: null, size: 0 };
+      return { ...NO_FILE, path: p0 };
     }
     case 'directory':
       return dirValue(await checkMountpoint(k, opt, checkPath(opt, text, env.cwd)));
@@ -149,5 +164,6 @@ async function resolveParams(l: LoadedWorkflow, raw: RawOptions, env: PreflightE
   const run = { dir: env.runDir, uuid: env.newUuid() };
   const facts: RunFacts = { id: env.id, ...run };
   const params = await resolveParamsOnHost(l.workflow, givenOf(raw, l.workflow.params.map(([n]) => n)), facts, env.cwd, (name, p, text, sofar) => hostParam(env, name, p, text, sofar));
+  refuseByChecks(l.workflow, params, facts);
   return { display: params as Json, params, run };
 }

@@ -44,6 +44,12 @@ export type ParamType = ParamDef['type'];
 export const PARAM_TYPES: readonly ParamType[] = ['path', 'existing-file', 'file', 'directory', 'size', 'integer', 'boolean', 'string', 'one-of', 'partition'];
 
 const identity = T.record({ dev: T.string, ino: T.int });
+/**
+ * What flow found in a file before the run: the filesystem it holds (its type, e.g. ext4, or
+ * null), the bytes that filesystem claims (0 when none or unknown), and the loop device it is
+ * attached at (null when none).
+ */
+const fileFacts = { filesystem: T.opt(T.string), 'filesystem-size': T.int, attached: T.opt(T.string) };
 
 /** What `params.NAME` is inside expressions. */
 export function paramType(p: ParamDef): Ty {
@@ -59,10 +65,10 @@ export function paramType(p: ParamDef): Ty {
       return T.bool;
     case 'existing-file':
       // a regular file that exists: its real path, identity (device and inode) and size in bytes
-      return T.record({ path: T.string, identity, size: T.int });
+      return T.record({ path: T.string, identity, size: T.int, ...fileFacts });
     case 'file':
       // a file that may exist: when it does, its identity and size; when not, identity null and size 0
-      return T.record({ path: T.string, identity: T.opt(identity), size: T.int });
+      return T.record({ path: T.string, identity: T.opt(identity), size: T.int, ...fileFacts });
     case 'directory':
       // a directory to use (e.g. a mount point): its real path, whether it exists, the missing directories top-down
       return T.record({ path: T.string, exists: T.bool, create: T.list(T.string) });

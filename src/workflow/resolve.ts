@@ -136,6 +136,20 @@ export function instantiate(wf: Workflow, params: Record<string, Value>, run: Ru
   };
 }
 
+/**
+ * The workflow's `checks:` over these params and its values, in file order: the first whose
+ * condition holds refuses the run (UsageError with its message and hint) before anything changes.
+ */
+export function refuseByChecks(wf: Workflow, params: Record<string, Value>, run: RunFacts): void {
+  const values: Record<string, Value> = {};
+  const scope = scopeOf(params, values, run, {});
+  for (const [name, a] of wf.values) values[name] = evalArg(a, scope);
+  for (const c of wf.checks) {
+    if (evaluate(c.when, scope) !== true) continue;
+    throw new UsageError(String(evalArg(c.message, scope)), c.hint ? String(evalArg(c.hint, scope)) : undefined);
+  }
+}
+
 /** Params whose value is what preflight found on the host (a file's identity, a partition, a mount point). */
 export const HOST_TYPES: ReadonlySet<string> = new Set(['existing-file', 'file', 'directory', 'partition']);
 
@@ -157,7 +171,7 @@ export function resolveParams(wf: Workflow, given: Readonly<Record<string, strin
       params[name] = parseScalarParam(name, p, raw, cwd);
       continue;
     }
-    if (p.required) throw new UsageError(`${wf.name} needs --${name}`, wf.examples[0] ? `e.g. ${wf.examples[0]}` : `give --${name}`);
+    if (p.required) throw needs(wf, name, p);
     if (p.type === 'boolean') {
       params[name] = p.default === true;
       continue;
@@ -168,6 +182,13 @@ export function resolveParams(wf: Workflow, given: Readonly<Record<string, strin
     params[name] = parseScalarParam(name, p, typeof v === 'boolean' ? v : String(v), cwd);
   }
   return params;
+}
+
+/** A required param left out: "loop-mount needs --file PATH", e.g. the file's first example that gives it. */
+function needs(wf: Workflow, name: string, p: ParamDef): UsageError {
+  const value = optionOf(name, p).value;
+  const example = wf.examples.find((e) => e.split(/\s+/).includes(`--${name}`)) ?? wf.examples[0];
+  return new UsageError(`${wf.name} needs --${name}${value ? ` ${value}` : ''}`, example ? `e.g. ${example}` : `give --${name}`);
 }
 
 /** What the host holds for a host-typed param: `text` is the option's value or the evaluated default. */
@@ -187,7 +208,7 @@ export async function resolveParamsOnHost(wf: Workflow, given: Readonly<Record<s
       let text: string;
       if (typeof raw === 'string') text = raw;
       else if (raw !== undefined) throw new UsageError(`--${name} needs a value`, `e.g. --${name} ${optionOf(name, p).value ?? 'VALUE'}`);
-      else if (p.required) throw new UsageError(`${wf.name} needs --${name}`, wf.examples[0] ? `e.g. ${wf.examples[0]}` : `give --${name}`);
+      else if (p.required) throw needs(wf, name, p);
       else if (dflt) text = String(dflt.t === 'lit' ? dflt.v : evalArg(dflt, scopeOf(sofar, {}, run, {})));
       else text = '';
       found[name] = await host(name, p, text, sofar);
