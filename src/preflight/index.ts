@@ -1,6 +1,5 @@
 /** The preflight of each workflow, by name. */
 import type { Json } from '../../machines/types.js';
-import { preflightDelayedDevice } from './delayed-device.js';
 import { preflightPiImage } from './pi-image.js';
 import { preflightSnapshotImage } from './snapshot-image.js';
 import type { PreflightEnv, RawOptions } from './types.js';
@@ -8,6 +7,5 @@ import type { PreflightEnv, RawOptions } from './types.js';
 export const preflights: Readonly<Record<string, (raw: RawOptions, env: PreflightEnv) => Promise<Json>>> = {
   'snapshot-image': preflightSnapshotImage,
   'pi-image': preflightPiImage,
-  'delayed-device': preflightDelayedDevice,
 };
 export type { PreflightEnv, RawOptions };

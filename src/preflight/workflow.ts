@@ -51,9 +51,6 @@ async function builtinParams(name: string, ts: Json, env: PreflightEnv, dflt: st
   const t = ts as Record<string, any>;
   const mp = t.mountpoint === null ? { path: dflt, exists: false, create: [] } : dirValue({ mountpoint: t.mountpoint, mountDirs: t.mountDirs });
   switch (name) {
-    case 'delayed-device':
-      // an existing file is used whole: its size as preflight rounded it (what the steps use)
-      return { file: { path: t.file, identity: t.fileIdentity, size: t.createFile ? 0 : t.size }, size: t.size, delay: t.readDelay, 'read-delay': t.readDelay, 'write-delay': t.writeDelay, name: t.name, mountpoint: mp, mount: t.mountpoint !== null, sync: t.sync };
     case 'snapshot-image': {
       const fs = await env.kernel.filesystems.probe(t.image, t.partStart * 512);
       return {
@@ -115,22 +112,31 @@ async function fileFacts(env: PreflightEnv, opt: string, f: { path: string; st: 
 
 const NO_FILE: Record<string, Value> = { path: '', identity: null, size: 0, filesystem: null, 'filesystem-size': 0, attached: null };
 
+/** The size of the filesystem holding a directory (0 when the host cannot tell). */
+async function roomIn(env: PreflightEnv, dir: string): Promise<number> {
+  return (await env.kernel.fs.fsSize?.(dir)) ?? 0;
+}
+
 /** Resolves a param that names something on the host. */
 async function hostParam(env: PreflightEnv, name: string, p: ParamDef, text: string, sofar: Readonly<Record<string, Value>>): Promise<Value> {
   const opt = `--${name}`;
   const k = env.kernel;
   // a file param whose default is '' is optional: left out, it names no file (as a built-in's --cow-file)
-  if ((p.type === 'file' || p.type === 'existing-file') && text === '' && p.default === '') return NO_FILE;
+  if (p.type === 'existing-file' && text === '' && p.default === '') return NO_FILE;
+  if (p.type === 'file' && text === '' && p.default === '') return { ...NO_FILE, room: 0 };
   switch (p.type) {
     case 'existing-file': {
       return fileFacts(env, opt, await existingFile(k.fs, opt, checkPath(opt, text, env.cwd)));
     }
     case 'file': {
       const p0 = checkPath(opt, text, env.cwd);
-      if (await statOrNull(k.fs, p0, `${opt} ${p0}`)) return fileFacts(env, opt, await existingFile(k.fs, opt, p0));
+      if (await statOrNull(k.fs, p0, `${opt} ${p0}`)) {
+        const f = await existingFile(k.fs, opt, p0);
+        return { ...(await fileFacts(env, opt, f)), room: await roomIn(env, path.dirname(f.path)) };
+      }
       const parent = await statOrNull(k.fs, path.dirname(p0), `${opt} ${p0}`);
       if (!parent || parent.kind !== 'dir') throw new UsageError(`${opt} ${p0}: directory ${path.dirname(p0)} does not exist`, `create it first (mkdir -p ${path.dirname(p0)})`);
-      return { ...NO_FILE, path: p0 };
+      return { ...NO_FILE, path: p0, room: await roomIn(env, path.dirname(p0)) };
     }
     case 'directory':
       return dirValue(await checkMountpoint(k, opt, checkPath(opt, text, env.cwd)));
@@ -163,7 +169,8 @@ async function resolveParams(l: LoadedWorkflow, raw: RawOptions, env: PreflightE
   }
   const run = { dir: env.runDir, uuid: env.newUuid() };
   const facts: RunFacts = { id: env.id, ...run };
-  const params = await resolveParamsOnHost(l.workflow, givenOf(raw, l.workflow.params.map(([n]) => n)), facts, env.cwd, (name, p, text, sofar) => hostParam(env, name, p, text, sofar));
-  refuseByChecks(l.workflow, params, facts);
+  const given = givenOf(raw, l.workflow.params.map(([n]) => n));
+  const params = await resolveParamsOnHost(l.workflow, given, facts, env.cwd, (name, p, text, sofar) => hostParam(env, name, p, text, sofar));
+  refuseByChecks(l.workflow, params, facts, given);
   return { display: params as Json, params, run };
 }

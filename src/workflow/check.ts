@@ -228,6 +228,8 @@ interface ScopeOpts {
   paramNames: string[];
   laterValues?: Set<string>;
   laterParams?: Set<string>;
+  /** checks only: the options as given (given.NAME) */
+  given?: Map<string, Ty>;
 }
 
 function makeScope(o: ScopeOpts): TypeScope {
@@ -252,6 +254,11 @@ function makeScope(o: ScopeOpts): TypeScope {
         const rt = RUN_FACTS[head!];
         if (!rt) fail(`unknown run fact ${JSON.stringify(head)}`, `run facts are ${RUN_FACT_DOC}`);
         t = rt!;
+      } else if (e.root === 'given') {
+        if (!o.given) fail(`given.${head} is known only to checks:`, 'elsewhere use params.NAME (the option, or its default)');
+        const gt = o.given!.get(head!);
+        if (!gt) fail(`unknown param ${JSON.stringify(head)}`, o.paramNames.length ? `params are: ${o.paramNames.join(', ')}` : 'declare it under params:');
+        t = gt!;
       } else if (e.root === 'values') {
         const vt = o.values.get(head!);
         if (!vt) {
@@ -408,7 +415,9 @@ export function checkTree(root: PNode, source: string): { workflow?: Workflow; p
 
   // checks: conditions over params and values, message and hint templates
   const checks: CompiledCheck[] = [];
-  const checkScope = makeScope({ params: paramTypes, values: valueTypes, steps: { forbidden: 'a check' }, paramNames });
+  // given.NAME: the option as typed (a switch: true or false), null when left out
+  const givenTypes = new Map<string, Ty>(params.map(([n, pd]) => [n, T.opt(pd.type === 'boolean' ? T.bool : T.string)]));
+  const checkScope = makeScope({ params: paramTypes, values: valueTypes, steps: { forbidden: 'a check' }, paramNames, given: givenTypes });
   for (const [i, c] of (def.checks ?? []).entries()) {
     const wn = nodeAt(root, ['checks', i, 'when'])!;
     const when = parseCondition(wn, p);

@@ -26,7 +26,10 @@ export class MissingOutput extends Error {}
 /** An evaluation failure, naming the step and argument. */
 export class ResolveError extends Error {}
 
-function scopeOf(params: Record<string, Value>, values: Record<string, Value>, run: RunFacts, outputs: Outputs): EvalScope {
+/** The options as given (for checks: given.NAME), by param name. */
+export type Given = Readonly<Record<string, string | boolean | undefined>>;
+
+function scopeOf(params: Record<string, Value>, values: Record<string, Value>, run: RunFacts, outputs: Outputs, given?: Given): EvalScope {
   return {
     ref(root: RefRoot, path: readonly string[], at: number): Value {
       let v: Value | undefined;
@@ -36,6 +39,10 @@ function scopeOf(params: Record<string, Value>, values: Record<string, Value>, r
         if (!o || !Object.hasOwn(o, path[1]!)) throw new MissingOutput(`step ${path[0]} has no output ${path[1]}`);
         v = o[path[1]!] as Value;
         rest = path.slice(2);
+      } else if (root === 'given') {
+        if (!given) throw new ExprError(`given.${path[0]} is known only to checks`, at, 'a bug: flow check should have caught this');
+        v = given[path[0]!] ?? null;
+        rest = path.slice(1);
       } else {
         const src: Record<string, Value> = root === 'params' ? params : root === 'values' ? values : (run as unknown as Record<string, Value>);
         if (!Object.hasOwn(src, path[0]!)) throw new ExprError(`${root}.${path[0]} has no value`, at, 'a bug: flow check should have caught this');
@@ -140,9 +147,9 @@ export function instantiate(wf: Workflow, params: Record<string, Value>, run: Ru
  * The workflow's `checks:` over these params and its values, in file order: the first whose
  * condition holds refuses the run (UsageError with its message and hint) before anything changes.
  */
-export function refuseByChecks(wf: Workflow, params: Record<string, Value>, run: RunFacts): void {
+export function refuseByChecks(wf: Workflow, params: Record<string, Value>, run: RunFacts, given: Given): void {
   const values: Record<string, Value> = {};
-  const scope = scopeOf(params, values, run, {});
+  const scope = scopeOf(params, values, run, {}, given);
   for (const [name, a] of wf.values) values[name] = evalArg(a, scope);
   for (const c of wf.checks) {
     if (evaluate(c.when, scope) !== true) continue;
