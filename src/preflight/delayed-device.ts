@@ -1,4 +1,4 @@
-/** Preflight of delayed-device. */
+/** Preflight of delayed-device as format 1 had it: TS-shaped params for machines/delayed-device.ts (src/verify/world.ts). A run uses machines/delayed-device.yaml. */
 import { identityOf, type FileIdentity } from '../kernel/files.js';
 import path from 'node:path';
 import { UsageError } from '../errors.js';

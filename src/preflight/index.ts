@@ -1,4 +1,9 @@
-/** The preflight of each workflow, by name. */
+/**
+ * Each built-in's own TypeScript preflight, by name: TS-shaped params for the frozen
+ * format-1 definitions (machines/*.ts). A run of loop-mount or delayed-device no longer
+ * uses theirs (src/preflight/workflow.ts TS_PREFLIGHTED): their files' param types and
+ * checks refuse the same; these two remain for src/verify/world.ts's format-1 runs.
+ */
 import type { Json } from '../../machines/types.js';
 import { preflightDelayedDevice } from './delayed-device.js';
 import { preflightLoopMount } from './loop-mount.js';

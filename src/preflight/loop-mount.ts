@@ -1,4 +1,4 @@
-/** Preflight of loop-mount. */
+/** Preflight of loop-mount as format 1 had it: TS-shaped params for machines/loop-mount.ts (src/verify/world.ts). A run uses machines/loop-mount.yaml. */
 import { identityOf } from '../kernel/files.js';
 import { UsageError } from '../errors.js';
 import { loopMountParams, type LoopMountParams } from '../../machines/loop-mount.js';

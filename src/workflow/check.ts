@@ -9,7 +9,7 @@ import type { ZodError } from 'zod';
 import { UsageError } from '../errors.js';
 import { formatSize, parseInteger, parseSize } from '../preflight/values.js';
 import { TARGETS, fieldType } from './dm-table.js';
-import { definitionSchema, type ArgNode, type CompiledStep, type Segment, type Workflow } from './definition.js';
+import { definitionSchema, type ArgNode, type CompiledCheck, type CompiledStep, type Segment, type Workflow } from './definition.js';
 import { conjuncts, fits, T, templateType, typeOf, tyName, type Ty, type TypeScope, type Value } from './evaluate.js';
 import { ExprError, parseExpr, parseTemplate, show, type Ast } from './expr.js';
 import { KINDS, KIND_NAMES } from './kinds.js';
@@ -96,7 +96,7 @@ function shown(root: PNode, path: readonly PropertyKey[]): string {
 }
 
 function fieldsHint(root: PNode, path: readonly PropertyKey[]): string {
-  if (path.length === 0) return 'top-level fields: name, version, description, examples, params, values, steps, outputs';
+  if (path.length === 0) return 'top-level fields: name, version, description, examples, params, values, checks, steps, outputs';
   if (path[0] === 'steps' && path.length === 2) return 'a step has: name, kind, title, when, with';
   if (path[0] === 'params' && path.length === 2) {
     const t = plain(nodeAt(root, [...path, 'type']) ?? { kind: 'scalar', value: null, pos: { line: 1, col: 1 }, quoted: false });
@@ -228,6 +228,8 @@ interface ScopeOpts {
   paramNames: string[];
   laterValues?: Set<string>;
   laterParams?: Set<string>;
+  /** checks only: the options as given (given.NAME) */
+  given?: Map<string, Ty>;
 }
 
 function makeScope(o: ScopeOpts): TypeScope {
@@ -252,6 +254,11 @@ function makeScope(o: ScopeOpts): TypeScope {
         const rt = RUN_FACTS[head!];
         if (!rt) fail(`unknown run fact ${JSON.stringify(head)}`, `run facts are ${RUN_FACT_DOC}`);
         t = rt!;
+      } else if (e.root === 'given') {
+        if (!o.given) fail(`given.${head} is known only to checks:`, 'elsewhere use params.NAME (the option, or its default)');
+        const gt = o.given!.get(head!);
+        if (!gt) fail(`unknown param ${JSON.stringify(head)}`, o.paramNames.length ? `params are: ${o.paramNames.join(', ')}` : 'declare it under params:');
+        t = gt!;
       } else if (e.root === 'values') {
         const vt = o.values.get(head!);
         if (!vt) {
@@ -406,6 +413,37 @@ export function checkTree(root: PNode, source: string): { workflow?: Workflow; p
     values.push([name, a]);
   }
 
+  // checks: conditions over params and values, message and hint templates
+  const checks: CompiledCheck[] = [];
+  // given.NAME: the option as typed (a switch: true or false), null when left out
+  const givenTypes = new Map<string, Ty>(params.map(([n, pd]) => [n, T.opt(pd.type === 'boolean' ? T.bool : T.string)]));
+  const checkScope = makeScope({ params: paramTypes, values: valueTypes, steps: { forbidden: 'a check' }, paramNames, given: givenTypes });
+  for (const [i, c] of (def.checks ?? []).entries()) {
+    const wn = nodeAt(root, ['checks', i, 'when'])!;
+    const when = parseCondition(wn, p);
+    if (when) {
+      try {
+        const t = typeOf(when, checkScope);
+        if (!fits(t, T.bool) || t.k === 'any') p.add(wn.pos, `the condition is ${tyName(t)}, not a boolean`, 'compare it, e.g. params.file.filesystem == null');
+      } catch (err) {
+        if (!(err instanceof ExprError)) throw err;
+        p.add(exprPos(wn, err.at), err.message, err.fix);
+      }
+    }
+    const guards = new Set(when ? conjuncts(when) : []);
+    const text = (key: 'message' | 'hint'): ArgNode | undefined => {
+      const n = nodeAt(root, ['checks', i, key]);
+      if (!n) return undefined;
+      const a = argNode(n, p);
+      const t = a && argType(a, checkScope, guards, p);
+      if (t && !fits(t, T.string) && !fits(t, T.int)) p.add(n.pos, `check ${i + 1}: the ${key} is ${tyName(t)}`, `a ${key} is text`);
+      return a;
+    };
+    const message = text('message');
+    const hint = text('hint');
+    if (when && message) checks.push({ when, message, ...(hint ? { hint } : {}) });
+  }
+
   // steps
   const all = new Map<string, StepInfo>();
   for (const [i, s] of def.steps.entries()) {
@@ -486,7 +524,7 @@ export function checkTree(root: PNode, source: string): { workflow?: Workflow; p
   if (p.list.length) return { problems: p.list };
   return {
     problems: [],
-    workflow: { name: def.name, version: def.version ?? 1, description: def.description, examples: def.examples ?? [], params, values, steps, outputs, source },
+    workflow: { name: def.name, version: def.version ?? 1, description: def.description, examples: def.examples ?? [], params, values, checks, steps, outputs, source },
   };
 }
 

@@ -21,6 +21,13 @@ export const stepSchema = z.strictObject({
   with: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** A refusal before anything changes: when `when` holds for the params, the run is refused with `message` (and `hint`). */
+export const checkSchema = z.strictObject({
+  when: z.union([z.string().min(1), z.boolean()]),
+  message: z.string().min(1),
+  hint: z.string().min(1).optional(),
+});
+
 export const definitionSchema = z.strictObject({
   name: nameSchema,
   version: z.number().int().positive().optional(),
@@ -28,6 +35,7 @@ export const definitionSchema = z.strictObject({
   examples: z.array(z.string()).optional(),
   params: z.record(nameSchema, paramSchema).optional(),
   values: z.record(nameSchema, scalar).optional(),
+  checks: z.array(checkSchema).optional(),
   steps: z.array(stepSchema).min(1),
   outputs: z.record(nameSchema, z.string()).optional(),
 });
@@ -46,6 +54,13 @@ export interface Segment {
   when?: Ast;
   fields: [string, ArgNode][];
   node: PNode;
+}
+
+/** A compiled `checks:` entry. */
+export interface CompiledCheck {
+  when: Ast;
+  message: ArgNode;
+  hint?: ArgNode;
 }
 
 export interface CompiledStep {
@@ -70,6 +85,8 @@ export interface Workflow {
   /** in file order */
   params: [string, ParamDef, ArgNode | undefined][];
   values: [string, ArgNode][];
+  /** refusals over params and values, in file order, checked before anything changes */
+  checks: CompiledCheck[];
   steps: CompiledStep[];
   outputs: [string, ArgNode][];
   /** where it was read from */

@@ -9,6 +9,7 @@
  * `&&`, `||` and `? :` evaluate only the side they need.
  */
 import { ExprError, show, type Ast, type RefRoot, type Template } from './expr.js';
+import { formatSize } from '../preflight/values.js';
 
 export type Value = number | boolean | string | null | Value[] | { [k: string]: Value };
 
@@ -154,6 +155,11 @@ export function typeOf(e: Ast, scope: TypeScope, guards: ReadonlySet<string> = n
       return u;
     }
     case 'call': {
+      if (e.fn === 'size') {
+        if (e.args.length !== 1) throw new ExprError('size() takes one value', e.at, 'e.g. size(params.size)');
+        need(e.args[0]!, T.int, 'size()');
+        return T.string;
+      }
       if (e.fn === 'str') {
         if (e.args.length !== 1) throw new ExprError('str() takes one value', e.at, 'e.g. str(params.partition)');
         const t = typeOf(e.args[0]!, scope, guards);
@@ -285,6 +291,7 @@ export function evaluate(e: Ast, scope: EvalScope): Value {
       return bool(evaluate(e.c, scope), e.c.at, '? :') ? evaluate(e.a, scope) : evaluate(e.b, scope);
     case 'call': {
       const args = e.args.map((a) => evaluate(a, scope));
+      if (e.fn === 'size') return formatSize(int(args[0]!, e.args[0]!.at, 'size()'));
       if (e.fn === 'str') {
         const v = args[0]!;
         if (typeof v === 'string') return v;

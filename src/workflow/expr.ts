@@ -12,8 +12,10 @@
  *   unary   := '-' unary | primary
  *   primary := INT | STRING | 'true' | 'false' | 'null' | '(' expr ')'
  *            | '[' ( expr ( ',' expr )* )? ']'
- *            | ( 'min' | 'max' | 'str' ) '(' expr ( ',' expr )* ')'
- *            | ( 'params' | 'run' | 'values' | 'steps' ) ( '.' NAME )+
+ *            | ( 'min' | 'max' | 'str' | 'size' ) '(' expr ( ',' expr )* ')'
+ *   (size(n): n bytes as a size, e.g. 1G, 1536M, 10001K)
+ *            | ( 'params' | 'run' | 'values' | 'steps' | 'given' ) ( '.' NAME )+
+ *   (`given.NAME`, only in `checks:`: the option's text as typed, null when left out)
  *   NAME    := [A-Za-z_][A-Za-z0-9_]* ( '-' [A-Za-z0-9_]+ )*   (so write `a - 1`, not `a-1`)
  *
  * A string value in a workflow file is a template: text with `${expr}` parts; `$${` is a
@@ -41,8 +43,8 @@ export type Ast = Span &
     | { t: 'call'; fn: Fn; args: Ast[] }
   );
 
-export type RefRoot = 'params' | 'run' | 'values' | 'steps';
-export type Fn = 'min' | 'max' | 'str';
+export type RefRoot = 'params' | 'run' | 'values' | 'steps' | 'given';
+export type Fn = 'min' | 'max' | 'str' | 'size';
 export type BinOp = '+' | '-' | '*' | '/' | '%' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '&&' | '||' | 'in';
 
 export const EXPR_LIMITS = { maxLength: 1000, maxDepth: 32, maxTokens: 400 } as const;
@@ -252,7 +254,7 @@ class Parser {
     if (t.k === 'name') {
       if (t.v === 'true' || t.v === 'false') return { t: 'bool', v: t.v === 'true', at: t.at, end: t.end };
       if (t.v === 'null') return { t: 'null', at: t.at, end: t.end };
-      if (t.v === 'min' || t.v === 'max' || t.v === 'str') {
+      if (t.v === 'min' || t.v === 'max' || t.v === 'str' || t.v === 'size') {
         this.expect('(', `after ${t.v}`);
         const args = [this.expr()];
         while (this.isOp(',')) {
@@ -262,7 +264,7 @@ class Parser {
         const close = this.expect(')', `to close ${t.v}(`);
         return { t: 'call', fn: t.v, args, at: t.at, end: close.end };
       }
-      if (t.v === 'params' || t.v === 'run' || t.v === 'values' || t.v === 'steps') {
+      if (t.v === 'params' || t.v === 'run' || t.v === 'values' || t.v === 'steps' || t.v === 'given') {
         const path: string[] = [];
         let end = t.end;
         while (this.isOp('.')) {

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { OptionSpec } from '../../machines/types.js';
 import { UsageError } from '../errors.js';
-import { checkPath, formatSize, parseInteger, parseSize, quote } from '../preflight/values.js';
+import { checkDmName, checkPath, formatSize, parseInteger, parseSize, quote } from '../preflight/values.js';
 import { T, type Ty } from './evaluate.js';
 
 export const NAME_RE = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
@@ -35,7 +35,14 @@ export const paramSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('size'), ...base, ...intBounds, 'multiple-of': z.number().int().positive().optional(), why: z.string().optional() }),
   z.strictObject({ type: z.literal('integer'), ...base, ...intBounds, 'power-of-two': z.boolean().optional() }),
   z.strictObject({ type: z.literal('boolean'), ...base }),
-  z.strictObject({ type: z.literal('string'), ...base, pattern: z.string().max(200).optional(), 'max-length': z.number().int().positive().max(4096).optional() }),
+  z.strictObject({
+    type: z.literal('string'),
+    ...base,
+    pattern: z.string().max(200).optional(),
+    'max-length': z.number().int().positive().max(4096).optional(),
+    /** dm-name: a device-mapper device name, refused with device-mapper's own rules and messages */
+    format: z.enum(['dm-name']).optional(),
+  }),
   z.strictObject({ type: z.literal('one-of'), ...base, choices: z.array(z.string().min(1)).min(1) }),
   z.strictObject({ type: z.literal('partition'), ...base, of: nameSchema }),
 ]);
@@ -44,6 +51,14 @@ export type ParamType = ParamDef['type'];
 export const PARAM_TYPES: readonly ParamType[] = ['path', 'existing-file', 'file', 'directory', 'size', 'integer', 'boolean', 'string', 'one-of', 'partition'];
 
 const identity = T.record({ dev: T.string, ino: T.int });
+/**
+ * What flow found in a file before the run: the filesystem it holds (its type, e.g. ext4, or
+ * null), the bytes that filesystem claims (0 when none or unknown), and the loop device it is
+ * attached at (null when none).
+ */
+const fileFacts = { filesystem: T.opt(T.string), 'filesystem-size': T.int, attached: T.opt(T.string) };
+/** a file param's path may be new: `room`, the size of the filesystem that holds (or would hold) it, 0 when unknown */
+const room = { room: T.int };
 
 /** What `params.NAME` is inside expressions. */
 export function paramType(p: ParamDef): Ty {
@@ -59,10 +74,10 @@ export function paramType(p: ParamDef): Ty {
       return T.bool;
     case 'existing-file':
       // a regular file that exists: its real path, identity (device and inode) and size in bytes
-      return T.record({ path: T.string, identity, size: T.int });
+      return T.record({ path: T.string, identity, size: T.int, ...fileFacts });
     case 'file':
       // a file that may exist: when it does, its identity and size; when not, identity null and size 0
-      return T.record({ path: T.string, identity: T.opt(identity), size: T.int });
+      return T.record({ path: T.string, identity: T.opt(identity), size: T.int, ...fileFacts, ...room });
     case 'directory':
       // a directory to use (e.g. a mount point): its real path, whether it exists, the missing directories top-down
       return T.record({ path: T.string, exists: T.bool, create: T.list(T.string) });
@@ -152,6 +167,7 @@ export function parseScalarParam(name: string, p: ParamDef, raw: string | boolea
       if (s.length === 0) throw new UsageError(`${opt} is empty`, `leave out ${opt} for the default, or give a value`);
       const maxLen = p['max-length'] ?? 4096;
       if (Buffer.byteLength(s) > maxLen) throw new UsageError(`${opt} is ${Buffer.byteLength(s)} bytes long`, `at most ${maxLen} bytes`);
+      if (p.format === 'dm-name') checkDmName(opt, s);
       if (p.pattern !== undefined && !new RegExp(`^(?:${p.pattern})$`, 'u').test(s)) throw new UsageError(`${opt} ${quote(s)} is not accepted`, `it must match ${p.pattern}`);
       return s;
     }

@@ -26,7 +26,10 @@ export class MissingOutput extends Error {}
 /** An evaluation failure, naming the step and argument. */
 export class ResolveError extends Error {}
 
-function scopeOf(params: Record<string, Value>, values: Record<string, Value>, run: RunFacts, outputs: Outputs): EvalScope {
+/** The options as given (for checks: given.NAME), by param name. */
+export type Given = Readonly<Record<string, string | boolean | undefined>>;
+
+function scopeOf(params: Record<string, Value>, values: Record<string, Value>, run: RunFacts, outputs: Outputs, given?: Given): EvalScope {
   return {
     ref(root: RefRoot, path: readonly string[], at: number): Value {
       let v: Value | undefined;
@@ -36,6 +39,10 @@ function scopeOf(params: Record<string, Value>, values: Record<string, Value>, r
         if (!o || !Object.hasOwn(o, path[1]!)) throw new MissingOutput(`step ${path[0]} has no output ${path[1]}`);
         v = o[path[1]!] as Value;
         rest = path.slice(2);
+      } else if (root === 'given') {
+        if (!given) throw new ExprError(`given.${path[0]} is known only to checks`, at, 'a bug: flow check should have caught this');
+        v = given[path[0]!] ?? null;
+        rest = path.slice(1);
       } else {
         const src: Record<string, Value> = root === 'params' ? params : root === 'values' ? values : (run as unknown as Record<string, Value>);
         if (!Object.hasOwn(src, path[0]!)) throw new ExprError(`${root}.${path[0]} has no value`, at, 'a bug: flow check should have caught this');
@@ -136,6 +143,20 @@ export function instantiate(wf: Workflow, params: Record<string, Value>, run: Ru
   };
 }
 
+/**
+ * The workflow's `checks:` over these params and its values, in file order: the first whose
+ * condition holds refuses the run (UsageError with its message and hint) before anything changes.
+ */
+export function refuseByChecks(wf: Workflow, params: Record<string, Value>, run: RunFacts, given: Given): void {
+  const values: Record<string, Value> = {};
+  const scope = scopeOf(params, values, run, {}, given);
+  for (const [name, a] of wf.values) values[name] = evalArg(a, scope);
+  for (const c of wf.checks) {
+    if (evaluate(c.when, scope) !== true) continue;
+    throw new UsageError(String(evalArg(c.message, scope)), c.hint ? String(evalArg(c.hint, scope)) : undefined);
+  }
+}
+
 /** Params whose value is what preflight found on the host (a file's identity, a partition, a mount point). */
 export const HOST_TYPES: ReadonlySet<string> = new Set(['existing-file', 'file', 'directory', 'partition']);
 
@@ -157,7 +178,7 @@ export function resolveParams(wf: Workflow, given: Readonly<Record<string, strin
       params[name] = parseScalarParam(name, p, raw, cwd);
       continue;
     }
-    if (p.required) throw new UsageError(`${wf.name} needs --${name}`, wf.examples[0] ? `e.g. ${wf.examples[0]}` : `give --${name}`);
+    if (p.required) throw needs(wf, name, p);
     if (p.type === 'boolean') {
       params[name] = p.default === true;
       continue;
@@ -168,6 +189,13 @@ export function resolveParams(wf: Workflow, given: Readonly<Record<string, strin
     params[name] = parseScalarParam(name, p, typeof v === 'boolean' ? v : String(v), cwd);
   }
   return params;
+}
+
+/** A required param left out: "loop-mount needs --file PATH", e.g. the file's first example that gives it. */
+function needs(wf: Workflow, name: string, p: ParamDef): UsageError {
+  const value = optionOf(name, p).value;
+  const example = wf.examples.find((e) => e.split(/\s+/).includes(`--${name}`)) ?? wf.examples[0];
+  return new UsageError(`${wf.name} needs --${name}${value ? ` ${value}` : ''}`, example ? `e.g. ${example}` : `give --${name}`);
 }
 
 /** What the host holds for a host-typed param: `text` is the option's value or the evaluated default. */
@@ -187,7 +215,7 @@ export async function resolveParamsOnHost(wf: Workflow, given: Readonly<Record<s
       let text: string;
       if (typeof raw === 'string') text = raw;
       else if (raw !== undefined) throw new UsageError(`--${name} needs a value`, `e.g. --${name} ${optionOf(name, p).value ?? 'VALUE'}`);
-      else if (p.required) throw new UsageError(`${wf.name} needs --${name}`, wf.examples[0] ? `e.g. ${wf.examples[0]}` : `give --${name}`);
+      else if (p.required) throw needs(wf, name, p);
       else if (dflt) text = String(dflt.t === 'lit' ? dflt.v : evalArg(dflt, scopeOf(sofar, {}, run, {})));
       else text = '';
       found[name] = await host(name, p, text, sofar);

@@ -183,7 +183,7 @@ describe('flow plan delayed-device and loop-mount', () => {
     const file = `${sb.dir}/slow.img`;
     expect(p.steps.map((s) => s.name)).toEqual(['create-file', 'make-filesystem', 'attach-file', 'create-delay', 'make-mountpoint', 'mount']);
     expect(step(p, 'create-file')).toMatchObject({ command: [`truncate -s ${64 << 20} -- ${file}`], inverse: [`rm -- ${file}`] });
-    expect(step(p, 'make-filesystem').command[0]).toMatch(new RegExp(`^mkfs\\.ext4 -F -q -b 4096 -U ${String(p.params.fsUuid)} -- ${file}$`));
+    expect(step(p, 'make-filesystem').command[0]).toMatch(new RegExp(`^mkfs\\.ext4 -F -q -b 4096 -U [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12} -- ${file}$`));
     expect(step(p, 'create-delay').command[0]).toBe(
       `dmsetup create --concise 'flow-${p.id},FLOW-${p.id}-create-delay,,,0 131072 delay <loop major:minor of attach-file> 0 10 <loop major:minor of attach-file> 0 200'`,
     );

@@ -101,7 +101,7 @@ describe('list, show, log, workflows', () => {
     sb.extImage();
     const id = runId(sb.flow(['run', 'loop-mount', '--file', 'rootfs.ext4']));
     const show = JSON.parse(sb.flow(['show', id, '--json']).stdout);
-    expect(show).toMatchObject({ id, status: 'done', params: { readOnly: false }, live: { 'attach-file': 'present', mount: 'present' } });
+    expect(show).toMatchObject({ id, status: 'done', params: { 'read-only': false }, live: { 'attach-file': 'present', mount: 'present' } });
     expect(show.steps.map((s: { name: string }) => s.name)).toEqual(['attach-file', 'make-mountpoint', 'mount']);
     const log = JSON.parse(sb.flow(['log', id, '--json']).stdout);
     expect(log[0]).toMatchObject({ seq: 0, type: 'RunStarted', workflow: 'loop-mount', format: 2 });

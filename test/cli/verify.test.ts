@@ -14,11 +14,12 @@ import { verifyCommand } from '../../src/cli/commands/verify-command.js';
 import { exitCodeOf } from '../../src/cli/exit.js';
 import { STEP_POINTS } from '../../src/engine/crash-points.js';
 import { VerifyFailedError } from '../../src/errors.js';
-import { builtinSubject } from '../../src/verify/builtin.js';
 import { exportTempSubject, PARENT_ID } from '../../src/verify/export-temp.js';
 import { ID } from '../../src/verify/operator.js';
 import { startRun } from '../../src/verify/subject.js';
 import { SimWorld } from '../../src/verify/world.js';
+import { loadedSubject } from '../../src/verify/builtin.js';
+import { loadWorkflow } from '../../src/workflow/source.js';
 import { Sandbox, shipped } from './harness.js';
 
 /** Both workflows verified here have one loop.attach: another program's loop at each of its points, × process crash / power cut × resume / rollback. */
@@ -151,8 +152,9 @@ describe('flow verify', () => {
 
   test('a host that drops the journal directory fsync: violations, exit 5, and a progress line on a terminal', async () => {
     const image = sb.extImage('lossy.ext4');
-    const wf = findWorkflow('loop-mount')!;
-    const sub = builtinSubject(wf, { file: image }, sb.dir);
+    // what `flow verify loop-mount` verifies: the built-in's file, through the generic preflight
+    const loaded = await loadWorkflow('loop-mount', { etcDir: join(sb.dir, 'no-etc') });
+    const sub = loadedSubject(loaded, findWorkflow('loop-mount')!.options, { file: image }, sb.dir);
     const setup = sub.setup;
     // the fault, injected in-process: every world of this host loses the directory fsync of each journal write
     sub.setup = async (w) => {
