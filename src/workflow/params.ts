@@ -163,11 +163,13 @@ export function parseScalarParam(name: string, p: ParamDef, raw: string | boolea
       return n;
     }
     case 'string': {
+      // a device-mapper name: device-mapper's rules and messages first (what the built-ins always said);
+      // a max-length under dm's 127 bytes is the room left for the suffixes the workflow adds
+      if (p.format === 'dm-name') checkDmName(opt, s, Math.max(0, 127 - (p['max-length'] ?? 127)));
       if (/[\x00-\x1f\x7f]/.test(s)) throw new UsageError(`${opt} ${quote(s)} contains control characters (newline, tab, ...)`, 'leave them out');
       if (s.length === 0) throw new UsageError(`${opt} is empty`, `leave out ${opt} for the default, or give a value`);
       const maxLen = p['max-length'] ?? 4096;
       if (Buffer.byteLength(s) > maxLen) throw new UsageError(`${opt} is ${Buffer.byteLength(s)} bytes long`, `at most ${maxLen} bytes`);
-      if (p.format === 'dm-name') checkDmName(opt, s);
       if (p.pattern !== undefined && !new RegExp(`^(?:${p.pattern})$`, 'u').test(s)) throw new UsageError(`${opt} ${quote(s)} is not accepted`, `it must match ${p.pattern}`);
       return s;
     }

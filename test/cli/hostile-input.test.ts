@@ -76,7 +76,7 @@ describe('legitimate values with spaces, quotes and shell metacharacters: one ar
     expect(k.loops.map((l) => l.backingFile)).toEqual([file]); // exactly this path, not split, not expanded
     expect(k.mounts.map((m) => m.target)).toEqual([mnt]);
     expect(k.mounts[0]!.source).toBe(`/dev/loop${k.loops[0]!.n}`);
-    expect(JSON.parse(sb.flow(['show', id, '--json']).stdout).params).toMatchObject({ file, mountpoint: mnt });
+    expect(JSON.parse(sb.flow(['show', id, '--json']).stdout).params).toMatchObject({ file: { path: file }, mountpoint: { path: mnt } });
     ok(sb.flow(['rollback', id]));
     expectKernelEmpty();
     expect(existsSync(PWNED())).toBe(false);

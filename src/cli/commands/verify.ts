@@ -38,7 +38,7 @@ export function registerVerify(program: Command, setCode: SetCode, given: Workfl
     .command('export-temp')
     .description("verify: flow export's own workflow (its temporary image, the copied filesystem frozen), in a built-in world: a done snapshot-image --cow-file run, its ext4 mounted")
     .option('--json', 'print the figures as one object (as for any workflow)')
-    .addHelpText('after', '\nNo options: the world is built in (an ext4 image, a done snapshot-image run of it with a persistent COW, mounted; the export run\'s temporary file beside /img/exported.img, that mount frozen). After a power cut, the world boots and `flow resume`s that run before the export run is recovered.')
+    .addHelpText('after', '\nNo options: the world is built in (an ext4 image, a done snapshot-image run of it with a persistent COW, mounted; the export run\'s temporary file beside /img/exported.img, that mount frozen). After a power cut, the world boots and `flow resume`s that run before the export run is recovered.\n\nExamples:\n  flow verify export-temp\n  flow verify export-temp --json')
     .action(async (o: { json?: boolean }) => {
       const { verifyExportTemp } = await verifyChunk();
       setCode(await verifyExportTemp(!!o.json));
