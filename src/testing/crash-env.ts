@@ -12,6 +12,8 @@
  *   FLOW_CRASH_GROUP=1      with FLOW_CRASH_CHILD: SIGKILL the child's process group too
  *                           (the child runs in its own group, see exec.ts), then flow
  *   FLOW_PAUSE_AT=<point>:<ms>  block for ms at that point (to deliver a signal mid-run)
+ *   FLOW_PAUSE_RELEASE=<file>   with FLOW_PAUSE_AT: print "crash-paused P" to stderr when
+ *                           the pause begins, and end it as soon as <file> exists
  *   FLOW_HALT_AT=<point>    at that point write the file FLOW_HALT_MARKER (default
  *                           $FLOW_LAB_SHARE/flow-halted.<pid>) holding the point, then block
  *                           forever: the power-cut tier cuts the VM once every run halted
@@ -20,7 +22,7 @@
  * Before a kill, one line "crash-kill P flow-alone|group child PID PROGRAM ARG|no-child"
  * goes to stderr, so a test knows what it killed.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SYNC_CALLS, type CrashHook, type SyncCall } from '../../journal/durability.js';
@@ -86,9 +88,25 @@ export function crashHookFromEnv(env: NodeJS.ProcessEnv = process.env): CrashHoo
       if (waitForChild && point.endsWith(':command-running') && !runningCommand()) pending = point;
       else kill(point, group);
     }
-    if (pause && point === pause[1]) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(pause[2]));
+    if (pause && point === pause[1]) pauseAt(point, Number(pause[2]), env.FLOW_PAUSE_RELEASE);
     if (point === halt) haltForever(point, env);
   };
+}
+
+/**
+ * FLOW_PAUSE_AT: block for ms at the point; with FLOW_PAUSE_RELEASE=<file>, say so on stderr
+ * ("crash-paused P": a test waits for the point itself, not for a guess of how long the
+ * step before takes) and end the pause as soon as that file exists.
+ */
+function pauseAt(point: string, ms: number, release: string | undefined): void {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  if (!release) {
+    Atomics.wait(cell, 0, 0, ms);
+    return;
+  }
+  process.stderr.write(`crash-paused ${point}\n`);
+  const until = Date.now() + ms;
+  while (!existsSync(release) && Date.now() < until) Atomics.wait(cell, 0, 0, 50);
 }
 
 /** Everything printed so far is written (stdout to a file or pipe is synchronous here); then the marker; then nothing ever again. */

@@ -17,8 +17,8 @@ export const TEST_SWITCHES = [
   'FLOW_BINFMT_DIR',
 ] as const;
 
-/** Every variable the test entry reads: the switches, and the lab's share (FLOW_HALT_AT's default marker directory). */
-export const TEST_ONLY_VARIABLES = [...TEST_SWITCHES, 'FLOW_LAB_SHARE'] as const;
+/** Every variable the test entry reads: the switches, FLOW_PAUSE_AT's release file, and the lab's share (FLOW_HALT_AT's default marker directory). */
+export const TEST_ONLY_VARIABLES = [...TEST_SWITCHES, 'FLOW_PAUSE_RELEASE', 'FLOW_LAB_SHARE'] as const;
 
 /** Whether `env` sets a test switch (to a non-empty value, as the test entry reads them). */
 export function setsTestSwitch(env: NodeJS.ProcessEnv): boolean {

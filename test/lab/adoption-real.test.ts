@@ -27,7 +27,7 @@ interface Planted {
 
 /** Starts a delayed-device run that creates its file and is SIGKILLed at `point`; returns the run id. */
 function killedRun(point: string, file: string): string {
-  const r = t.sb.flow(['run', 'delayed-device', '--file', file, '--size', '64M', '--delay', '10'], { FLOW_CRASH_AT: point });
+  const r = t.sb.flow(['run', 'delayed-device', '--file', file, '--size', '64M', '--delay', '0'], { FLOW_CRASH_AT: point });
   expect(r.signal, `${r.stdout}\n${r.stderr}`).toBe('SIGKILL');
   expect(r.stderr).toContain(`crash-kill ${point} `);
   const list = JSON.parse(t.sb.flow(['list', '--json']).stdout) as { id: string; status: string }[];
@@ -38,7 +38,7 @@ function killedRun(point: string, file: string): string {
 
 /** Like killedRun, but for the rollback of a finished run. */
 function killedRollback(point: string, file: string): string {
-  const id = t.sb.run('delayed-device', ['--file', file, '--size', '64M', '--delay', '10']).id;
+  const id = t.sb.run('delayed-device', ['--file', file, '--size', '64M', '--delay', '0']).id;
   const r = t.sb.flow(['rollback', id], { FLOW_CRASH_AT: point });
   expect(r.signal, `${r.stdout}\n${r.stderr}`).toBe('SIGKILL');
   expect(r.stderr).toContain(`crash-kill ${point} `);

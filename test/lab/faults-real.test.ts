@@ -12,7 +12,7 @@
  *     the exact state.
  * The test's own loop and dm devices and its mount are undone also when a test fails.
  */
-import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FlowEvent } from '../../journal/events.js';
@@ -130,15 +130,25 @@ function show(id: string): { status: string; steps: Record<string, string>; live
   return { status: j.status, steps: Object.fromEntries(j.steps.map((s) => [s.name, s.status])), live: j.live, text };
 }
 
-/** A delayed-device run (its file outside the state dir) paused at `point`; resolves once it is paused there. */
-async function pausedRun(point: string, waitFor: RegExp, where: 'stdout' | 'stderr' = 'stdout'): Promise<{ child: FlowChild; id: string; file: string }> {
+/**
+ * A flow child held at `point` (test-only FLOW_PAUSE_AT, FLOW_PAUSE_RELEASE) until `release()`:
+ * resolves once flow says it is there ("crash-paused P"), however long the steps before took.
+ */
+async function holdAt(args: string[], point: string): Promise<{ child: FlowChild; release: () => void }> {
+  const gate = join(t.sb.dir, `release-${point.replace(/:/g, '-')}`);
+  const child = t.sb.start(args, { FLOW_PAUSE_AT: `${point}:600000`, FLOW_PAUSE_RELEASE: gate });
+  await child.waitFor(new RegExp(`^crash-paused ${point}$`, 'm'), 'stderr');
+  return { child, release: () => writeFileSync(gate, '') };
+}
+
+/** A delayed-device run (its file outside the state dir) held at `point` until `release()`. */
+async function pausedRun(point: string): Promise<{ child: FlowChild; id: string; file: string; release: () => void }> {
   const file = join(t.sb.dir, 'slow.img');
-  const child = t.sb.start(['--verbose', 'run', 'delayed-device', '--file', file, '--size', '32M', '--delay', '0'], { FLOW_PAUSE_AT: `${point}:10000` });
-  await child.waitFor(/^[2-9a-z]{8}$/m);
+  const { child, release } = await holdAt(['--verbose', 'run', 'delayed-device', '--file', file, '--size', '32M', '--delay', '0'], point);
   const id = child.stdout.split('\n')[0]!.trim();
+  expect(id).toMatch(/^[2-9a-z]{8}$/);
   t.track(id);
-  await child.waitFor(waitFor, where);
-  return { child, id, file };
+  return { child, id, file, release };
 }
 
 /** The run is gone from the host: exactly `base` is left, and its file and run directory. */
@@ -156,33 +166,57 @@ function expectNoTemps(): void {
 const firstLine = (r: Result) => r.stderr.split('\n').find((l) => l.startsWith('flow: ') && !l.startsWith('flow: $'));
 
 describe('the state directory full (ENOSPC)', () => {
-  it('the intent cannot be written: the step does not start, a clear error; resume once space is back, then rollback: exact', { timeout: 900_000 }, async () => {
+  it('full while a run is paused: the first record that does not fit stops the run, a clear error naming its step (not started, or in doubt); resume once space is back, then rollback: exact', { timeout: 900_000 }, async () => {
     const fs = stateFs(16, false);
     const base = hostObjects();
-    const { child, id, file } = await pausedRun('apply:create-delay:before-intent', /done\s+attach-file/);
+    const { child, id, file, release } = await pausedRun('apply:create-delay:before-intent');
     const unfill = fill(t.sb.stateDir);
     t.heal(unfill);
+    // an append-only log takes records into its last block's slack without a new block:
+    // which record first does not fit depends on where the log ends, so the journal says
+    // which one it was, and everything else must agree with it
+    const journal = join(t.sb.stateDir, 'runs', `${id}.json`);
+    const atFill = statSync(journal);
+    const slack = atFill.blocks * 512 - atFill.size;
+    const before = events(id).length;
+    release();
     const r = await child.done;
     expect(r.code, r.stderr).toBe(1);
     const msg = firstLine(r)!;
-    expect(msg).toContain(`cannot write journal ${join(t.sb.stateDir, 'runs', `${id}.json`)}`);
+    expect(msg).toContain(`cannot write journal ${journal}`);
     expect(msg).toMatch(/ENOSPC|no space left on device/i);
     const hint = r.stderr.split('\n')[r.stderr.split('\n').indexOf(msg) + 1]!.trim();
-    expect(hint).toBe(`step create-delay did not start; free space on (or repair) the filesystem of the state directory ${t.sb.stateDir}, then \`flow resume ${id}\` or \`flow rollback ${id}\``);
-    expect(r.stdout).not.toMatch(/create-delay/);
-    // the kernel: the loop (attach-file's outcome is durable), no delay device, no mount
-    const held = beyond(base);
-    expect(held.dm).toEqual([]);
-    expect(held.mounts).toEqual([]);
-    expect(held.loops).toHaveLength(1);
-    expect(held.loops[0]).toMatch(new RegExp(` ${file}$`));
     expectNoTemps(); // the failed write took its temp file with it
-    // the journal (read on the full filesystem): the last durable event is attach-file's outcome
+    // what went in while full fit the slack: no block was allocated
+    const afterFail = statSync(journal);
+    expect(afterFail.blocks).toBe(atFill.blocks);
+    expect(afterFail.size - atFill.size).toBeLessThanOrEqual(slack);
+    // the journal (read on the full filesystem): the record after its last one is the one that failed
     const evs = events(id);
-    expect(evs.at(-1)).toMatchObject({ type: 'StepSucceeded', step: 'attach-file' });
+    expect(evs.length).toBeGreaterThan(before - 1);
+    const last = evs.at(-1) as FlowEvent & { step?: string };
+    const order = ['create-delay', 'make-mountpoint', 'mount'];
+    const intentFailed = last.type === 'StepSucceeded';
+    const step = intentFailed ? order[order.indexOf(last.step!) + 1] ?? 'create-delay' : last.step!;
+    if (intentFailed) expect(['attach-file', 'create-delay', 'make-mountpoint']).toContain(last.step);
+    else expect(last).toMatchObject({ type: 'StepIntended', step: expect.stringMatching(/^(create-delay|make-mountpoint|mount)$/) });
     const s = show(id);
     expect(s.status).toBe('running');
-    expect(s.steps).toMatchObject({ 'create-file': 'applied', 'make-filesystem': 'applied', 'attach-file': 'applied', 'create-delay': 'pending', mount: 'pending' });
+    expect(s.steps).toMatchObject({ 'create-file': 'applied', 'make-filesystem': 'applied', 'attach-file': 'applied' });
+    if (intentFailed) {
+      expect(hint).toBe(`step ${step} did not start; free space on (or repair) the filesystem of the state directory ${t.sb.stateDir}, then \`flow resume ${id}\` or \`flow rollback ${id}\``);
+      expect(s.steps[step]).toBe('pending');
+    } else {
+      expect(hint).toMatch(new RegExp(`^step ${step} ran, but its outcome is not recorded: ${step} is in doubt; free space on \\(or repair\\) the filesystem of the state directory ${t.sb.stateDir}, then \`flow rollback ${id}\``));
+      expect(s.steps[step]).toBe('intended');
+    }
+    // the kernel: what the durable records say, and the step in doubt at most; nothing after it
+    const made = (st: string) => s.steps[st] === 'applied' || (!intentFailed && step === st);
+    const held = beyond(base);
+    expect(held.dm).toHaveLength(made('create-delay') ? 1 : 0);
+    expect(held.mounts).toHaveLength(made('mount') ? 1 : 0);
+    expect(held.loops).toHaveLength(1);
+    expect(held.loops[0]).toMatch(new RegExp(` ${file}$`));
     expect(s.live['attach-file']).toBe('present');
     // still full: resume fails the same way, changing nothing
     const still = t.sb.flow(['--verbose', 'resume', id]);
@@ -191,9 +225,8 @@ describe('the state directory full (ENOSPC)', () => {
     expect(still.stderr).not.toMatch(/^flow: \$ (dmsetup create|mount|losetup --find)/m);
     expect(beyond(base)).toEqual(held);
     // an append-only log can still take a record that fits in its last block (the resume's
-    // ResumeStarted may): never a step's record
-    expect(events(id).slice(evs.length).map((e) => e.type).filter((t) => t !== 'ResumeStarted')).toEqual([]);
-    expect(events(id).length - evs.length).toBeLessThanOrEqual(1);
+    // ResumeStarted, a probe of the step in doubt may): never a step's intent or outcome
+    expect(events(id).slice(evs.length).map((e) => e.type).filter((t) => t !== 'ResumeStarted' && t !== 'StepProbed')).toEqual([]);
     // ... and a new run cannot be recorded, so it does not start
     const other = join(t.sb.dir, 'other.img');
     const fresh = t.sb.flow(['--verbose', 'run', 'delayed-device', '--file', other, '--size', '32M']);
@@ -222,15 +255,16 @@ describe('the state directory full (ENOSPC)', () => {
     expect(lastJson(rb).status).toBe('rolled-back');
     t.untrack(id);
     expectGone(base, file);
-    console.log(`figure: ENOSPC on the state fs before create-delay's intent: exit ${r.code}, "${msg}" / "${hint}"; kernel held only the ${evs.filter((e) => e.type === 'StepSucceeded').length} recorded steps; resume after freeing space: done; rollback: nothing left`);
+    console.log(`figure: ENOSPC on the state fs from before create-delay's intent (slack ${slack} bytes in the log's last block): ${intentFailed ? 'an intent' : 'an outcome'} did not fit (${step}): exit ${r.code}, "${msg}" / "${hint}"; kernel held only the ${evs.filter((e) => e.type === 'StepSucceeded').length} recorded steps${intentFailed ? '' : ' and the one in doubt'}; resume after freeing space: done; rollback: nothing left`);
   });
 
   it('the outcome cannot be written: the step is reported in doubt; rollback once space is back probes it and leaves nothing', { timeout: 900_000 }, async () => {
     const fs = stateFs(16, false);
     const base = hostObjects();
-    const { child, id, file } = await pausedRun('apply:create-delay:command-done', /^flow: \$ dmsetup create /m, 'stderr');
+    const { child, id, file, release } = await pausedRun('apply:create-delay:command-done');
     const unfill = fill(t.sb.stateDir);
     t.heal(unfill);
+    release();
     const r = await child.done;
     expect(r.code, r.stderr).toBe(1);
     const msg = firstLine(r)!;
@@ -274,9 +308,10 @@ describe('the state directory failing writes (EIO, dm-flakey error_writes)', () 
   it('the intent cannot be written: the step does not start, a clear error; with the device healthy, resume then rollback: exact', { timeout: 900_000 }, async () => {
     const fs = stateFs(16, true);
     const base = hostObjects();
-    const { child, id, file } = await pausedRun('apply:create-delay:before-intent', /done\s+attach-file/);
+    const { child, id, file, release } = await pausedRun('apply:create-delay:before-intent');
     t.heal(() => healWrites(fs));
     failWrites(fs);
+    release();
     const r = await child.done;
     expect(r.code, r.stderr).toBe(1);
     const msg = firstLine(r)!;
@@ -317,10 +352,11 @@ describe('the state directory failing writes (EIO, dm-flakey error_writes)', () 
     expect(run.code, run.stderr).toBe(0);
     const { id } = lastJson(run);
     t.track(id);
-    const child = t.sb.start(['--verbose', 'rollback', id], { FLOW_PAUSE_AT: 'undo:create-delay:before-intent:10000' });
-    await child.waitFor(/undone\s+make-mountpoint/);
+    const { child, release } = await holdAt(['--verbose', 'rollback', id], 'undo:create-delay:before-intent');
+    expect(child.stdout).toMatch(/undone\s+make-mountpoint/);
     t.heal(() => healWrites(fs));
     failWrites(fs);
+    release();
     const r = await child.done;
     expect(r.code, r.stderr).toBe(1);
     const msg = firstLine(r)!;

@@ -88,6 +88,33 @@ export interface Spec {
  */
 export const SECONDARY = /-(written|renamed|appended)$/;
 
+/**
+ * How much of the matrix runs (FLOW_LAB_SIGKILL_SCOPE):
+ *  - `every`: every point of every step and compensation of every workflow, each tried with
+ *    a real SIGKILL (the whole matrix: ~60 min of a VM under TCG; run it by hand, docs/LAB.md).
+ *  - `kinds` (the default, what `npm test` runs): every primary point of every step KIND, in
+ *    the first workflow of KIND_ORDER whose run has a step of that kind, forward and
+ *    compensation, with both recoveries. What it leaves out proves nothing new on the real
+ *    kernel: a kind's probe, apply and undo are one module whatever workflow holds the step
+ *    (the in-process matrix, test/crash, kills every workflow at every point against the fake
+ *    kernel, which the contract suite proves equal to this one); and a secondary point's
+ *    killed state is its primary's (SECONDARY above: a process kill loses no page cache).
+ */
+export type Scope = 'kinds' | 'every';
+export function scopeFromEnv(env: NodeJS.ProcessEnv = process.env): Scope {
+  const v = env.FLOW_LAB_SIGKILL_SCOPE ?? 'kinds';
+  if (v !== 'kinds' && v !== 'every') throw new Error(`FLOW_LAB_SIGKILL_SCOPE=${v}: expected kinds or every`);
+  return v;
+}
+/** The workflow that carries a kind in the `kinds` scope: the first here whose run has it. */
+export const KIND_ORDER: readonly string[] = ['snapshot-image', 'delayed-device', 'loop-mount'];
+
+/** The kind of a spec's step (start points: 'start'). */
+const kindOf = (w: { kinds: Map<string, string> }, s: Spec): string => (s.step ? (w.kinds.get(s.step) ?? `?${s.step}`) : 'start');
+/** What a kill at a spec tests on the real kernel, whatever the workflow: the step's kind, the point, the variant. */
+export const kindPoint = (w: { kinds: Map<string, string> }, s: Spec): string =>
+  `${s.dir} ${kindOf(w, s)}:${s.point.replace(/^.*:/, '')}#${s.variant}`;
+
 const POS = Object.fromEntries(STEP_POINTS.map((p, i) => [p, i])) as Record<(typeof STEP_POINTS)[number], number>;
 /** Kinds recovery always runs again (their probe says "absent": read-only or idempotent). */
 const ALWAYS_AGAIN = new Set(['partitions.check', 'fs.grow']);
@@ -131,6 +158,8 @@ export interface Figures {
   /** the same violations by the phase the lane was in when it saw them */
   byPhase: Record<Phase, string[]>;
   leaks: number;
+  /** points the scope keeps (all enumerated ones in the `every` scope) */
+  inScope: number;
   wallMs: number;
   misses: number;
   /** recoveries that rightly stopped for the operator (a device that appeared in doubt), played by the test */
@@ -143,6 +172,8 @@ interface Wf {
   zram: boolean;
   forward: Spec[];
   undo: Spec[];
+  /** every spec the enumeration found, before the scope */
+  all: Spec[];
   kinds: Map<string, string>;
   reference: string[];
   needA: Set<string>;
@@ -212,12 +243,14 @@ export class SigkillMatrix {
     readonly baseline: () => Promise<string[]>,
     workflows: { name: string; zram: boolean }[],
     readonly enumerateOnly = false,
+    readonly scope: Scope = 'every',
   ) {
     for (const w of workflows) {
       this.wfs.set(w.name, {
         ...w,
         forward: [],
         undo: [],
+        all: [],
         kinds: new Map(),
         reference: [],
         needA: new Set(),
@@ -238,6 +271,7 @@ export class SigkillMatrix {
           specs: 0,
           childPoints: 0,
           triedPoints: new Set(),
+          inScope: 0,
           resumeAfter: new Set(),
           rollbackAfter: new Set(),
           refusedAfter: new Set(),
@@ -389,6 +423,7 @@ export class SigkillMatrix {
         w.lastEnd = Date.now();
       }
       if (job.kind !== 'enumerate') this.stalled(w, before);
+      else if (!this.scoped && [...this.wfs.values()].every((x) => x.ready)) this.applyScope();
       if (!this.lanes.some((l) => l.busy)) await this.globalCheck(`after an episode of ${w.name}`);
       this.progress(lane, w, job.kind === 'enumerate' ? 'enumerated' : 'episode');
       this.notify();
@@ -431,6 +466,11 @@ export class SigkillMatrix {
         return { wf: w, kind: 'enumerate', zram: w.zram };
       }
       if (this.enumerateOnly) continue;
+      // the `kinds` scope knows which workflow carries a kind once every run was enumerated
+      if (this.scope === 'kinds' && !this.scoped) {
+        waiting = true;
+        continue;
+      }
       if (this.remaining(w) === 0) continue;
       const free = [...w.needA, ...w.needB, ...w.needC].some((k) => !w.claimed.has(k));
       if (!free) {
@@ -493,7 +533,48 @@ export class SigkillMatrix {
     }
     for (const s of w.undo) w.needC.add(s.key);
     w.claimed.clear();
+    w.fig.inScope = new Set([...w.forward, ...w.undo].map((s) => s.point)).size;
+    w.all = [...w.forward, ...w.undo];
     w.ready = true;
+  }
+
+  /** Set once the scope was applied to every workflow's points (after the last enumeration). */
+  private scoped = false;
+
+  /**
+   * The `kinds` scope (see Scope): each workflow keeps the primary points of the steps whose
+   * kind it carries (KIND_ORDER) and the primary start points; the rest leave its needs.
+   */
+  private applyScope(): void {
+    this.scoped = true;
+    if (this.scope === 'every') return;
+    const owner = new Map<string, string>();
+    const ordered = [...this.wfs.values()].sort((a, b) => KIND_ORDER.indexOf(a.name) - KIND_ORDER.indexOf(b.name));
+    for (const w of ordered) for (const s of [...w.forward, ...w.undo]) if (s.step && !owner.has(kindOf(w, s))) owner.set(kindOf(w, s), w.name);
+    for (const w of ordered) {
+      const keep = (s: Spec) => s.primary && (!s.step || owner.get(kindOf(w, s)) === w.name);
+      for (const s of [...w.forward, ...w.undo]) {
+        if (keep(s)) continue;
+        w.needA.delete(s.key);
+        w.needB.delete(s.key);
+        w.needC.delete(s.key);
+      }
+      w.forward = w.forward.filter(keep);
+      w.undo = w.undo.filter(keep);
+      w.fig.inScope = new Set([...w.forward, ...w.undo].map((s) => s.point)).size;
+    }
+  }
+
+  /**
+   * Every primary (kind, point, variant) that some workflow's run reaches and no workflow
+   * tried (empty: the `kinds` scope covered each kind at each point on the real kernel).
+   */
+  untriedKindPoints(): string[] {
+    const tried = new Set<string>();
+    for (const w of this.wfs.values()) for (const s of [...w.forward, ...w.undo]) if (w.fig.triedPoints.has(s.point)) tried.add(kindPoint(w, s));
+    const out = new Set<string>();
+    for (const w of this.wfs.values()) for (const s of w.all) if (s.primary && !tried.has(kindPoint(w, s))) out.add(`${w.name}: ${kindPoint(w, s)}`);
+    return [...out];
   }
 
   // ---------------------------------------------------------------- episodes

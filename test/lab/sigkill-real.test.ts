@@ -27,7 +27,7 @@ import { dmUuid } from '../../machines/types.js';
 import { requireLab } from './lab-env.js';
 import { hostObjects, ROOT, Sandbox, sh, sha256, type HostObjects } from './real-host.js';
 import { globalView, hostRaw, must, testSnapshot, type Raw } from './sigkill-host.js';
-import { SigkillMatrix, type Figures, type Lane, type Phase } from './sigkill-matrix.js';
+import { scopeFromEnv, SigkillMatrix, type Figures, type Lane, type Phase } from './sigkill-matrix.js';
 import { CrashMatrix } from '../../src/verify/matrix.js';
 import { SCENARIOS } from '../support/scenarios.js';
 import { subjectOf } from '../crash/subject.js';
@@ -46,6 +46,8 @@ async function inProcessPoints(name: string): Promise<number> {
 requireLab();
 
 const LANES = Number(process.env.FLOW_LAB_LANES ?? 2);
+/** `kinds` (npm test) or `every` (the whole matrix, by hand): sigkill-matrix.ts Scope */
+const SCOPE = scopeFromEnv();
 /** A matrix case waits for its phase; the matrix runs in the background from beforeAll. */
 const CASE_MS = 3_000_000; // a ceiling under its VM's 4200 s timeout (scripts/lab.d/tier.sh)
 // in the order their phases usually finish (the smallest first)
@@ -148,7 +150,7 @@ async function setup(): Promise<{ lanes: Lane[]; baseline: string[] }> {
 beforeAll(async () => {
   const started = Date.now();
   const { lanes, baseline } = await setup();
-  matrix = new SigkillMatrix(lanes, async () => baseline, WORKFLOWS);
+  matrix = new SigkillMatrix(lanes, async () => baseline, WORKFLOWS, false, SCOPE);
   // not awaited here: each case below waits for its own workflow and phase, so progress shows case by case
   running = matrix.runAll().then(
     () => void (wallMs = Date.now() - started),
@@ -167,7 +169,7 @@ afterAll(async () => {
   }
   if (!hostObjects().mounts.some((m) => m.includes(root))) rmSync(root, { recursive: true, force: true });
   if (!matrix) return;
-  const lines = ['', `SIGKILL tier (built CLI, real kernel): ${LANES} lanes, wall ${(wallMs / 1000).toFixed(0)} s, load average now ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`];
+  const lines = ['', `SIGKILL tier (built CLI, real kernel): scope ${SCOPE}, ${LANES} lanes, wall ${(wallMs / 1000).toFixed(0)} s, load average now ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`];
   for (const f of [...matrix.wfs.values()].map((w) => w.fig)) lines.push(...figureLines(f));
   lines.push(`  global checks (whole host as before, foreign objects included): ${matrix.globalChecks.count}, violations ${matrix.globalChecks.violations.length}`);
   lines.push(`  half-done kernel states: ${special.length} recovered exactly (${special.join('; ')})`);
@@ -185,7 +187,7 @@ function figureLines(f: Figures): string[] {
   const fwdPrimary = w.forward.filter((s) => s.primary).length;
   const undoPrimary = w.undo.filter((s) => s.primary).length;
   return [
-    `  ${f.workflow}: points ${f.enumerated} enumerated (${f.forwardPoints} forward incl. start, ${f.undoPoints} compensation; in-process matrix: ${inProcess.get(f.workflow) ?? '-'}), ${f.triedPoints.size} tried` +
+    `  ${f.workflow}: points ${f.enumerated} enumerated (${f.forwardPoints} forward incl. start, ${f.undoPoints} compensation; in-process matrix: ${inProcess.get(f.workflow) ?? '-'}), ${f.inScope} in scope, ${f.triedPoints.size} tried` +
       `; ${f.childPoints} command-running points with a child → ${f.specs} cases (${w.forward.length} forward, ${w.undo.length} compensation; primary ${fwdPrimary} / ${undoPrimary})`,
     `    forward cases followed by resume ${w.forward.filter((s) => f.resumeAfter.has(s.key)).length}/${w.forward.length}, by rollback ${w.forward.filter((s) => f.rollbackAfter.has(s.key)).length}/${fwdPrimary} primary;` +
       ` compensation cases followed by rollback ${w.undo.filter((s) => f.rollbackAfter.has(s.key)).length}/${w.undo.length}, resume refused at ${f.refusedAfter.size} points, in ${f.refusedSteps.size}/${new Set(w.undo.map((s) => s.step)).size} compensation steps` +
@@ -204,7 +206,7 @@ async function phase(name: string, p: Phase | 'enumerate'): Promise<Figures> {
   return matrix.wfs.get(name)!.fig;
 }
 
-describe.each(WORKFLOWS.map((w) => [w.name, w] as const))('%s killed at every point on the real kernel', (name) => {
+describe.each(WORKFLOWS.map((w) => [w.name, w] as const))(`%s killed at every point in scope (${SCOPE}) on the real kernel`, (name) => {
   it('the CLI lists every point of every step and compensation (as many as the in-process matrix)', async () => {
     const f = await phase(name, 'enumerate');
     expect(f.enumerated).toBe(await inProcessPoints(name));
@@ -233,15 +235,19 @@ describe.each(WORKFLOWS.map((w) => [w.name, w] as const))('%s killed at every po
     expect([...new Set(w.undo.filter((s) => s.primary).map((s) => s.step!))].filter((st) => !f.refusedSteps.has(st))).toEqual([]);
   }, CASE_MS);
 
-  it('every point tried with a real SIGKILL, flow alone and with its command; no violation, no leak', async () => {
+  it('every point in scope tried with a real SIGKILL, flow alone and with its command; no violation, no leak', async () => {
     await running;
     if (runError) throw runError;
     const f = matrix.wfs.get(name)!.fig;
     expect(f.violations.slice(0, 5)).toEqual([]);
     expect(f.leaks).toBe(0);
-    expect(f.triedPoints.size).toBe(f.enumerated);
-    expect(f.kills.group).toBeGreaterThan(0);
-    expect(f.kills.alone).toBeGreaterThan(0);
+    expect(f.triedPoints.size).toBe(f.inScope);
+    if (SCOPE === 'every') expect(f.inScope).toBe(f.enumerated);
+    // both kills wherever a command runs at a point in scope
+    const variants = new Set([...matrix.wfs.get(name)!.forward, ...matrix.wfs.get(name)!.undo].map((s) => s.variant));
+    if (variants.has('group')) expect(f.kills.group).toBeGreaterThan(0);
+    if (variants.has('alone')) expect(f.kills.alone).toBeGreaterThan(0);
+    if (SCOPE === 'every') expect([...variants].sort()).toEqual(['alone', 'group', 'plain']);
     // I5 on the real kernel after both kinds of recovery
     expect([...f.i5Kinds].sort()).toEqual(['resume', 'rollback']);
   }, CASE_MS);
@@ -253,6 +259,8 @@ describe('the host after the matrix', () => {
     if (runError) throw runError;
     expect(matrix.globalChecks.violations).toEqual([]);
     expect(matrix.globalChecks.count).toBeGreaterThan(0);
+    // every step kind was killed at each of its primary points (and command variants) in some workflow
+    expect(matrix.untriedKindPoints()).toEqual([]);
     for (const [img, sum] of imageSums) expect(await sha256(img), img).toBe(sum);
   }, CASE_MS);
 });
