@@ -106,8 +106,13 @@ export function scopeFromEnv(env: NodeJS.ProcessEnv = process.env): Scope {
   if (v !== 'kinds' && v !== 'every') throw new Error(`FLOW_LAB_SIGKILL_SCOPE=${v}: expected kinds or every`);
   return v;
 }
-/** The workflow that carries a kind in the `kinds` scope: the first here whose run has it. */
-export const KIND_ORDER: readonly string[] = ['snapshot-image', 'delayed-device', 'loop-mount'];
+/**
+ * The workflow that carries a kind in the `kinds` scope: the first here whose run has it.
+ * delayed-device first: its episodes run side by side on both lanes, while at most one lane
+ * at a time may run a snapshot-image episode that reaches its zram step; so snapshot-image
+ * carries only what delayed-device has not (partitions.check, zram.add, fs.grow).
+ */
+export const KIND_ORDER: readonly string[] = ['delayed-device', 'snapshot-image', 'loop-mount'];
 
 /** The kind of a spec's step (start points: 'start'). */
 const kindOf = (w: { kinds: Map<string, string> }, s: Spec): string => (s.step ? (w.kinds.get(s.step) ?? `?${s.step}`) : 'start');
