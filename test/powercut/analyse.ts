@@ -121,6 +121,9 @@ interface RunInfo {
   params: Record<string, any> | undefined;
 }
 
+/** A path param: a plain string (format-1 and TS workflows) or a resolved file param's `.path` (workflow files). */
+const pathOf = (v: unknown): string => (v !== null && typeof v === 'object' ? String((v as { path: unknown }).path) : String(v));
+
 /** What the kernel must hold for a run that is done (from its RunStarted params). */
 function expectedDone(r: RunInfo): { dm: Map<string, string[]>; loops: string[]; cows: string[]; mounts: string[]; blocks: Map<string, number>; files: string[] } {
   const p = r.params!;
@@ -139,16 +142,20 @@ function expectedDone(r: RunInfo): { dm: Map<string, string[]>; loops: string[];
     mounts = [`${p.mountpoint} dm(${p.name}) ext4 rw`];
     if (p.grow) blocks.set(p.name, (total * 512) / 4096);
   } else if (r.workflow === 'delayed-device') {
+    // the params as the workflow file records them (file and mountpoint resolved to objects, kebab-case names)
+    const file = pathOf(p.file);
+    const [readDelay, writeDelay] = [p['read-delay'] ?? p.readDelay, p['write-delay'] ?? p.writeDelay];
     const sectors = Math.floor(p.size / 512);
-    const delay = p.readDelay === p.writeDelay ? `0 ${p.readDelay}` : `0 ${p.readDelay} loop(${p.file}) 0 ${p.writeDelay}`;
-    dm.set(p.name, [`0 ${sectors} delay loop(${p.file}) ${delay}`]);
-    loops = [`${p.file} rw`];
-    mounts = [`${p.mountpoint} dm(${p.name}) ext4 rw${p.sync ? ',sync' : ''}`];
+    const delay = readDelay === writeDelay ? `0 ${readDelay}` : `0 ${readDelay} loop(${file}) 0 ${writeDelay}`;
+    dm.set(p.name, [`0 ${sectors} delay loop(${file}) ${delay}`]);
+    loops = [`${file} rw`];
+    mounts = [`${pathOf(p.mountpoint)} dm(${p.name}) ext4 rw${p.sync ? ',sync' : ''}`];
     blocks.set(p.name, p.size / 4096);
-    if (p.createFile) files.push(p.file);
+    if (typeof p.file === 'object' ? p.file.identity == null : p.createFile) files.push(file);
   } else if (r.workflow === 'loop-mount') {
-    loops = [`${p.file} ${p.readOnly ? 'ro' : 'rw'}`];
-    mounts = [`${p.mountpoint} loop(${p.file}) ext4 ${p.readOnly ? 'ro' : 'rw'}`];
+    const ro = p['read-only'] ?? p.readOnly;
+    loops = [`${pathOf(p.file)} ${ro ? 'ro' : 'rw'}`];
+    mounts = [`${pathOf(p.mountpoint)} loop(${pathOf(p.file)}) ext4 ${ro ? 'ro' : 'rw'}`];
   }
   return { dm, loops, cows, mounts, blocks, files };
 }
