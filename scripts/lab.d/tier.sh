@@ -35,15 +35,15 @@ sigkill=test/lab/sigkill-real.test.ts
 customize_kill=test/lab/customize-kill-real.test.ts
 # lab files that run in VM "sigkill" after the matrix (the other files, new ones included,
 # go to VM "rest"): chosen so that the two VMs take about as long (seconds in a whole run
-# at load ~4, 2026-12-04: the matrix's kinds scope ~1,300, these ~600; "rest" ~1,900)
+# at load 4-5, 2026-12-04: the matrix's kinds scope 2,127, these 1,265; "rest" 3,551)
 with_sigkill=(
-  test/lab/ansible-real.test.ts        # ~500
-  test/lab/exec-real.test.ts           # ~90
-  test/lab/sigint-real.test.ts         # ~45
+  test/lab/ansible-real.test.ts        # 894
+  test/lab/exec-real.test.ts           # 178
+  test/lab/sigint-real.test.ts         # 65
   test/lab/real-dm.test.ts             # ~10
 )
 # name, timeout (s), the vitest file selection. Two VMs, each --smp 2, on this 2-CPU machine.
-# Tried on 2026-12-04 and dropped: three VMs (the files of a third ran 2.5-4.5x slower than
+# Tried on 2026-12-04 and dropped: three VMs (the files of a third ran 2.7-2.9x slower than
 # beside one other VM, with --smp 2 or --smp 1: the host's two CPUs are the limit).
 shards=(
   "sigkill 4200 $sigkill ${with_sigkill[*]}"

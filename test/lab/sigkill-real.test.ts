@@ -18,7 +18,7 @@
  * What npm test runs is the `kinds` scope (sigkill-matrix.ts Scope): every step kind killed
  * at every primary point in one workflow that has it; `--env FLOW_LAB_SIGKILL_SCOPE=every`
  * is the whole matrix (every point of every workflow, ~60 min of a VM).
- * Lab only: scripts/lab run -q --mem 3072 --timeout 3000 -- npx vitest run --project lab test/lab/sigkill-real.test.ts
+ * Lab only: scripts/lab run -q --mem 3072 --timeout 4200 -- npx vitest run --project lab test/lab/sigkill-real.test.ts
  * One workflow: --env FLOW_LAB_SIGKILL_ONLY=loop-mount -- ... -t loop-mount.
  * FLOW_LAB_LANES (default 2): how many runs go side by side. FLOW_LAB_SIGKILL_LOG=1: a line per invocation.
  */
@@ -52,7 +52,7 @@ const LANES = Number(process.env.FLOW_LAB_LANES ?? 2);
 /** `kinds` (npm test) or `every` (the whole matrix, by hand): sigkill-matrix.ts Scope */
 const SCOPE = scopeFromEnv();
 /** A matrix case waits for its phase; the matrix runs in the background from beforeAll. */
-const CASE_MS = 2_900_000; // a ceiling under its VM's 3000 s timeout (scripts/lab.d/tier.sh)
+const CASE_MS = 2_900_000; // a ceiling under its VM's 4200 s timeout (scripts/lab.d/tier.sh), with room for the files after it
 // in the order their phases usually finish (the smallest first)
 const WORKFLOWS = [
   { name: 'loop-mount', zram: false },
