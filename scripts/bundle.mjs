@@ -42,6 +42,24 @@ const zodLocales = {
     b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({ contents: 'export {};', loader: 'js' }));
   },
 };
+/**
+ * The built-in workflows compiled here, once (src/workflow/builtin-cache.ts): the real parser
+ * and checker run over machines/*.yaml by a tool bundled from the sources, and the module
+ * that holds the table is given to every bundle with the table filled.
+ */
+const builtinCacheSource = await (async () => {
+  const tool = `${new URL('../dist/', import.meta.url).pathname}.builtin-cache-tool.mjs`;
+  await build({ entryPoints: [src('workflow/builtin-cache-gen.ts')], outfile: tool, bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning', plugins: [zodLocales], banner: { js: "import { createRequire as __flowRequire } from 'node:module'; const require = __flowRequire(import.meta.url);" } });
+  const { builtinCacheModule } = await import(tool);
+  rmSync(tool);
+  return builtinCacheModule(readFileSync(src('workflow/builtin-cache.ts'), 'utf8'));
+})();
+const builtinCache = {
+  name: 'builtin-cache',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]workflow[\\/]builtin-cache\.ts$/ }, () => ({ contents: builtinCacheSource, loader: 'ts' }));
+  },
+};
 const common = {
   bundle: true,
   format: 'esm',
@@ -52,7 +70,7 @@ const common = {
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [zodLocales],
+  plugins: [zodLocales, builtinCache],
 };
 
 rmSync(out, { recursive: true, force: true });
@@ -78,7 +96,7 @@ const workflowCheck = {
   },
 };
 // the full command line: one CommonJS file that main.ts compiles through its code cache (below)
-await build({ ...common, format: 'cjs', entryPoints: { program: src('cli/program.ts') }, outdir: `${out}bin/chunks`, outExtension: { '.js': '.cjs' }, plugins: [zodLocales, workflowCheck] });
+await build({ ...common, format: 'cjs', entryPoints: { program: src('cli/program.ts') }, outdir: `${out}bin/chunks`, outExtension: { '.js': '.cjs' }, plugins: [zodLocales, builtinCache, workflowCheck] });
 await build({ ...common, entryPoints: { 'list-fast': src('cli/commands/list-fast.ts') }, outdir: `${out}bin/chunks`, banner });
 await build({ ...common, entryPoints: { 'workflow-check': src('cli/commands/check-command.ts') }, outdir: `${out}bin/chunks`, banner });
 await build({ ...common, entryPoints: { verify: src('cli/commands/verify-command.ts') }, outdir: `${out}bin/chunks`, banner });
@@ -88,6 +106,7 @@ await build({
   outdir: `${out}bin`,
   plugins: [
     zodLocales,
+    builtinCache,
     {
       name: 'lazy-chunks',
       setup(b) {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { checkTree } from './check.js';
 import type { Workflow } from './definition.js';
 import type { PNode } from './nodes.js';
+import { cachedRecorded } from './builtin-cache.js';
 
 /** The canonical JSON text of a definition. */
 export function canonicalJson(definition: unknown): string {
@@ -28,6 +29,11 @@ function toNode(v: unknown): PNode {
 
 /** A recorded definition's workflow, checked as a file would be; throws with the problems (the journal does not fit). */
 export function workflowFromDefinition(definition: unknown, label: string): Workflow {
+  return cachedRecorded(canonicalJson(definition), label) ?? checkRecorded(definition, label);
+}
+
+/** workflowFromDefinition without the build's cache of the built-ins (builtin-cache.ts): what the cache holds. */
+export function checkRecorded(definition: unknown, label: string): Workflow {
   const r = checkTree(toNode(definition), label);
   if (!r.workflow) throw new Error(r.problems.map((p) => `${p.message}`).join('; '));
   return r.workflow;

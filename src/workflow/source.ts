@@ -15,6 +15,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { BUILTIN_TEXTS } from '../../machines/builtins.js';
 import { UsageError, WorkflowFileError } from '../errors.js';
+import { cachedBuiltin } from './builtin-cache.js';
 import { checkTree } from './check.js';
 import type { Workflow } from './definition.js';
 import { NAME_RE } from './params.js';
@@ -103,7 +104,14 @@ export async function loadWorkflow(nameOrPath: string, opts: LoadOptions): Promi
   }
   const text = Object.hasOwn(BUILTIN_TEXTS, nameOrPath) ? BUILTIN_TEXTS[nameOrPath] : undefined;
   if (text === undefined) throw new UsageError(`unknown workflow ${JSON.stringify(nameOrPath)}`, `workflows: ${builtinNames().join(', ')}, those in ${opts.etcDir} (flow workflows), or a file (./my.yaml)`);
-  return loaded(text, `machines/${nameOrPath}.yaml`, { kind: 'builtin' });
+  const file = `machines/${nameOrPath}.yaml`;
+  // compiled by the build (builtin-cache.ts); from the sources, parsed and checked
+  const cached = cachedBuiltin(nameOrPath, file);
+  if (cached) {
+    const definition: unknown = JSON.parse(cached.definitionJson);
+    return { workflow: cached.workflow, definition, sha256: sha256Of(definition), source: { kind: 'builtin' }, text };
+  }
+  return loaded(text, file, { kind: 'builtin' });
 }
 
 /** Every workflow flow can find by name: those in etcDir (marked when they shadow a built-in), then the built-ins they leave. */

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { COMMANDS, entriesFor } from '../../src/cli/commands/index.js';
+import { BUILTIN_TEXTS } from '../../machines/builtins.js';
 import { Sandbox, SHIPPED } from './harness.js';
 
 const chunks = join(dirname(SHIPPED), 'chunks');
@@ -69,4 +70,25 @@ test('a command loaded alone (the command line names it) is the same command as 
   }
   const words = (s: string) => s.split(/\s+/);
   expect(words(shipped(['completion', 'bash']).stdout)).toEqual(expect.arrayContaining(['workflows', 'rollback', 'delayed-device']));
+});
+
+test('the built-in workflows ship compiled (src/workflow/builtin-cache.ts), and a built-in plans as its file given by path', () => {
+  // both bundles carry the table, one entry per built-in (the sources carry none: the unit tests parse)
+  for (const bundle of [join(chunks, 'program.cjs'), join(dirname(SHIPPED), '../test/chunks/flow-test.cjs')]) {
+    const code = readFileSync(bundle, 'utf8');
+    for (const name of Object.keys(BUILTIN_TEXTS)) expect(code, `${bundle}: ${name}`).toContain(`${JSON.stringify(name)}:{definition:`);
+  }
+  // the cached built-in and the same file parsed: the same plan, ids and UUIDs apart
+  const image = join(sb.dir, 'slow.img');
+  const norm = (s: string) => {
+    const id = /provisional id ([0-9a-z]+);/.exec(s)?.[1];
+    expect(id).toBeDefined();
+    return s.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID').split(id!).join('ID');
+  };
+  const byName = shipped(['plan', 'delayed-device', '--file', image, '--size', '64M']);
+  const byPath = shipped(['plan', new URL('../../machines/delayed-device.yaml', import.meta.url).pathname, '--file', image, '--size', '64M']);
+  expect(byName.status, byName.stderr).toBe(0);
+  expect(byPath.status, byPath.stderr).toBe(0);
+  expect(byName.stdout).toContain('create-delay');
+  expect(norm(byName.stdout)).toBe(norm(byPath.stdout));
 });
