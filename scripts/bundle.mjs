@@ -16,6 +16,10 @@
  * loaded only by that command. dist/bin/chunks/verify.js: `flow verify` (the crash matrices
  * on the fake kernel and the simulated filesystem, all in memory), self-contained the same way.
  *
+ * Every bundle carries the built-in workflows compiled (scripts/builtin-cache-plugin.mjs,
+ * src/workflow/builtin-cache.ts): loading a built-in or folding a run of one parses no YAML
+ * and runs no checker.
+ *
  * Then the test build, dist/test/ (never what `flow` runs: package.json's bin is
  * dist/bin/flow.js): the test entry (src/testing/entry.ts), which installs the test seam
  * from the test-only switches (a fake kernel, crash points, sync mutants), with the whole
@@ -25,6 +29,7 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { builtinCachePlugin } from './builtin-cache-plugin.mjs';
 
 const src = (p) => new URL(`../src/${p}`, import.meta.url).pathname;
 const out = new URL('../dist/', import.meta.url).pathname;
@@ -42,24 +47,8 @@ const zodLocales = {
     b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({ contents: 'export {};', loader: 'js' }));
   },
 };
-/**
- * The built-in workflows compiled here, once (src/workflow/builtin-cache.ts): the real parser
- * and checker run over machines/*.yaml by a tool bundled from the sources, and the module
- * that holds the table is given to every bundle with the table filled.
- */
-const builtinCacheSource = await (async () => {
-  const tool = `${new URL('../dist/', import.meta.url).pathname}.builtin-cache-tool.mjs`;
-  await build({ entryPoints: [src('workflow/builtin-cache-gen.ts')], outfile: tool, bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning', plugins: [zodLocales], banner: { js: "import { createRequire as __flowRequire } from 'node:module'; const require = __flowRequire(import.meta.url);" } });
-  const { builtinCacheModule } = await import(tool);
-  rmSync(tool);
-  return builtinCacheModule(readFileSync(src('workflow/builtin-cache.ts'), 'utf8'));
-})();
-const builtinCache = {
-  name: 'builtin-cache',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]workflow[\\/]builtin-cache\.ts$/ }, () => ({ contents: builtinCacheSource, loader: 'ts' }));
-  },
-};
+// the built-in workflows compiled here, once (src/workflow/builtin-cache.ts)
+const builtinCache = await builtinCachePlugin([zodLocales]);
 const common = {
   bundle: true,
   format: 'esm',
