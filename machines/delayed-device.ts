@@ -3,24 +3,28 @@
  * loop → dm delay → mount (-o sync unless --no-sync).
  */
 import { z } from 'zod';
-import { createdIdentity, dmUuid, mountSteps, output, pick, type StepDef, fileIdentitySchema, type WorkflowDef } from './types.js';
+import { createdIdentity, dmUuid, mountSteps, output, pick, type StepDef, fileIdentitySchema, lazySchema, type WorkflowDef } from './types.js';
 
-export const delayedDeviceParams = z.object({
-  file: z.string(),
-  /** flow creates (and formats) the file; rollback removes it */
-  createFile: z.boolean(),
-  /** identity of an existing file (null when flow creates it) */
-  fileIdentity: fileIdentitySchema.nullable(),
-  size: z.number().int().positive(),
-  readDelay: z.number().int().nonnegative(),
-  writeDelay: z.number().int().nonnegative(),
-  name: z.string(),
-  fsUuid: z.string(),
-  mountpoint: z.string().nullable(),
-  mountDirs: z.array(z.string()),
-  sync: z.boolean(),
-});
-export type DelayedDeviceParams = z.infer<typeof delayedDeviceParams>;
+const delayedDeviceParamsSchema = lazySchema(() =>
+  z.object({
+    file: z.string(),
+    /** flow creates (and formats) the file; rollback removes it */
+    createFile: z.boolean(),
+    /** identity of an existing file (null when flow creates it) */
+    fileIdentity: fileIdentitySchema().nullable(),
+    size: z.number().int().positive(),
+    readDelay: z.number().int().nonnegative(),
+    writeDelay: z.number().int().nonnegative(),
+    name: z.string(),
+    fsUuid: z.string(),
+    mountpoint: z.string().nullable(),
+    mountDirs: z.array(z.string()),
+    sync: z.boolean(),
+  }),
+);
+/** Parses a run's recorded params (its schema built at the first parse). */
+export const delayedDeviceParams = { parse: (raw: unknown) => delayedDeviceParamsSchema().parse(raw) };
+export type DelayedDeviceParams = z.infer<ReturnType<typeof delayedDeviceParamsSchema>>;
 
 /** `delay` table: 3 arguments when reads and writes share a delay, 6 otherwise. */
 export function delayTable(loop: string, sectors: number, readMs: number, writeMs: number): string[] {

@@ -1,15 +1,19 @@
 /** loop-mount: attach an image file that holds a filesystem and mount it. */
 import { z } from 'zod';
-import { mountSteps, pick, fileIdentitySchema, type WorkflowDef } from './types.js';
+import { mountSteps, pick, fileIdentitySchema, lazySchema, type WorkflowDef } from './types.js';
 
-export const loopMountParams = z.object({
-  file: z.string(),
-  fileIdentity: fileIdentitySchema,
-  readOnly: z.boolean(),
-  mountpoint: z.string(),
-  mountDirs: z.array(z.string()),
-});
-export type LoopMountParams = z.infer<typeof loopMountParams>;
+const loopMountParamsSchema = lazySchema(() =>
+  z.object({
+    file: z.string(),
+    fileIdentity: fileIdentitySchema(),
+    readOnly: z.boolean(),
+    mountpoint: z.string(),
+    mountDirs: z.array(z.string()),
+  }),
+);
+/** Parses a run's recorded params (its schema built at the first parse). */
+export const loopMountParams = { parse: (raw: unknown) => loopMountParamsSchema().parse(raw) };
+export type LoopMountParams = z.infer<ReturnType<typeof loopMountParamsSchema>>;
 
 export const loopMount: WorkflowDef<LoopMountParams> = {
   name: 'loop-mount',

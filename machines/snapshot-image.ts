@@ -4,30 +4,34 @@
  * snapshot with a zram COW → mount → online grow. Rollback throws every change away.
  */
 import { z } from 'zod';
-import { dmUuid, mountSteps, output, pick, type StepDef, fileIdentitySchema, type WorkflowDef } from './types.js';
+import { dmUuid, mountSteps, output, pick, type StepDef, fileIdentitySchema, lazySchema, type WorkflowDef } from './types.js';
 
-export const snapshotImageParams = z.object({
-  image: z.string(),
-  imageIdentity: fileIdentitySchema,
-  /** partition number, or null for a whole image without a partition table */
-  partition: z.number().int().positive().nullable(),
-  /** partition start and size in 512-byte sectors (whole image: 0 and its size) */
-  partStart: z.number().int().nonnegative(),
-  partSectors: z.number().int().positive(),
-  /** snapshot device size in bytes (never smaller than the partition) */
-  size: z.number().int().positive(),
-  cowSize: z.number().int().positive(),
-  chunk: z.number().int().positive(),
-  name: z.string(),
-  mountpoint: z.string().nullable(),
-  mountDirs: z.array(z.string()),
-  grow: z.boolean(),
-  /** --cow-file: the COW in a file behind a loop device (absent in journals of older flows: zram) */
-  cowFile: z.string().nullable().optional(),
-  cowFileIdentity: fileIdentitySchema.nullable().optional(),
-  reuseCow: z.boolean().optional(),
-});
-export type SnapshotImageParams = z.infer<typeof snapshotImageParams>;
+const snapshotImageParamsSchema = lazySchema(() =>
+  z.object({
+    image: z.string(),
+    imageIdentity: fileIdentitySchema(),
+    /** partition number, or null for a whole image without a partition table */
+    partition: z.number().int().positive().nullable(),
+    /** partition start and size in 512-byte sectors (whole image: 0 and its size) */
+    partStart: z.number().int().nonnegative(),
+    partSectors: z.number().int().positive(),
+    /** snapshot device size in bytes (never smaller than the partition) */
+    size: z.number().int().positive(),
+    cowSize: z.number().int().positive(),
+    chunk: z.number().int().positive(),
+    name: z.string(),
+    mountpoint: z.string().nullable(),
+    mountDirs: z.array(z.string()),
+    grow: z.boolean(),
+    /** --cow-file: the COW in a file behind a loop device (absent in journals of older flows: zram) */
+    cowFile: z.string().nullable().optional(),
+    cowFileIdentity: fileIdentitySchema().nullable().optional(),
+    reuseCow: z.boolean().optional(),
+  }),
+);
+/** Parses a run's recorded params (its schema built at the first parse). */
+export const snapshotImageParams = { parse: (raw: unknown) => snapshotImageParamsSchema().parse(raw) };
+export type SnapshotImageParams = z.infer<ReturnType<typeof snapshotImageParamsSchema>>;
 
 /** Snapshot size in sectors: --size, but never less than the partition. */
 export function snapshotSectors(p: SnapshotImageParams): number {

@@ -26,10 +26,20 @@ export type Json = Record<string, unknown>;
  * none), and the device that held it when recorded ("major:minor": it may change at boot).
  * Journals of older flows hold {dev, ino} only: still read (see src/kernel/files.ts, sameFile).
  */
-export const fileIdentitySchema = z.object({ dev: z.string(), ino: z.number().int(), birth: z.string().regex(/^[0-9]+$/).optional() });
+export const fileIdentitySchema = lazySchema(() => z.object({ dev: z.string(), ino: z.number().int(), birth: z.string().regex(/^[0-9]+$/).optional() }));
+
+/**
+ * A schema built at its first use, not when its module is imported: the frozen format-1
+ * definitions are imported by every full-CLI command (run's options, fold's format-1 path)
+ * and most never parse with them (docs/PERFORMANCE.md, start-up).
+ */
+export function lazySchema<T>(make: () => T): () => T {
+  let built: T | undefined;
+  return () => (built ??= make());
+}
 
 /** The identity a file.create step recorded in its outputs (`birth` absent in older journals). */
-export function createdIdentity(outputs: Outputs, step: string): z.infer<typeof fileIdentitySchema> {
+export function createdIdentity(outputs: Outputs, step: string): z.infer<ReturnType<typeof fileIdentitySchema>> {
   const birth = outputs[step]?.birth;
   return { dev: output(outputs, step, 'dev'), ino: Number(output(outputs, step, 'ino')), ...(typeof birth === 'string' ? { birth } : {}) };
 }
