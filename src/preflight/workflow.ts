@@ -14,13 +14,13 @@ import { UsageError } from '../errors.js';
 import type { Json } from '../../machines/types.js';
 import type { Value } from '../workflow/evaluate.js';
 import { optionKey, type ParamDef } from '../workflow/params.js';
-import { instantiate, refuseByChecks, resolveParamsOnHost, type RunFacts } from '../workflow/resolve.js';
+import { instantiate, refuseByChecks, resolveParamsOnHost, type HostFacts, type RunFacts } from '../workflow/resolve.js';
 import type { LoadedWorkflow } from '../workflow/source.js';
 import { checkFsFits, checkMountpoint, existingFile, statOrNull } from './files.js';
 import { preflights } from './index.js';
 import { preflightView } from './host-view.js';
 import { preflightSteps } from './kinds.js';
-import { choosePartition } from './snapshot-image.js';
+import { choosePartition } from './partition.js';
 import type { PreflightEnv, RawOptions } from './types.js';
 import { checkPath } from './values.js';
 
@@ -51,23 +51,6 @@ async function builtinParams(name: string, ts: Json, env: PreflightEnv, dflt: st
   const t = ts as Record<string, any>;
   const mp = t.mountpoint === null ? { path: dflt, exists: false, create: [] } : dirValue({ mountpoint: t.mountpoint, mountDirs: t.mountDirs });
   switch (name) {
-    case 'snapshot-image': {
-      const fs = await env.kernel.filesystems.probe(t.image, t.partStart * 512);
-      return {
-        image: { path: t.image, identity: t.imageIdentity, size: await sizeOf(env, t.image) },
-        partition: { number: t.partition, start: t.partStart, sectors: t.partSectors, filesystem: fs?.type ?? null },
-        size: t.size,
-        'cow-size': t.cowSize,
-        chunk: t.chunk,
-        name: t.name,
-        mountpoint: mp,
-        mount: t.mountpoint !== null,
-        grow: t.grow,
-        // no --cow-file: path '' (the COW is a zram device)
-        'cow-file': typeof t.cowFile === 'string' ? { path: t.cowFile, identity: t.cowFileIdentity ?? null, size: t.cowFileIdentity ? t.cowSize : 0 } : { path: '', identity: null, size: 0 },
-        'reuse-cow': t.reuseCow === true,
-      };
-    }
     case 'pi-image': {
       const part = (p: { number: number; start: number; sectors: number; filesystem: string | null }) => ({ number: p.number, start: p.start, sectors: p.sectors, filesystem: p.filesystem });
       return {
@@ -99,18 +82,19 @@ async function builtinParams(name: string, ts: Json, env: PreflightEnv, dflt: st
 async function fileFacts(env: PreflightEnv, opt: string, f: { path: string; st: FsStat }): Promise<Record<string, Value>> {
   const fs = await env.kernel.filesystems.probe(f.path);
   checkFsFits(`${opt} ${f.path}`, fs, f.st.size);
-  const bound = (await env.kernel.loop.list()).find((l) => l.backingDev === f.st.dev && l.backingIno === f.st.ino);
+  const bindings = (await env.kernel.loop.list()).filter((l) => l.backingDev === f.st.dev && l.backingIno === f.st.ino);
   return {
     path: f.path,
     identity: identityOf(f.st) as unknown as Value,
     size: f.st.size,
     filesystem: fs?.type ?? null,
     'filesystem-size': fs?.blockSize !== undefined && fs.blockCount !== undefined ? fs.blockSize * fs.blockCount : 0,
-    attached: bound?.device ?? null,
+    attached: bindings[0]?.device ?? null,
+    'attached-read-write': bindings.find((l) => !l.readOnly)?.device ?? null,
   };
 }
 
-const NO_FILE: Record<string, Value> = { path: '', identity: null, size: 0, filesystem: null, 'filesystem-size': 0, attached: null };
+const NO_FILE: Record<string, Value> = { path: '', identity: null, size: 0, filesystem: null, 'filesystem-size': 0, attached: null, 'attached-read-write': null };
 
 /** The size of the filesystem holding a directory (0 when the host cannot tell). */
 async function roomIn(env: PreflightEnv, dir: string): Promise<number> {
@@ -142,9 +126,16 @@ async function hostParam(env: PreflightEnv, name: string, p: ParamDef, text: str
       return dirValue(await checkMountpoint(k, opt, checkPath(opt, text, env.cwd)));
     case 'partition': {
       const image = sofar[p.of] as { path: string; size: number };
-      const r = await choosePartition(env, image.path, image.size, text === '' ? undefined : text);
+      const r = await choosePartition(env, image.path, image.size, text === '' ? undefined : text, opt);
       const fs = await k.filesystems.probe(image.path, r.partStart * 512);
-      return { number: r.partition, start: r.partStart, sectors: r.partSectors, filesystem: fs?.type ?? null };
+      return {
+        number: r.partition,
+        start: r.partStart,
+        sectors: r.partSectors,
+        filesystem: fs?.type ?? null,
+        'block-size': fs?.blockSize ?? 0,
+        'filesystem-size': fs?.blockSize !== undefined && fs.blockCount !== undefined ? fs.blockSize * fs.blockCount : 0,
+      };
     }
     default:
       throw new Error(`${opt}: ${p.type} is not read from the host`);
@@ -165,7 +156,7 @@ export async function preflightWorkflow(l: LoadedWorkflow, raw: RawOptions, env0
  * their src/preflight/<name>.ts stays only for the crash tests' format-1 runs
  * (src/verify/world.ts start: the frozen TS definitions take its TS-shaped params).
  */
-const TS_PREFLIGHTED: ReadonlySet<string> = new Set(['snapshot-image', 'pi-image']);
+const TS_PREFLIGHTED: ReadonlySet<string> = new Set(['pi-image']);
 
 async function resolveParams(l: LoadedWorkflow, raw: RawOptions, env: PreflightEnv): Promise<Preflighted> {
   const dflt = path.join(env.runDir, env.id, 'mnt');
@@ -179,6 +170,7 @@ async function resolveParams(l: LoadedWorkflow, raw: RawOptions, env: PreflightE
   const facts: RunFacts = { id: env.id, ...run };
   const given = givenOf(raw, l.workflow.params.map(([n]) => n));
   const params = await resolveParamsOnHost(l.workflow, given, facts, env.cwd, (name, p, text, sofar) => hostParam(env, name, p, text, sofar));
-  refuseByChecks(l.workflow, params, facts, given);
+  const host: HostFacts = { memory: await env.kernel.system.memTotal() };
+  refuseByChecks(l.workflow, params, facts, given, host);
   return { display: params as Json, params, run };
 }
