@@ -1,11 +1,11 @@
 /**
- * Preflight of a workflow file: resolves every param before anything changes. A built-in
- * keeps its own preflight (src/preflight/<name>.ts: every refusal and message of today's
- * options), whose findings become the file's params (`builtinParams`). Any other workflow is
- * resolved by its param types: an existing file (read, identity), a file (existing, or a
- * path whose directory exists), a directory (a mount point: empty or made by the run), a
- * partition of an image param (the number given, or the largest Linux one), scalars as
- * their options.
+ * Preflight of a workflow file: resolves every param before anything changes, by its type:
+ * an existing file (read, identity, filesystem, loop bindings), a file (existing, or a path
+ * whose directory exists), a directory (a mount point: empty or made by the run), a
+ * partition of an image param (the number given, or the largest Linux one; its
+ * filesystem), scalars as their options; then the file's `checks:` and each step's kind.
+ * pi-image alone still has its own preflight (src/preflight/pi-image.ts), whose findings
+ * become the file's params (`builtinParams`).
  */
 import path from 'node:path';
 import { identityOf } from '../kernel/files.js';
@@ -17,7 +17,7 @@ import { optionKey, type ParamDef } from '../workflow/params.js';
 import { instantiate, refuseByChecks, resolveParamsOnHost, type HostFacts, type RunFacts } from '../workflow/resolve.js';
 import type { LoadedWorkflow } from '../workflow/source.js';
 import { checkFsFits, checkMountpoint, existingFile, statOrNull } from './files.js';
-import { preflights } from './index.js';
+import { preflightPiImage } from './pi-image.js';
 import { preflightView } from './host-view.js';
 import { preflightSteps } from './kinds.js';
 import { choosePartition } from './partition.js';
@@ -38,16 +38,12 @@ export function givenOf(raw: RawOptions, names: readonly string[]): Record<strin
   return Object.fromEntries(names.map((n) => [n, raw[optionKey(n)]]));
 }
 
-async function sizeOf(env: PreflightEnv, p: string): Promise<number> {
-  return (await env.kernel.fs.stat(p)).size;
-}
-
 function dirValue(m: { mountpoint: string; mountDirs: string[] }): Value {
   return { path: m.mountpoint, exists: m.mountDirs.length === 0, create: m.mountDirs };
 }
 
-/** A built-in's params from what its own preflight found (the same facts, as the file names them). */
-async function builtinParams(name: string, ts: Json, env: PreflightEnv, dflt: string): Promise<Record<string, Value>> {
+/** pi-image's params from what its own preflight found (the same facts, as the file names them). */
+async function builtinParams(name: string, ts: Json, dflt: string): Promise<Record<string, Value>> {
   const t = ts as Record<string, any>;
   const mp = t.mountpoint === null ? { path: dflt, exists: false, create: [] } : dirValue({ mountpoint: t.mountpoint, mountDirs: t.mountDirs });
   switch (name) {
@@ -151,20 +147,19 @@ export async function preflightWorkflow(l: LoadedWorkflow, raw: RawOptions, env0
 }
 
 /**
- * The built-ins whose run still goes through their own preflight (not converted yet). The
- * others (loop-mount, delayed-device) are resolved and refused from their files alone;
- * their src/preflight/<name>.ts stays only for the crash tests' format-1 runs
- * (src/verify/world.ts start: the frozen TS definitions take its TS-shaped params).
+ * The one built-in whose run still goes through its own preflight (src/preflight/pi-image.ts:
+ * its boot partition and --boot-at from the image's /etc/fstab have no param-level mechanism
+ * yet). Every other workflow, built-in or not, is resolved and refused from its file alone.
  */
-const TS_PREFLIGHTED: ReadonlySet<string> = new Set(['pi-image']);
+const TS_PREFLIGHTED: Readonly<Record<string, (raw: RawOptions, env: PreflightEnv) => Promise<Json>>> = { 'pi-image': preflightPiImage };
 
 async function resolveParams(l: LoadedWorkflow, raw: RawOptions, env: PreflightEnv): Promise<Preflighted> {
   const dflt = path.join(env.runDir, env.id, 'mnt');
-  const builtin = l.source.kind === 'builtin' && TS_PREFLIGHTED.has(l.workflow.name) ? preflights[l.workflow.name] : undefined;
+  const builtin = l.source.kind === 'builtin' && Object.hasOwn(TS_PREFLIGHTED, l.workflow.name) ? TS_PREFLIGHTED[l.workflow.name] : undefined;
   if (builtin) {
     const ts = await builtin(raw, env);
     const uuid = typeof ts.fsUuid === 'string' ? ts.fsUuid : env.newUuid();
-    return { display: ts, params: await builtinParams(l.workflow.name, ts, env, dflt), run: { dir: env.runDir, uuid } };
+    return { display: ts, params: await builtinParams(l.workflow.name, ts, dflt), run: { dir: env.runDir, uuid } };
   }
   const run = { dir: env.runDir, uuid: env.newUuid() };
   const facts: RunFacts = { id: env.id, ...run };
