@@ -114,7 +114,7 @@ export function readRecord(dir: string, name: string): KernelRecord {
   };
 }
 
-interface RunInfo {
+export interface RunInfo {
   id: string;
   fs: Fs;
   workflow: Workflow | undefined;
@@ -125,7 +125,7 @@ interface RunInfo {
 const pathOf = (v: unknown): string => (v !== null && typeof v === 'object' ? String((v as { path: unknown }).path) : String(v));
 
 /** What the kernel must hold for a run that is done (from its RunStarted params). */
-function expectedDone(r: RunInfo): { dm: Map<string, string[]>; loops: string[]; cows: string[]; mounts: string[]; blocks: Map<string, number>; files: string[] } {
+export function expectedDone(r: RunInfo): { dm: Map<string, string[]>; loops: string[]; cows: string[]; mounts: string[]; blocks: Map<string, number>; files: string[] } {
   const p = r.params!;
   const dm = new Map<string, string[]>();
   const blocks = new Map<string, number>();
