@@ -7,6 +7,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { BUILTIN_TEXTS } from '../../../machines/builtins.js';
+import type { RawOptions } from '../../../src/preflight/types.js';
 import { preflightWorkflow } from '../../../src/preflight/workflow.js';
 import { loadText } from '../../../src/workflow/load.js';
 import type { LoadedWorkflow } from '../../../src/workflow/source.js';
@@ -23,7 +24,7 @@ describe('powercut analyse: a done snapshot-image run, from the params either fl
   test.each([
     ['grown (--size larger than the partition)', { image: PI_IMAGE, size: '128M', cowSize: '16M', name: 'pc-s' }],
     ['not grown (--no-grow)', { image: PI_IMAGE, size: '128M', cowSize: '16M', name: 'pc-s', grow: false }],
-  ])('%s', async (_what, raw) => {
+  ] as [string, RawOptions][])('%s', async (_what, raw) => {
     const w = World.create();
     await makePiImage(w);
     const fileShape = (await preflightWorkflow(LOADED, raw, w.preflightEnv(ID))).display as Record<string, unknown>;

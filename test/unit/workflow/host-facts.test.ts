@@ -77,8 +77,15 @@ describe("a user's file refuses with the host's facts", () => {
     expect(await refusal((w) => makePiImage(w, PI_IMAGE, 1024), { image: PI_IMAGE })).toEqual({ message: 'partition 2 has 1024-byte blocks', hint: undefined });
   });
   test('an image some loop device has read-write (a read-only binding is not that)', async () => {
-    expect(await refusal(async (w) => (await pi(w), await w.kernel.loop.attach({ file: PI_IMAGE, readOnly: true })), { image: PI_IMAGE })).toBe('ok');
-    const r = await refusal(async (w) => (await pi(w), await w.kernel.loop.attach({ file: PI_IMAGE, readOnly: true }), await w.kernel.loop.attach({ file: PI_IMAGE, readOnly: false })), { image: PI_IMAGE });
+    const roBound = async (w: World) => {
+      await pi(w);
+      await w.kernel.loop.attach({ file: PI_IMAGE, readOnly: true });
+    };
+    expect(await refusal(roBound, { image: PI_IMAGE })).toBe('ok');
+    const r = await refusal(async (w) => {
+      await roBound(w);
+      await w.kernel.loop.attach({ file: PI_IMAGE, readOnly: false });
+    }, { image: PI_IMAGE });
     expect(r).toEqual({ message: expect.stringMatching(/^in use read-write at \/dev\/loop\d+$/), hint: undefined });
   });
   test("an integer param's hint replaces the default one for every refused value", async () => {
