@@ -1,4 +1,4 @@
-/** --cow-file and --reuse-cow of snapshot-image and pi-image: the file checked, and the image and file not in use. */
+/** --cow-file and --reuse-cow of pi-image's own preflight (and of format-1 snapshot-image in test/support/format1): the file checked, and the image and file not in use. */
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Kernel } from '../kernel/types.js';

@@ -13,7 +13,7 @@ import type { FsProbe } from '../kernel/types.js';
 import { checkFsFits, existingFile } from './files.js';
 import { bootEntry, BOOT_DIRS, parseFstab, partitionFor, partuuidOf, type PartitionNames } from './fstab.js';
 import { cowFile, refuseAttached } from './cow-file.js';
-import { choosePartition } from './snapshot-image.js';
+import { choosePartition } from './partition.js';
 import { mountpointFor, str, type PreflightEnv, type RawOptions } from './types.js';
 import { checkDmName, checkPath, formatSize, parseInteger, parseSize, quote } from './values.js';
 

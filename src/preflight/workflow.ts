@@ -1,11 +1,11 @@
 /**
- * Preflight of a workflow file: resolves every param before anything changes. A built-in
- * keeps its own preflight (src/preflight/<name>.ts: every refusal and message of today's
- * options), whose findings become the file's params (`builtinParams`). Any other workflow is
- * resolved by its param types: an existing file (read, identity), a file (existing, or a
- * path whose directory exists), a directory (a mount point: empty or made by the run), a
- * partition of an image param (the number given, or the largest Linux one), scalars as
- * their options.
+ * Preflight of a workflow file: resolves every param before anything changes, by its type:
+ * an existing file (read, identity, filesystem, loop bindings), a file (existing, or a path
+ * whose directory exists), a directory (a mount point: empty or made by the run), a
+ * partition of an image param (the number given, or the largest Linux one; its
+ * filesystem), scalars as their options; then the file's `checks:` and each step's kind.
+ * pi-image alone still has its own preflight (src/preflight/pi-image.ts), whose findings
+ * become the file's params (`builtinParams`).
  */
 import path from 'node:path';
 import { identityOf } from '../kernel/files.js';
@@ -14,13 +14,13 @@ import { UsageError } from '../errors.js';
 import type { Json } from '../../machines/types.js';
 import type { Value } from '../workflow/evaluate.js';
 import { optionKey, type ParamDef } from '../workflow/params.js';
-import { instantiate, refuseByChecks, resolveParamsOnHost, type RunFacts } from '../workflow/resolve.js';
+import { instantiate, refuseByChecks, resolveParamsOnHost, type HostFacts, type RunFacts } from '../workflow/resolve.js';
 import type { LoadedWorkflow } from '../workflow/source.js';
 import { checkFsFits, checkMountpoint, existingFile, statOrNull } from './files.js';
-import { preflights } from './index.js';
+import { preflightPiImage } from './pi-image.js';
 import { preflightView } from './host-view.js';
 import { preflightSteps } from './kinds.js';
-import { choosePartition } from './snapshot-image.js';
+import { choosePartition } from './partition.js';
 import type { PreflightEnv, RawOptions } from './types.js';
 import { checkPath } from './values.js';
 
@@ -38,36 +38,15 @@ export function givenOf(raw: RawOptions, names: readonly string[]): Record<strin
   return Object.fromEntries(names.map((n) => [n, raw[optionKey(n)]]));
 }
 
-async function sizeOf(env: PreflightEnv, p: string): Promise<number> {
-  return (await env.kernel.fs.stat(p)).size;
-}
-
 function dirValue(m: { mountpoint: string; mountDirs: string[] }): Value {
   return { path: m.mountpoint, exists: m.mountDirs.length === 0, create: m.mountDirs };
 }
 
-/** A built-in's params from what its own preflight found (the same facts, as the file names them). */
-async function builtinParams(name: string, ts: Json, env: PreflightEnv, dflt: string): Promise<Record<string, Value>> {
+/** pi-image's params from what its own preflight found (the same facts, as the file names them). */
+async function builtinParams(name: string, ts: Json, dflt: string): Promise<Record<string, Value>> {
   const t = ts as Record<string, any>;
   const mp = t.mountpoint === null ? { path: dflt, exists: false, create: [] } : dirValue({ mountpoint: t.mountpoint, mountDirs: t.mountDirs });
   switch (name) {
-    case 'snapshot-image': {
-      const fs = await env.kernel.filesystems.probe(t.image, t.partStart * 512);
-      return {
-        image: { path: t.image, identity: t.imageIdentity, size: await sizeOf(env, t.image) },
-        partition: { number: t.partition, start: t.partStart, sectors: t.partSectors, filesystem: fs?.type ?? null },
-        size: t.size,
-        'cow-size': t.cowSize,
-        chunk: t.chunk,
-        name: t.name,
-        mountpoint: mp,
-        mount: t.mountpoint !== null,
-        grow: t.grow,
-        // no --cow-file: path '' (the COW is a zram device)
-        'cow-file': typeof t.cowFile === 'string' ? { path: t.cowFile, identity: t.cowFileIdentity ?? null, size: t.cowFileIdentity ? t.cowSize : 0 } : { path: '', identity: null, size: 0 },
-        'reuse-cow': t.reuseCow === true,
-      };
-    }
     case 'pi-image': {
       const part = (p: { number: number; start: number; sectors: number; filesystem: string | null }) => ({ number: p.number, start: p.start, sectors: p.sectors, filesystem: p.filesystem });
       return {
@@ -99,18 +78,19 @@ async function builtinParams(name: string, ts: Json, env: PreflightEnv, dflt: st
 async function fileFacts(env: PreflightEnv, opt: string, f: { path: string; st: FsStat }): Promise<Record<string, Value>> {
   const fs = await env.kernel.filesystems.probe(f.path);
   checkFsFits(`${opt} ${f.path}`, fs, f.st.size);
-  const bound = (await env.kernel.loop.list()).find((l) => l.backingDev === f.st.dev && l.backingIno === f.st.ino);
+  const bindings = (await env.kernel.loop.list()).filter((l) => l.backingDev === f.st.dev && l.backingIno === f.st.ino);
   return {
     path: f.path,
     identity: identityOf(f.st) as unknown as Value,
     size: f.st.size,
     filesystem: fs?.type ?? null,
     'filesystem-size': fs?.blockSize !== undefined && fs.blockCount !== undefined ? fs.blockSize * fs.blockCount : 0,
-    attached: bound?.device ?? null,
+    attached: bindings[0]?.device ?? null,
+    'attached-read-write': bindings.find((l) => !l.readOnly)?.device ?? null,
   };
 }
 
-const NO_FILE: Record<string, Value> = { path: '', identity: null, size: 0, filesystem: null, 'filesystem-size': 0, attached: null };
+const NO_FILE: Record<string, Value> = { path: '', identity: null, size: 0, filesystem: null, 'filesystem-size': 0, attached: null, 'attached-read-write': null };
 
 /** The size of the filesystem holding a directory (0 when the host cannot tell). */
 async function roomIn(env: PreflightEnv, dir: string): Promise<number> {
@@ -142,9 +122,16 @@ async function hostParam(env: PreflightEnv, name: string, p: ParamDef, text: str
       return dirValue(await checkMountpoint(k, opt, checkPath(opt, text, env.cwd)));
     case 'partition': {
       const image = sofar[p.of] as { path: string; size: number };
-      const r = await choosePartition(env, image.path, image.size, text === '' ? undefined : text);
+      const r = await choosePartition(env, image.path, image.size, text === '' ? undefined : text, opt);
       const fs = await k.filesystems.probe(image.path, r.partStart * 512);
-      return { number: r.partition, start: r.partStart, sectors: r.partSectors, filesystem: fs?.type ?? null };
+      return {
+        number: r.partition,
+        start: r.partStart,
+        sectors: r.partSectors,
+        filesystem: fs?.type ?? null,
+        'block-size': fs?.blockSize ?? 0,
+        'filesystem-size': fs?.blockSize !== undefined && fs.blockCount !== undefined ? fs.blockSize * fs.blockCount : 0,
+      };
     }
     default:
       throw new Error(`${opt}: ${p.type} is not read from the host`);
@@ -160,25 +147,25 @@ export async function preflightWorkflow(l: LoadedWorkflow, raw: RawOptions, env0
 }
 
 /**
- * The built-ins whose run still goes through their own preflight (not converted yet). The
- * others (loop-mount, delayed-device) are resolved and refused from their files alone;
- * their src/preflight/<name>.ts stays only for the crash tests' format-1 runs
- * (src/verify/world.ts start: the frozen TS definitions take its TS-shaped params).
+ * The one built-in whose run still goes through its own preflight (src/preflight/pi-image.ts:
+ * its boot partition and --boot-at from the image's /etc/fstab have no param-level mechanism
+ * yet). Every other workflow, built-in or not, is resolved and refused from its file alone.
  */
-const TS_PREFLIGHTED: ReadonlySet<string> = new Set(['snapshot-image', 'pi-image']);
+const TS_PREFLIGHTED: Readonly<Record<string, (raw: RawOptions, env: PreflightEnv) => Promise<Json>>> = { 'pi-image': preflightPiImage };
 
 async function resolveParams(l: LoadedWorkflow, raw: RawOptions, env: PreflightEnv): Promise<Preflighted> {
   const dflt = path.join(env.runDir, env.id, 'mnt');
-  const builtin = l.source.kind === 'builtin' && TS_PREFLIGHTED.has(l.workflow.name) ? preflights[l.workflow.name] : undefined;
+  const builtin = l.source.kind === 'builtin' && Object.hasOwn(TS_PREFLIGHTED, l.workflow.name) ? TS_PREFLIGHTED[l.workflow.name] : undefined;
   if (builtin) {
     const ts = await builtin(raw, env);
     const uuid = typeof ts.fsUuid === 'string' ? ts.fsUuid : env.newUuid();
-    return { display: ts, params: await builtinParams(l.workflow.name, ts, env, dflt), run: { dir: env.runDir, uuid } };
+    return { display: ts, params: await builtinParams(l.workflow.name, ts, dflt), run: { dir: env.runDir, uuid } };
   }
   const run = { dir: env.runDir, uuid: env.newUuid() };
   const facts: RunFacts = { id: env.id, ...run };
   const given = givenOf(raw, l.workflow.params.map(([n]) => n));
   const params = await resolveParamsOnHost(l.workflow, given, facts, env.cwd, (name, p, text, sofar) => hostParam(env, name, p, text, sofar));
-  refuseByChecks(l.workflow, params, facts, given);
+  const host: HostFacts = { memory: await env.kernel.system.memTotal() };
+  refuseByChecks(l.workflow, params, facts, given, host);
   return { display: params as Json, params, run };
 }

@@ -5,12 +5,12 @@
  * its params from a preflight), so a workflow from a file plugs in the same way.
  */
 import path from 'node:path';
-import type { OptionSpec, WorkflowDef } from '../../machines/types.js';
+import type { OptionSpec } from '../../machines/types.js';
 import { preflightWorkflow } from '../preflight/workflow.js';
 import { optionKey } from '../workflow/params.js';
 import { definitionRecord, workflowDefOf } from '../workflow/run-def.js';
 import type { LoadedWorkflow } from '../workflow/source.js';
-import { preflights, type PreflightEnv, type RawOptions } from '../preflight/index.js';
+import type { PreflightEnv, RawOptions } from '../preflight/types.js';
 import { KIND_SPECS } from '../steps/kinds/index.js';
 import { makeOtherPrograms, mirrorEntries, mirrorPath, type Mirrored } from './host.js';
 import { ID } from './operator.js';
@@ -73,16 +73,9 @@ export function subjectFor(name: string, resolve: (env: PreflightEnv) => Promise
   };
 }
 
-/** `flow verify NAME [options]` for a built-in workflow. */
-export function builtinSubject(wf: WorkflowDef<any>, raw: RawOptions, cwd: string): Subject {
-  const pre = preflights[wf.name];
-  if (!pre) throw new Error(`workflow ${wf.name} has no preflight`);
-  return subjectFor(wf.name, async (env) => ({ def: wf, params: await pre(raw, env) }), pathsOf(wf.options, raw, cwd), cwd);
-}
-
 /**
- * `flow verify NAME|FILE [options]`: the workflow as `flow run` loads and preflights it (a
- * built-in through its own preflight), its runs recording their definition as `flow run`'s do.
+ * `flow verify NAME|FILE [options]`: the workflow as `flow run` loads and preflights it, its
+ * runs recording their definition as `flow run`'s do.
  */
 export function loadedSubject(loaded: LoadedWorkflow, options: readonly OptionSpec[], raw: RawOptions, cwd: string): Subject {
   return subjectFor(

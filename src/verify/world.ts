@@ -9,14 +9,13 @@ import { CrashSignal, type CrashHook, type SyncCall } from '../../journal/durabi
 import type { FlowEvent } from '../../journal/events.js';
 import { MemoryLocks } from '../../journal/lock.js';
 import { JournalStore } from '../../journal/store.js';
-import { findWorkflow } from '../../machines/index.js';
 import type { Json, WorkflowDef } from '../../machines/types.js';
 import { Runner, type RunOutcome } from '../engine/runner.js';
 import { SimFs } from '../fs/sim.js';
 import type { PointHook } from '../kernel/fake/context.js';
 // kernel.js itself, never the fake kernel's index: that one also holds the test entry's persisted kernel
 import { FakeKernel } from '../kernel/fake/kernel.js';
-import { preflights, type PreflightEnv, type RawOptions } from '../preflight/index.js';
+import type { PreflightEnv } from '../preflight/types.js';
 
 export const STATE_DIR = '/var/lib/flow';
 /** where a run's default mount point goes in the simulated host */
@@ -38,15 +37,16 @@ export class SimWorld {
     readonly kernel: FakeKernel,
   ) {}
 
-  static create(): SimWorld {
+  /** A fresh world (of the class it is called on: a test's subclass clones as itself). */
+  static create<W extends SimWorld>(this: new (fs: SimFs, kernel: FakeKernel) => W): W {
     const fs = new SimFs();
     for (const d of ['/var/lib', '/run', '/img', '/mnt']) fs.putDir(d, { durable: true });
-    return new SimWorld(fs, new FakeKernel(fs, { bootId: 'boot-0', memTotal: 4 * 1024 ** 3 }));
+    return new this(fs, new FakeKernel(fs, { bootId: 'boot-0', memTotal: 4 * 1024 ** 3 }));
   }
 
-  clone(): SimWorld {
+  clone(): this {
     const fs = this.fs.clone();
-    const w = new SimWorld(fs, this.kernel.clone(fs));
+    const w = new (this.constructor as new (fs: SimFs, kernel: FakeKernel) => this)(fs, this.kernel.clone(fs));
     w.uuidCounter = this.uuidCounter;
     w.disabledSyncs = this.disabledSyncs;
     return w;
@@ -87,16 +87,7 @@ export class SimWorld {
     return { kernel: this.kernel, cwd, runDir: RUN_DIR, id, newUuid: () => `00000000-0000-4000-8000-${String(++this.uuidCounter).padStart(12, '0')}` };
   }
 
-  async preflight(workflow: string, raw: RawOptions, id: string): Promise<Json> {
-    return preflights[workflow]!(raw, this.preflightEnv(id));
-  }
-
-  async start(workflow: string, raw: RawOptions, id: string, opts: { keepOnFailure?: boolean } = {}): Promise<RunOutcome> {
-    const params = await this.preflight(workflow, raw, id);
-    return this.startWith(findWorkflow(workflow)!, params, id, opts);
-  }
-
-  /** Starts `wf` with params already resolved. */
+  /** Starts `wf` with params already resolved (a workflow file's through src/preflight/workflow.ts; the tests' format-1 runs: test/support/format1). */
   async startWith(wf: WorkflowDef<any>, params: Json, id: string, opts: { keepOnFailure?: boolean } = {}): Promise<RunOutcome> {
     return (await this.runner()).start({ id, workflow: wf, params, keepOnFailure: !!opts.keepOnFailure });
   }

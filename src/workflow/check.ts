@@ -17,6 +17,8 @@ import { paramType, PARAM_TYPES, type ParamDef } from './params.js';
 import { nodeAt, plain, posAt, type Diagnostic, type PNode, type Pos } from './nodes.js';
 
 export const RUN_FACTS: Record<string, Ty> = { id: T.string, dir: T.string, uuid: T.string };
+/** Facts of the machine preflight runs on, known only to checks (not recorded with the run): host.memory, its RAM in bytes. */
+export const HOST_FACTS: Record<string, Ty> = { memory: T.int };
 const RUN_FACT_DOC = 'run.id (the run id), run.dir (where default mount points go, /run/flow), run.uuid (a fresh UUID recorded with the run)';
 
 class Problems {
@@ -230,6 +232,8 @@ interface ScopeOpts {
   laterParams?: Set<string>;
   /** checks only: the options as given (given.NAME) */
   given?: Map<string, Ty>;
+  /** checks only: facts of the machine (host.NAME) */
+  host?: boolean;
 }
 
 function makeScope(o: ScopeOpts): TypeScope {
@@ -259,6 +263,11 @@ function makeScope(o: ScopeOpts): TypeScope {
         const gt = o.given!.get(head!);
         if (!gt) fail(`unknown param ${JSON.stringify(head)}`, o.paramNames.length ? `params are: ${o.paramNames.join(', ')}` : 'declare it under params:');
         t = gt!;
+      } else if (e.root === 'host') {
+        if (!o.host) fail(`host.${head} is known only to checks:`, 'a fact of the machine refuses a run; it is not recorded with it');
+        const ht = HOST_FACTS[head!];
+        if (!ht) fail(`unknown host fact ${JSON.stringify(head)}`, `host facts are ${Object.keys(HOST_FACTS).join(', ')}`);
+        t = ht!;
       } else if (e.root === 'values') {
         const vt = o.values.get(head!);
         if (!vt) {
@@ -417,7 +426,7 @@ export function checkTree(root: PNode, source: string): { workflow?: Workflow; p
   const checks: CompiledCheck[] = [];
   // given.NAME: the option as typed (a switch: true or false), null when left out
   const givenTypes = new Map<string, Ty>(params.map(([n, pd]) => [n, T.opt(pd.type === 'boolean' ? T.bool : T.string)]));
-  const checkScope = makeScope({ params: paramTypes, values: valueTypes, steps: { forbidden: 'a check' }, paramNames, given: givenTypes });
+  const checkScope = makeScope({ params: paramTypes, values: valueTypes, steps: { forbidden: 'a check' }, paramNames, given: givenTypes, host: true });
   for (const [i, c] of (def.checks ?? []).entries()) {
     const wn = nodeAt(root, ['checks', i, 'when'])!;
     const when = parseCondition(wn, p);

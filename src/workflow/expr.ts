@@ -14,8 +14,9 @@
  *            | '[' ( expr ( ',' expr )* )? ']'
  *            | ( 'min' | 'max' | 'str' | 'size' ) '(' expr ( ',' expr )* ')'
  *   (size(n): n bytes as a size, e.g. 1G, 1536M, 10001K)
- *            | ( 'params' | 'run' | 'values' | 'steps' | 'given' ) ( '.' NAME )+
- *   (`given.NAME`, only in `checks:`: the option's text as typed, null when left out)
+ *            | ( 'params' | 'run' | 'values' | 'steps' | 'given' | 'host' ) ( '.' NAME )+
+ *   (`given.NAME`, only in `checks:`: the option's text as typed, null when left out;
+ *    `host.NAME`, only in `checks:`: a fact of the machine preflight runs on, e.g. host.memory)
  *   NAME    := [A-Za-z_][A-Za-z0-9_]* ( '-' [A-Za-z0-9_]+ )*   (so write `a - 1`, not `a-1`)
  *
  * A string value in a workflow file is a template: text with `${expr}` parts; `$${` is a
@@ -43,7 +44,7 @@ export type Ast = Span &
     | { t: 'call'; fn: Fn; args: Ast[] }
   );
 
-export type RefRoot = 'params' | 'run' | 'values' | 'steps' | 'given';
+export type RefRoot = 'params' | 'run' | 'values' | 'steps' | 'given' | 'host';
 export type Fn = 'min' | 'max' | 'str' | 'size';
 export type BinOp = '+' | '-' | '*' | '/' | '%' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '&&' | '||' | 'in';
 
@@ -264,7 +265,7 @@ class Parser {
         const close = this.expect(')', `to close ${t.v}(`);
         return { t: 'call', fn: t.v, args, at: t.at, end: close.end };
       }
-      if (t.v === 'params' || t.v === 'run' || t.v === 'values' || t.v === 'steps' || t.v === 'given') {
+      if (t.v === 'params' || t.v === 'run' || t.v === 'values' || t.v === 'steps' || t.v === 'given' || t.v === 'host') {
         const path: string[] = [];
         let end = t.end;
         while (this.isOp('.')) {

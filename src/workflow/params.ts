@@ -33,7 +33,14 @@ export const paramSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('file'), ...base }),
   z.strictObject({ type: z.literal('directory'), ...base }),
   z.strictObject({ type: z.literal('size'), ...base, ...intBounds, 'multiple-of': z.number().int().positive().optional(), why: z.string().optional() }),
-  z.strictObject({ type: z.literal('integer'), ...base, ...intBounds, 'power-of-two': z.boolean().optional() }),
+  z.strictObject({
+    type: z.literal('integer'),
+    ...base,
+    ...intBounds,
+    'power-of-two': z.boolean().optional(),
+    /** the hint of every refusal of a value (default: "use a number from MIN to MAX") */
+    hint: z.string().min(1).optional(),
+  }),
   z.strictObject({ type: z.literal('boolean'), ...base }),
   z.strictObject({
     type: z.literal('string'),
@@ -53,10 +60,10 @@ export const PARAM_TYPES: readonly ParamType[] = ['path', 'existing-file', 'file
 const identity = T.record({ dev: T.string, ino: T.int });
 /**
  * What flow found in a file before the run: the filesystem it holds (its type, e.g. ext4, or
- * null), the bytes that filesystem claims (0 when none or unknown), and the loop device it is
- * attached at (null when none).
+ * null), the bytes that filesystem claims (0 when none or unknown), the loop device it is
+ * attached at (null when none), and one that has it attached read-write (null when none).
  */
-const fileFacts = { filesystem: T.opt(T.string), 'filesystem-size': T.int, attached: T.opt(T.string) };
+const fileFacts = { filesystem: T.opt(T.string), 'filesystem-size': T.int, attached: T.opt(T.string), 'attached-read-write': T.opt(T.string) };
 /** a file param's path may be new: `room`, the size of the filesystem that holds (or would hold) it, 0 when unknown */
 const room = { room: T.int };
 
@@ -82,8 +89,9 @@ export function paramType(p: ParamDef): Ty {
       // a directory to use (e.g. a mount point): its real path, whether it exists, the missing directories top-down
       return T.record({ path: T.string, exists: T.bool, create: T.list(T.string) });
     case 'partition':
-      // a partition of an existing-file param (number null: a whole image without a table), in 512-byte sectors
-      return T.record({ number: T.opt(T.int), start: T.int, sectors: T.int, filesystem: T.opt(T.string) });
+      // a partition of an existing-file param (number null: a whole image without a table), in 512-byte sectors;
+      // its filesystem's type (null: none flow recognises), block size and the bytes it claims (0: unknown)
+      return T.record({ number: T.opt(T.int), start: T.int, sectors: T.int, filesystem: T.opt(T.string), 'block-size': T.int, 'filesystem-size': T.int });
   }
 }
 
@@ -157,7 +165,7 @@ export function parseScalarParam(name: string, p: ParamDef, raw: string | boolea
     case 'integer': {
       const min = p.min ?? 0;
       const max = p.max ?? Number.MAX_SAFE_INTEGER;
-      const hint = p['power-of-two'] ? `use a power of two from ${min} to ${max}` : `use a number from ${min} to ${max}`;
+      const hint = p.hint ?? (p['power-of-two'] ? `use a power of two from ${min} to ${max}` : `use a number from ${min} to ${max}`);
       const n = parseInteger(opt, s, min, max, hint);
       if (p['power-of-two'] && (n & (n - 1)) !== 0) throw new UsageError(`${opt} ${n} is not a power of two`, hint);
       return n;

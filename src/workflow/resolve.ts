@@ -29,7 +29,13 @@ export class ResolveError extends Error {}
 /** The options as given (for checks: given.NAME), by param name. */
 export type Given = Readonly<Record<string, string | boolean | undefined>>;
 
-function scopeOf(params: Record<string, Value>, values: Record<string, Value>, run: RunFacts, outputs: Outputs, given?: Given): EvalScope {
+/** Facts of the machine preflight runs on (for checks: host.NAME; src/workflow/check.ts HOST_FACTS). */
+export interface HostFacts {
+  /** its RAM in bytes (MemTotal) */
+  memory: number;
+}
+
+function scopeOf(params: Record<string, Value>, values: Record<string, Value>, run: RunFacts, outputs: Outputs, given?: Given, host?: HostFacts): EvalScope {
   return {
     ref(root: RefRoot, path: readonly string[], at: number): Value {
       let v: Value | undefined;
@@ -42,6 +48,10 @@ function scopeOf(params: Record<string, Value>, values: Record<string, Value>, r
       } else if (root === 'given') {
         if (!given) throw new ExprError(`given.${path[0]} is known only to checks`, at, 'a bug: flow check should have caught this');
         v = given[path[0]!] ?? null;
+        rest = path.slice(1);
+      } else if (root === 'host') {
+        if (!host || !Object.hasOwn(host, path[0]!)) throw new ExprError(`host.${path[0]} is known only to checks`, at, 'a bug: flow check should have caught this');
+        v = host[path[0] as keyof HostFacts];
         rest = path.slice(1);
       } else {
         const src: Record<string, Value> = root === 'params' ? params : root === 'values' ? values : (run as unknown as Record<string, Value>);
@@ -147,9 +157,9 @@ export function instantiate(wf: Workflow, params: Record<string, Value>, run: Ru
  * The workflow's `checks:` over these params and its values, in file order: the first whose
  * condition holds refuses the run (UsageError with its message and hint) before anything changes.
  */
-export function refuseByChecks(wf: Workflow, params: Record<string, Value>, run: RunFacts, given: Given): void {
+export function refuseByChecks(wf: Workflow, params: Record<string, Value>, run: RunFacts, given: Given, host?: HostFacts): void {
   const values: Record<string, Value> = {};
-  const scope = scopeOf(params, values, run, {}, given);
+  const scope = scopeOf(params, values, run, {}, given, host);
   for (const [name, a] of wf.values) values[name] = evalArg(a, scope);
   for (const c of wf.checks) {
     if (evaluate(c.when, scope) !== true) continue;

@@ -55,7 +55,8 @@ describe('flow plan snapshot-image', () => {
     const img = sb.piImage();
     const p = plan([...SNAP, '--image', img, '--name', 'play']);
     expect(p.workflow).toBe('snapshot-image');
-    expect(p.params).toMatchObject({ image: img, partition: 2, partStart: 24576, partSectors: 98304, size: 128 << 20, cowSize: 16 << 20, chunk: 16, name: 'play' });
+    // the file's params, as the run records them: the image and partition as preflight found them
+    expect(p.params).toMatchObject({ image: { path: img }, partition: { number: 2, start: 24576, sectors: 98304, filesystem: 'ext4' }, size: 128 << 20, 'cow-size': 16 << 20, chunk: 16, name: 'play' });
     expect(p.steps.map((s) => s.name)).toEqual(['attach-image', 'read-partition-table', 'create-base', 'add-cow', 'create-snapshot', 'make-mountpoint', 'mount', 'grow-filesystem']);
     const id = p.id;
     expect(step(p, 'attach-image')).toMatchObject({ kind: 'loop.attach', command: [`losetup --find --show --read-only -- ${img}`], inverse: [`losetup -d '<loop device of attach-image>'`] });

@@ -114,7 +114,7 @@ export function readRecord(dir: string, name: string): KernelRecord {
   };
 }
 
-interface RunInfo {
+export interface RunInfo {
   id: string;
   fs: Fs;
   workflow: Workflow | undefined;
@@ -125,7 +125,7 @@ interface RunInfo {
 const pathOf = (v: unknown): string => (v !== null && typeof v === 'object' ? String((v as { path: unknown }).path) : String(v));
 
 /** What the kernel must hold for a run that is done (from its RunStarted params). */
-function expectedDone(r: RunInfo): { dm: Map<string, string[]>; loops: string[]; cows: string[]; mounts: string[]; blocks: Map<string, number>; files: string[] } {
+export function expectedDone(r: RunInfo): { dm: Map<string, string[]>; loops: string[]; cows: string[]; mounts: string[]; blocks: Map<string, number>; files: string[] } {
   const p = r.params!;
   const dm = new Map<string, string[]>();
   const blocks = new Map<string, number>();
@@ -134,13 +134,21 @@ function expectedDone(r: RunInfo): { dm: Map<string, string[]>; loops: string[];
   let cows: string[] = [];
   let mounts: string[] = [];
   if (r.workflow === 'snapshot-image') {
-    const total = Math.max(Math.floor(p.size / 512), p.partSectors);
-    dm.set(`${p.name}-base`, [`0 ${p.partSectors} linear loop(${p.image}) ${p.partStart}`, ...(total > p.partSectors ? [`${p.partSectors} ${total - p.partSectors} zero`] : [])]);
-    dm.set(p.name, [`0 ${total} snapshot dm(${p.name}-base) zram(${p.cowSize}) N ${p.chunk}`]);
-    loops = [`${p.image} ro`];
-    cows = [String(p.cowSize)];
-    mounts = [`${p.mountpoint} dm(${p.name}) ext4 rw`];
-    if (p.grow) blocks.set(p.name, (total * 512) / 4096);
+    // the params as the workflow file records them (image, partition and mountpoint resolved to objects,
+    // kebab-case names), or a format-1 run's TS shape (image a string, partStart/partSectors, cowSize)
+    const file = typeof p.partition === 'object' && p.partition !== null;
+    const [start, sectors] = file ? [p.partition.start, p.partition.sectors] : [p.partStart, p.partSectors];
+    const cowSize = p['cow-size'] ?? p.cowSize;
+    const image = pathOf(p.image);
+    const total = Math.max(Math.floor(p.size / 512), sectors);
+    dm.set(`${p.name}-base`, [`0 ${sectors} linear loop(${image}) ${start}`, ...(total > sectors ? [`${sectors} ${total - sectors} zero`] : [])]);
+    dm.set(p.name, [`0 ${total} snapshot dm(${p.name}-base) zram(${cowSize}) N ${p.chunk}`]);
+    loops = [`${image} ro`];
+    cows = [String(cowSize)];
+    mounts = [`${pathOf(p.mountpoint)} dm(${p.name}) ext4 rw`];
+    // grown to the snapshot: the file's grow on a mounted ext2/3/4, or the TS shape's grow as its preflight decided it
+    const grows = file ? p.grow && p.mount !== false && /^ext[234]$/.test(String(p.partition.filesystem)) : p.grow;
+    if (grows) blocks.set(p.name, (total * 512) / 4096);
   } else if (r.workflow === 'delayed-device') {
     // the params as the workflow file records them (file and mountpoint resolved to objects, kebab-case names)
     const file = pathOf(p.file);

@@ -27,7 +27,7 @@ function outcome(f: () => unknown): { ok: unknown } | { refused: string } {
 }
 const verdict = (o: { ok: unknown } | { refused: string }) => ('ok' in o ? o : 'refused');
 
-/** Today's --chunk of snapshot-image (src/preflight/snapshot-image.ts). */
+/** --chunk of snapshot-image as format 1 checked it (test/support/format1/snapshot-image.ts). */
 function todayChunk(raw: string): number {
   const chunk = parseInteger('--chunk', raw, 0, 2 ** 21);
   if (chunk < 8) throw new UsageError('too small');

@@ -1,12 +1,12 @@
-/** Preflight of delayed-device as format 1 had it: TS-shaped params for machines/delayed-device.ts (src/verify/world.ts). A run uses machines/delayed-device.yaml. */
-import { identityOf, type FileIdentity } from '../kernel/files.js';
+/** Preflight of delayed-device as format 1 had it: TS-shaped params for machines/delayed-device.ts, for the tests' format-1 runs only (./index.ts). A run uses machines/delayed-device.yaml. */
+import { identityOf, type FileIdentity } from '../../../src/kernel/files.js';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
-import { delayedDeviceParams, type DelayedDeviceParams } from '../../machines/delayed-device.js';
-import { defaultName } from '../../machines/types.js';
-import { checkFsFits, existingFile, statOrNull } from './files.js';
-import { mountpointFor, str, type PreflightEnv, type RawOptions } from './types.js';
-import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from './values.js';
+import { UsageError } from '../../../src/errors.js';
+import { delayedDeviceParams, type DelayedDeviceParams } from '../../../machines/delayed-device.js';
+import { defaultName } from '../../../machines/types.js';
+import { checkFsFits, existingFile, statOrNull } from '../../../src/preflight/files.js';
+import { mountpointFor, str, type PreflightEnv, type RawOptions } from '../../../src/preflight/types.js';
+import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from '../../../src/preflight/values.js';
 
 const MAX_DELAY_MS = 60_000;
 

@@ -1,10 +1,10 @@
-/** Preflight of loop-mount as format 1 had it: TS-shaped params for machines/loop-mount.ts (src/verify/world.ts). A run uses machines/loop-mount.yaml. */
-import { identityOf } from '../kernel/files.js';
-import { UsageError } from '../errors.js';
-import { loopMountParams, type LoopMountParams } from '../../machines/loop-mount.js';
-import { checkFsFits, existingFile } from './files.js';
-import { mountpointFor, type PreflightEnv, type RawOptions } from './types.js';
-import { checkPath } from './values.js';
+/** Preflight of loop-mount as format 1 had it: TS-shaped params for machines/loop-mount.ts, for the tests' format-1 runs only (./index.ts). A run uses machines/loop-mount.yaml. */
+import { identityOf } from '../../../src/kernel/files.js';
+import { UsageError } from '../../../src/errors.js';
+import { loopMountParams, type LoopMountParams } from '../../../machines/loop-mount.js';
+import { checkFsFits, existingFile } from '../../../src/preflight/files.js';
+import { mountpointFor, type PreflightEnv, type RawOptions } from '../../../src/preflight/types.js';
+import { checkPath } from '../../../src/preflight/values.js';
 
 export async function preflightLoopMount(raw: RawOptions, env: PreflightEnv): Promise<LoopMountParams> {
   const k = env.kernel;

@@ -1,20 +1,18 @@
 /**
- * Preflight of snapshot-image: everything that can be wrong is found here, before the run
- * is recorded. Reads the image (never writes it), its partition table and filesystem, and
- * the kernel's devices.
+ * Preflight of snapshot-image as format 1 had it: TS-shaped params for the frozen
+ * machines/snapshot-image.ts, for the tests' format-1 runs only (./index.ts). A run of
+ * snapshot-image is resolved and refused from machines/snapshot-image.yaml.
  */
-import { identityOf } from '../kernel/files.js';
-import { UsageError } from '../errors.js';
-import { snapshotImageParams, type SnapshotImageParams } from '../../machines/snapshot-image.js';
-import { defaultName } from '../../machines/types.js';
-import type { Partition, PartitionTable } from '../kernel/types.js';
-import { checkFsFits, existingFile } from './files.js';
-import { cowFile, refuseAttached } from './cow-file.js';
-import { mountpointFor, str, type PreflightEnv, type RawOptions } from './types.js';
-import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from './values.js';
+import { identityOf } from '../../../src/kernel/files.js';
+import { UsageError } from '../../../src/errors.js';
+import { snapshotImageParams, type SnapshotImageParams } from '../../../machines/snapshot-image.js';
+import { defaultName } from '../../../machines/types.js';
+import { choosePartition } from '../../../src/preflight/partition.js';
+import { checkFsFits, existingFile } from '../../../src/preflight/files.js';
+import { cowFile, refuseAttached } from '../../../src/preflight/cow-file.js';
+import { mountpointFor, str, type PreflightEnv, type RawOptions } from '../../../src/preflight/types.js';
+import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from '../../../src/preflight/values.js';
 
-const EXTENDED = new Set(['5', 'f', '85', '0x5', '0xf', '0x85']);
-const LINUX = new Set(['83', '0x83', '0fc63daf-8483-4772-8e79-3d69d8477de4']);
 /** zram's logical block size, inherited by a snapshot with a zram COW */
 const COW_BLOCK = 4096;
 /** dm-snapshot's largest chunk, in sectors (1 GiB) */
@@ -70,44 +68,4 @@ export async function preflightSnapshotImage(raw: RawOptions, env: PreflightEnv)
     grow: raw.grow !== false && mounting && isExt,
     ...(cow ? { cowFile: cow.path, cowFileIdentity: cow.st ? identityOf(cow.st) : null, reuseCow } : {}),
   });
-}
-
-export async function choosePartition(env: PreflightEnv, image: string, bytes: number, rawPartition: string | undefined) {
-  const table = await env.kernel.partitions.read(image);
-  if (rawPartition !== undefined) {
-    const n = parseInteger('--partition', rawPartition, 1, 128);
-    if (!table) throw new UsageError(`--partition ${n}: ${image} has no partition table`, 'leave out --partition to use the whole image');
-    const p = table.partitions.find((x) => x.number === n);
-    if (!p) throw new UsageError(`--partition ${n} is out of range: ${image} has ${describe(table)}`, 'pick one of those numbers');
-    if (EXTENDED.has(p.type.toLowerCase())) throw new UsageError(`--partition ${n} is an extended partition (a container of other partitions)`, `pick a partition inside it: ${describe(table)}`);
-    return fits(image, bytes, table, p);
-  }
-  if (!table) {
-    if (bytes < 512) throw new UsageError(`${image} is smaller than one sector`, 'give a disk image');
-    return { partition: null, partStart: 0, partSectors: Math.floor(bytes / 512) };
-  }
-  const linux = table.partitions.filter((p) => LINUX.has(p.type.toLowerCase())).sort((a, b) => b.size - a.size);
-  if (!linux[0]) throw new UsageError(`${image} has no Linux partition: ${describe(table)}`, 'choose one with --partition N');
-  return fits(image, bytes, table, linux[0]);
-}
-
-/** The partition in sectors, refused when the table puts it (partly) past the end of the image. */
-function fits(image: string, bytes: number, t: PartitionTable, p: Partition) {
-  const s = toSectors(t, p);
-  if ((s.partStart + s.partSectors) * 512 > bytes) {
-    throw new UsageError(
-      `partition ${p.number} of ${image} ends at byte ${(s.partStart + s.partSectors) * 512}, past the end of the image (${bytes} bytes)`,
-      'the image is truncated or its partition table is damaged: check it with sfdisk -l, or use another image',
-    );
-  }
-  return s;
-}
-
-function toSectors(t: PartitionTable, p: Partition) {
-  return { partition: p.number, partStart: (p.start * t.sectorSize) / 512, partSectors: (p.size * t.sectorSize) / 512 };
-}
-
-function describe(t: PartitionTable): string {
-  if (t.partitions.length === 0) return 'no partitions';
-  return 'partitions ' + t.partitions.map((p) => `${p.number} (type ${p.type}, ${formatSize(p.size * t.sectorSize)})`).join(', ');
 }
