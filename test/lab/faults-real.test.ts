@@ -12,7 +12,7 @@
  *     the exact state.
  * The test's own loop and dm devices and its mount are undone also when a test fails.
  */
-import { existsSync, mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FlowEvent } from '../../journal/events.js';
@@ -142,13 +142,72 @@ async function holdAt(args: string[], point: string): Promise<{ child: FlowChild
 }
 
 /** A delayed-device run (its file outside the state dir) held at `point` until `release()`. */
-async function pausedRun(point: string): Promise<{ child: FlowChild; id: string; file: string; release: () => void }> {
+async function pausedRun(point: string, workflow = 'delayed-device'): Promise<{ child: FlowChild; id: string; file: string; release: () => void }> {
   const file = join(t.sb.dir, 'slow.img');
-  const { child, release } = await holdAt(['--verbose', 'run', 'delayed-device', '--file', file, '--size', '32M', '--delay', '0'], point);
+  const { child, release } = await holdAt(['--verbose', 'run', workflow, '--file', file, '--size', '32M', '--delay', '0'], point);
   const id = child.stdout.split('\n')[0]!.trim();
   expect(id).toMatch(/^[2-9a-z]{8}$/);
   t.track(id);
   return { child, id, file, release };
+}
+
+/** Each record of a run's log: its event type, step and length in bytes (with its newline). */
+function records(id: string): { type?: string; step?: string; bytes: number }[] {
+  const raw = readFileSync(join(t.sb.stateDir, 'runs', `${id}.json`));
+  const out: { type?: string; step?: string; bytes: number }[] = [];
+  let start = 0;
+  for (let i = raw.indexOf(10); i !== -1; start = i + 1, i = raw.indexOf(10, start)) {
+    const r = JSON.parse(raw.subarray(start, i).toString('utf8')) as { type?: string; step?: string };
+    out.push({ type: r.type, step: r.step, bytes: i + 1 - start });
+  }
+  expect(start, 'the log ends with a whole record').toBe(raw.length);
+  return out;
+}
+
+/**
+ * A step of the delayed-device run and a copy of its workflow file whose path puts the
+ * boundary of the log's last block inside that step's outcome record: paused after its
+ * command, with the filesystem then filled, its outcome is the first record that does not fit.
+ * Found from a reference run of the same shape (run to the end, then rolled back): the file's
+ * path is recorded in RunStarted only (its definition's source), so a path `d` bytes longer
+ * moves every later record `d` bytes on. The two runs' records differ only in digits of device numbers: the boundary is
+ * put in the middle of the outcome.
+ */
+function outcomeAcrossBoundary(): { step: string; workflow: string } {
+  const text = readFileSync(new URL('../../machines/delayed-device.yaml', import.meta.url), 'utf8');
+  /** A copy at a path `extra` bytes longer than the reference's: directories of 200 characters, the rest in the file's name. */
+  const copy = (extra: number): string => {
+    let dir = join(t.sb.dir, 'wf');
+    let left = extra;
+    for (; left > 200; left -= 201) dir = join(dir, 'd'.repeat(200));
+    mkdirSync(dir, { recursive: true });
+    const f = join(dir, `${'w'.repeat(1 + left)}.yaml`);
+    writeFileSync(f, text);
+    return f;
+  };
+  const ref = copy(0);
+  const r = t.sb.flow(['run', ref, '--file', join(t.sb.dir, 'ref0.img'), '--size', '32M', '--delay', '0', '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  const refId = lastJson(r).id;
+  t.track(refId);
+  const recs = records(refId);
+  const rb = t.sb.flow(['rollback', refId]);
+  expect(rb.code, rb.stderr).toBe(0);
+  t.untrack(refId);
+  const block = statfsSync(t.sb.stateDir).bsize;
+  // the first step whose outcome is long enough for a margin of 48 bytes on either side
+  for (const step of ['create-delay', 'make-mountpoint', 'mount']) {
+    const intent = recs.findIndex((x) => x.type === 'StepIntended' && x.step === step);
+    const outcome = recs[intent + 1];
+    expect(outcome, `${step}: its outcome follows its intent`).toMatchObject({ type: 'StepSucceeded', step });
+    if (outcome!.bytes < 2 * 48) continue;
+    const end = recs.slice(0, intent + 1).reduce((n, x) => n + x.bytes, 0);
+    // the slack left after `end + d` bytes is half the outcome
+    const d = (((end - (block - Math.floor(outcome!.bytes / 2))) % block) + block) % block;
+    const workflow = copy(block - d === block ? 0 : block - d);
+    return { step, workflow };
+  }
+  throw new Error(`no outcome of 96 bytes or more: records ${JSON.stringify(recs.map((x) => [x.type, x.step, x.bytes]))}`);
 }
 
 /** The run is gone from the host: exactly `base` is left, and its file and run directory. */
@@ -261,7 +320,13 @@ describe('the state directory full (ENOSPC)', () => {
   it('the outcome cannot be written: the step is reported in doubt; rollback once space is back probes it and leaves nothing', { timeout: 900_000 }, async () => {
     const fs = stateFs(16, false);
     const base = hostObjects();
-    const { child, id, file, release } = await pausedRun('apply:create-delay:command-done');
+    // A full filesystem still takes records into the log's last block (an append-only log
+    // allocates nothing for them), so which record is the first that does not fit depends on
+    // where the block boundary falls. The run is laid out so that it falls inside an outcome:
+    // a reference run of the same shape gives each record's length, and the path of the
+    // workflow file (recorded in RunStarted only) shifts every later record by its length.
+    const { step: target, workflow } = outcomeAcrossBoundary();
+    const { child, id, file, release } = await pausedRun(`apply:${target}:command-done`, workflow);
     const unfill = fill(t.sb.stateDir);
     t.heal(unfill);
     release();
@@ -271,11 +336,9 @@ describe('the state directory full (ENOSPC)', () => {
     expect(msg).toContain(join(t.sb.stateDir, 'runs', `${id}.json`));
     expect(msg).toMatch(/ENOSPC|no space left on device/i);
     const hint = r.stderr.split('\n')[r.stderr.split('\n').indexOf(msg) + 1]!.trim();
-    // the full filesystem still takes records that fit in the log's last block (an append-only
-    // log allocates nothing for them): the first outcome that does not fit is create-delay's or
-    // a later step's; that step ran and is in doubt, nothing after it started
+    // the paused step's outcome is the first record that does not fit: it ran and is in doubt, nothing after it started
     const doubt = /^step (create-delay|make-mountpoint|mount) ran, but its outcome is not recorded: \1 is in doubt; /.exec(hint)?.[1];
-    expect(doubt, hint).toBeDefined();
+    expect(doubt, hint).toBe(target);
     expect(hint).toMatch(new RegExp(`state directory ${t.sb.stateDir}, then \`flow rollback ${id}\``));
     const held = beyond(base);
     expect(held.dm).toEqual([`flow-${id};FLOW-${id}-create-delay`]);
@@ -300,7 +363,7 @@ describe('the state directory full (ENOSPC)', () => {
     expect(after.find((e) => e.type === 'StepProbed' && e.step === doubt)).toMatchObject({ found: 'applied' });
     expectGone(base, file);
     expectNoTemps();
-    console.log(`figure: ENOSPC on the state fs after dmsetup create ran (first outcome without room: ${doubt}): exit ${r.code}, "${hint}"; rollback after freeing space probed it (applied), undid it and everything before: nothing left`);
+    console.log(`figure: ENOSPC on the state fs after ${doubt}'s command ran (its outcome laid across the log's last block boundary by the workflow file's path, ${workflow.length} characters): exit ${r.code}, "${hint}"; rollback after freeing space probed it (applied), undid it and everything before: nothing left`);
   });
 });
 
