@@ -10,7 +10,7 @@
  * Nothing here comes from outside the build: the table is part of the program, made from
  * the same built-in texts the bundle carries (machines/builtins.ts) in the same build.
  * test/unit/workflow/builtin-cache.test.ts holds each entry equal to what the parser and
- * checker give, and test/cli/builtin-cache.test.ts checks the shipped bundle carries one per
+ * checker give, and test/cli/startup.test.ts checks that both bundles carry one per
  * built-in.
  */
 import type { Workflow } from './definition.js';
