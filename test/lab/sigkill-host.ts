@@ -145,13 +145,36 @@ export interface Raw {
   mounts: Mount[];
 }
 
+/** How often the dm listings are read again when a device vanished while dmsetup walked them. */
+const DM_LIST_ATTEMPTS = 5;
+
+/**
+ * `dmsetup info` and `dmsetup table` of every device. Without a name, dmsetup lists the names and
+ * then asks for each: a device another lane's flow removes in between fails the whole listing with
+ * ENXIO ("table ioctl on NAME failed: No such device or address"). That is the host moving, not a
+ * fault of the run under test, so the listing is read again (flow's own listing does the same,
+ * src/kernel/real/dm.ts); any other failure, or ENXIO five times over, is thrown.
+ */
+async function dmListings(): Promise<[string, string]> {
+  for (let attempt = 1; ; attempt++) {
+    // two processes, not three: every exec costs tens of ms under emulation, and this runs after every kill
+    const [info, tables] = await Promise.all([
+      run(['dmsetup', 'info', '-c', '--noheadings', '--separator', ';', '-o', 'name,uuid,major,minor,attr']),
+      run(['dmsetup', 'table']),
+    ]);
+    const failed = [info, tables].filter((r) => r.code !== 0);
+    if (failed.length === 0) return [info.stdout, tables.stdout];
+    const vanished = failed.every((r) => /No such device or address/.test(r.stderr));
+    if (!vanished || attempt >= DM_LIST_ATTEMPTS) {
+      const r = failed[0]!;
+      throw new Error(`dmsetup ${r === info ? 'info' : 'table'} exited ${r.code ?? r.signal}: ${r.stderr}${r.stdout}`);
+    }
+  }
+}
+
 /** Everything a run could have made, read from sysfs (loop, zram), dmsetup and mountinfo. */
 export async function hostRaw(): Promise<Raw> {
-  // two processes, not three: every exec costs tens of ms under emulation, and this runs after every kill
-  const [info, tables] = await Promise.all([
-    must(['dmsetup', 'info', '-c', '--noheadings', '--separator', ';', '-o', 'name,uuid,major,minor,attr']),
-    must(['dmsetup', 'table']),
-  ]);
+  const [info, tables] = await dmListings();
   const loops = sysLoops();
   const tableOf = new Map<string, string[]>();
   for (const l of tables.split('\n')) {
@@ -167,9 +190,18 @@ export async function hostRaw(): Promise<Raw> {
     });
   const zram = readdirSync('/sys/block')
     .filter((n) => /^zram\d+$/.test(n))
-    .map((n) => {
-      const rd = (f: string) => (existsSync(`/sys/block/${n}/${f}`) ? readFileSync(`/sys/block/${n}/${f}`, 'utf8').trim() : '');
-      return { name: n, disksize: rd('disksize'), initstate: rd('initstate'), majmin: rd('dev') };
+    .flatMap((n) => {
+      const rd = (f: string) => {
+        try {
+          return readFileSync(`/sys/block/${n}/${f}`, 'utf8').trim();
+        } catch {
+          return undefined;
+        }
+      };
+      const [disksize, initstate, majmin] = [rd('disksize'), rd('initstate'), rd('dev')];
+      // hot-removed while we read: gone, as it is when the view is compared
+      if (disksize === undefined || initstate === undefined || majmin === undefined) return [];
+      return [{ name: n, disksize, initstate, majmin }];
     });
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
