@@ -1,5 +1,5 @@
 /**
- * An image's /etc/fstab, as far as pi-image needs it: which partition is mounted where,
+ * An image's /etc/fstab, as far as a partition param found through it needs it (fstab-partition.ts): which partition is mounted where,
  * and how the fstab names it (PARTUUID=, LABEL=, UUID=, or a device path). Pure.
  */
 
@@ -26,13 +26,9 @@ export function parseFstab(text: string): FstabEntry[] {
   return out;
 }
 
-/** Where Raspberry Pi OS mounts its boot partition: /boot/firmware since Bookworm, /boot before. */
-export const BOOT_DIRS = ['/boot/firmware', '/boot'] as const;
-
-/** The entry that mounts the boot partition: at `at` when given, else the first of BOOT_DIRS the fstab has. */
-export function bootEntry(entries: readonly FstabEntry[], at?: string): FstabEntry | undefined {
-  if (at !== undefined) return entries.find((e) => e.target === at);
-  for (const dir of BOOT_DIRS) {
+/** The entry that mounts something at the first of `places` (in that order) the fstab has. */
+export function entryAt(entries: readonly FstabEntry[], places: readonly string[]): FstabEntry | undefined {
+  for (const dir of places) {
     const e = entries.find((x) => x.target === dir);
     if (e) return e;
   }

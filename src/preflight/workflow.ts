@@ -2,10 +2,9 @@
  * Preflight of a workflow file: resolves every param before anything changes, by its type:
  * an existing file (read, identity, filesystem, loop bindings), a file (existing, or a path
  * whose directory exists), a directory (a mount point: empty or made by the run), a
- * partition of an image param (the number given, or the largest Linux one; its
- * filesystem), scalars as their options; then the file's `checks:` and each step's kind.
- * pi-image alone still has its own preflight (src/preflight/pi-image.ts), whose findings
- * become the file's params (`builtinParams`).
+ * partition of an image param (the number given, the one an fstab names, or the largest
+ * Linux one; its filesystem), scalars as their options; each param's own checks as soon as
+ * it is known; then the file's `checks:` and each step's kind.
  */
 import path from 'node:path';
 import { identityOf } from '../kernel/files.js';
@@ -17,7 +16,7 @@ import { optionKey, type ParamDef } from '../workflow/params.js';
 import { instantiate, refuseByChecks, resolveParamsOnHost, type HostFacts, type RunFacts } from '../workflow/resolve.js';
 import type { LoadedWorkflow } from '../workflow/source.js';
 import { checkFsFits, checkMountpoint, existingFile, statOrNull } from './files.js';
-import { preflightPiImage } from './pi-image.js';
+import { partitionFromFstab } from './fstab-partition.js';
 import { preflightView } from './host-view.js';
 import { preflightSteps } from './kinds.js';
 import { choosePartition } from './partition.js';
@@ -40,35 +39,6 @@ export function givenOf(raw: RawOptions, names: readonly string[]): Record<strin
 
 function dirValue(m: { mountpoint: string; mountDirs: string[] }): Value {
   return { path: m.mountpoint, exists: m.mountDirs.length === 0, create: m.mountDirs };
-}
-
-/** pi-image's params from what its own preflight found (the same facts, as the file names them). */
-async function builtinParams(name: string, ts: Json, dflt: string): Promise<Record<string, Value>> {
-  const t = ts as Record<string, any>;
-  const mp = t.mountpoint === null ? { path: dflt, exists: false, create: [] } : dirValue({ mountpoint: t.mountpoint, mountDirs: t.mountDirs });
-  switch (name) {
-    case 'pi-image': {
-      const part = (p: { number: number; start: number; sectors: number; filesystem: string | null }) => ({ number: p.number, start: p.start, sectors: p.sectors, filesystem: p.filesystem });
-      return {
-        image: { path: t.image, identity: t.imageIdentity, size: t.imageSize },
-        'root-partition': part(t.root),
-        'boot-partition': part(t.boot),
-        'boot-at': t.bootAt,
-        size: t.size,
-        'cow-size': t.cowSize,
-        'boot-cow-size': t.bootCowSize,
-        // no --cow-file: path '' (the COWs are zram devices)
-        'cow-file': t.cowFile === null ? { path: '', identity: null, size: 0 } : { path: t.cowFile, identity: t.cowFileIdentity, size: t.cowFileIdentity === null ? 0 : t.cowSize + t.bootCowSize },
-        'reuse-cow': t.reuseCow,
-        chunk: t.chunk,
-        name: t.name,
-        mountpoint: mp,
-        grow: t.grow,
-      };
-    }
-    default:
-      throw new Error(`no built-in preflight for ${name}`);
-  }
 }
 
 /**
@@ -122,9 +92,11 @@ async function hostParam(env: PreflightEnv, name: string, p: ParamDef, text: str
       return dirValue(await checkMountpoint(k, opt, checkPath(opt, text, env.cwd)));
     case 'partition': {
       const image = sofar[p.of] as { path: string; size: number };
-      const r = await choosePartition(env, image.path, image.size, text === '' ? undefined : text, opt);
+      const fstab = p.fstab ? await partitionFromFstab(env, name, p.fstab, image.path, text, sofar) : undefined;
+      const r = await choosePartition(env, image.path, image.size, fstab?.number ?? (text === '' ? undefined : text), opt);
       const fs = await k.filesystems.probe(image.path, r.partStart * 512);
       return {
+        ...(fstab ? { 'mounted-at': fstab.mountedAt, 'found-by': fstab.foundBy } : {}),
         number: r.partition,
         start: r.partStart,
         sectors: r.partSectors,
@@ -146,26 +118,12 @@ export async function preflightWorkflow(l: LoadedWorkflow, raw: RawOptions, env0
   return pf;
 }
 
-/**
- * The one built-in whose run still goes through its own preflight (src/preflight/pi-image.ts:
- * its boot partition and --boot-at from the image's /etc/fstab have no param-level mechanism
- * yet). Every other workflow, built-in or not, is resolved and refused from its file alone.
- */
-const TS_PREFLIGHTED: Readonly<Record<string, (raw: RawOptions, env: PreflightEnv) => Promise<Json>>> = { 'pi-image': preflightPiImage };
-
 async function resolveParams(l: LoadedWorkflow, raw: RawOptions, env: PreflightEnv): Promise<Preflighted> {
-  const dflt = path.join(env.runDir, env.id, 'mnt');
-  const builtin = l.source.kind === 'builtin' && Object.hasOwn(TS_PREFLIGHTED, l.workflow.name) ? TS_PREFLIGHTED[l.workflow.name] : undefined;
-  if (builtin) {
-    const ts = await builtin(raw, env);
-    const uuid = typeof ts.fsUuid === 'string' ? ts.fsUuid : env.newUuid();
-    return { display: ts, params: await builtinParams(l.workflow.name, ts, dflt), run: { dir: env.runDir, uuid } };
-  }
   const run = { dir: env.runDir, uuid: env.newUuid() };
   const facts: RunFacts = { id: env.id, ...run };
   const given = givenOf(raw, l.workflow.params.map(([n]) => n));
-  const params = await resolveParamsOnHost(l.workflow, given, facts, env.cwd, (name, p, text, sofar) => hostParam(env, name, p, text, sofar));
   const host: HostFacts = { memory: await env.kernel.system.memTotal() };
+  const params = await resolveParamsOnHost(l.workflow, given, facts, env.cwd, (name, p, text, sofar) => hostParam(env, name, p, text, sofar), host);
   refuseByChecks(l.workflow, params, facts, given, host);
   return { display: params as Json, params, run };
 }

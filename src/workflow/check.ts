@@ -230,6 +230,8 @@ interface ScopeOpts {
   paramNames: string[];
   laterValues?: Set<string>;
   laterParams?: Set<string>;
+  /** why values cannot be used here (a param's checks: values come once every param is known) */
+  noValues?: string;
   /** checks only: the options as given (given.NAME) */
   given?: Map<string, Ty>;
   /** checks only: facts of the machine (host.NAME) */
@@ -248,7 +250,7 @@ function makeScope(o: ScopeOpts): TypeScope {
       if (e.root === 'params') {
         const pt = o.params.get(head!);
         if (!pt) {
-          if (o.laterParams?.has(head!)) fail(`params.${head} is declared after this param`, 'a default may only use params declared before it: move this param down');
+          if (o.laterParams?.has(head!)) fail(`params.${head} is declared after this param`, 'a param\'s default and checks may only use params declared before it: move this param down');
           const sub = subtraction(head!, (n) => o.params.has(n));
           if (sub) fail(`unknown param ${JSON.stringify(head)}`, `to subtract, write spaces around -: params.${sub[0]} - ${sub[1]}`);
           fail(`unknown param ${JSON.stringify(head)}`, o.paramNames.length ? `params are: ${o.paramNames.join(', ')}` : 'declare it under params:');
@@ -269,6 +271,7 @@ function makeScope(o: ScopeOpts): TypeScope {
         if (!ht) fail(`unknown host fact ${JSON.stringify(head)}`, `host facts are ${Object.keys(HOST_FACTS).join(', ')}`);
         t = ht!;
       } else if (e.root === 'values') {
+        if (o.noValues) fail(`${o.noValues} cannot use values`, 'values are known once every param is: move this check to the workflow\'s checks:');
         const vt = o.values.get(head!);
         if (!vt) {
           if (o.laterValues?.has(head!)) fail(`values.${head} is defined after this value`, 'a value may only use values defined before it: reorder values:');
@@ -353,6 +356,42 @@ function defaultType(p: ParamDef): Ty {
   return p.type === 'size' || p.type === 'integer' ? T.int : p.type === 'boolean' ? T.bool : T.string;
 }
 
+/** given.NAME: each option as typed (a switch: true or false), null when left out. */
+function givenTypesOf(def: { params?: Record<string, ParamDef> }): Map<string, Ty> {
+  return new Map(Object.entries(def.params ?? {}).map(([n, pd]) => [n, T.opt(pd.type === 'boolean' ? T.bool : T.string)]));
+}
+
+/** The `count` refusals listed at `at` (a workflow's `checks:`, or a param's, then `param` names it): condition, message and hint typed in `scope`. */
+function compileChecks(root: PNode, at: readonly PropertyKey[], count: number, scope: TypeScope, p: Problems, param?: string): CompiledCheck[] {
+  const out: CompiledCheck[] = [];
+  for (let i = 0; i < count; i++) {
+    const wn = nodeAt(root, [...at, i, 'when'])!;
+    const when = parseCondition(wn, p);
+    if (when) {
+      try {
+        const t = typeOf(when, scope);
+        if (!fits(t, T.bool) || t.k === 'any') p.add(wn.pos, `the condition is ${tyName(t)}, not a boolean`, 'compare it, e.g. params.file.filesystem == null');
+      } catch (err) {
+        if (!(err instanceof ExprError)) throw err;
+        p.add(exprPos(wn, err.at), err.message, err.fix);
+      }
+    }
+    const guards = new Set(when ? conjuncts(when) : []);
+    const text = (key: 'message' | 'hint'): ArgNode | undefined => {
+      const n = nodeAt(root, [...at, i, key]);
+      if (!n) return undefined;
+      const a = argNode(n, p);
+      const t = a && argType(a, scope, guards, p);
+      if (t && !fits(t, T.string) && !fits(t, T.int)) p.add(n.pos, `${param ? `param ${param}: ` : ''}check ${i + 1}: the ${key} is ${tyName(t)}`, `a ${key} is text`);
+      return a;
+    };
+    const message = text('message');
+    const hint = text('hint');
+    if (when && message) out.push({ when, message, ...(hint ? { hint } : {}), ...(param ? { param } : {}) });
+  }
+  return out;
+}
+
 /** A pattern that backtracks badly: a quantified group that itself holds a quantifier. */
 const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]/;
 
@@ -366,7 +405,8 @@ export function checkTree(root: PNode, source: string): { workflow?: Workflow; p
   }
   const def = parsed.data;
 
-  // params
+  // params, with their own checks
+  const checks: CompiledCheck[] = [];
   const paramTypes = new Map<string, Ty>();
   const paramNames = Object.keys(def.params ?? {});
   const params: Workflow['params'] = [];
@@ -389,6 +429,17 @@ export function checkTree(root: PNode, source: string): { workflow?: Workflow; p
     if (pd.type === 'partition') {
       const of = def.params?.[pd.of];
       if (!of || of.type !== 'existing-file' || paramNames.indexOf(pd.of) > i) p.add(at('of'), `param ${name}: \`of: ${pd.of}\` is not an existing-file param declared before it`, 'name the image param, e.g. of: image');
+      if (pd.fstab) {
+        const before = (n: string) => paramNames.indexOf(n) >= 0 && paramNames.indexOf(n) < i;
+        const inp = def.params?.[pd.fstab.in];
+        if (!inp || inp.type !== 'partition' || inp.of !== pd.of || !before(pd.fstab.in)) {
+          p.add(posAt(root, ['params', name, 'fstab', 'in']), `param ${name}: \`fstab: in: ${pd.fstab.in}\` is not a partition param of ${pd.of} declared before it`, 'name the partition whose filesystem holds /etc/fstab, e.g. in: root-partition');
+        }
+        const atp = def.params?.[pd.fstab.at];
+        if (!atp || atp.type !== 'string' || atp.format !== 'path-in-image' || atp.default !== '' || !before(pd.fstab.at)) {
+          p.add(posAt(root, ['params', name, 'fstab', 'at']), `param ${name}: \`fstab: at: ${pd.fstab.at}\` is not a string param declared before it with format: path-in-image and default: ''`, 'declare the place param first, e.g. boot-at: {type: string, format: path-in-image, default: \'\'}');
+        }
+      }
     }
     let dnode: ArgNode | undefined;
     if (pd.default !== undefined) {
@@ -407,6 +458,11 @@ export function checkTree(root: PNode, source: string): { workflow?: Workflow; p
     }
     paramTypes.set(name, paramType(pd));
     params.push([name, pd, dnode]);
+    if (pd.checks) {
+      // as soon as this param is known: it and the params before it, the options as given, the machine
+      const scope = makeScope({ params: paramTypes, values: new Map(), noValues: `param ${name}'s checks`, steps: { forbidden: 'a check' }, paramNames, laterParams: new Set(paramNames.slice(i + 1)), given: givenTypesOf(def), host: true });
+      checks.push(...compileChecks(root, ['params', name, 'checks'], pd.checks.length, scope, p, name));
+    }
   }
 
   // values
@@ -422,36 +478,9 @@ export function checkTree(root: PNode, source: string): { workflow?: Workflow; p
     values.push([name, a]);
   }
 
-  // checks: conditions over params and values, message and hint templates
-  const checks: CompiledCheck[] = [];
-  // given.NAME: the option as typed (a switch: true or false), null when left out
-  const givenTypes = new Map<string, Ty>(params.map(([n, pd]) => [n, T.opt(pd.type === 'boolean' ? T.bool : T.string)]));
-  const checkScope = makeScope({ params: paramTypes, values: valueTypes, steps: { forbidden: 'a check' }, paramNames, given: givenTypes, host: true });
-  for (const [i, c] of (def.checks ?? []).entries()) {
-    const wn = nodeAt(root, ['checks', i, 'when'])!;
-    const when = parseCondition(wn, p);
-    if (when) {
-      try {
-        const t = typeOf(when, checkScope);
-        if (!fits(t, T.bool) || t.k === 'any') p.add(wn.pos, `the condition is ${tyName(t)}, not a boolean`, 'compare it, e.g. params.file.filesystem == null');
-      } catch (err) {
-        if (!(err instanceof ExprError)) throw err;
-        p.add(exprPos(wn, err.at), err.message, err.fix);
-      }
-    }
-    const guards = new Set(when ? conjuncts(when) : []);
-    const text = (key: 'message' | 'hint'): ArgNode | undefined => {
-      const n = nodeAt(root, ['checks', i, key]);
-      if (!n) return undefined;
-      const a = argNode(n, p);
-      const t = a && argType(a, checkScope, guards, p);
-      if (t && !fits(t, T.string) && !fits(t, T.int)) p.add(n.pos, `check ${i + 1}: the ${key} is ${tyName(t)}`, `a ${key} is text`);
-      return a;
-    };
-    const message = text('message');
-    const hint = text('hint');
-    if (when && message) checks.push({ when, message, ...(hint ? { hint } : {}) });
-  }
+  // checks: conditions over params and values, message and hint templates (after the params' own)
+  const checkScope = makeScope({ params: paramTypes, values: valueTypes, steps: { forbidden: 'a check' }, paramNames, given: givenTypesOf(def), host: true });
+  checks.push(...compileChecks(root, ['checks'], def.checks?.length ?? 0, checkScope, p));
 
   // steps
   const all = new Map<string, StepInfo>();

@@ -8,7 +8,7 @@ import type { StepKind } from '../../machines/types.js';
 import type { Ast, Template } from './expr.js';
 import type { Value } from './evaluate.js';
 import { KIND_NAMES } from './kinds.js';
-import { nameSchema, paramSchema, type ParamDef } from './params.js';
+import { nameSchema, paramCheckSchema, paramSchema, type ParamDef } from './params.js';
 import type { PNode } from './nodes.js';
 
 const scalar = z.union([z.string(), z.number().int(), z.boolean(), z.null()]);
@@ -22,11 +22,7 @@ export const stepSchema = z.strictObject({
 });
 
 /** A refusal before anything changes: when `when` holds for the params, the run is refused with `message` (and `hint`). */
-export const checkSchema = z.strictObject({
-  when: z.union([z.string().min(1), z.boolean()]),
-  message: z.string().min(1),
-  hint: z.string().min(1).optional(),
-});
+export const checkSchema = paramCheckSchema;
 
 export const definitionSchema = z.strictObject({
   name: nameSchema,
@@ -56,11 +52,13 @@ export interface Segment {
   node: PNode;
 }
 
-/** A compiled `checks:` entry. */
+/** A compiled `checks:` entry (of the workflow, or of a param). */
 export interface CompiledCheck {
   when: Ast;
   message: ArgNode;
   hint?: ArgNode;
+  /** a param's own check: refuses as soon as that param is known, before later params are looked up */
+  param?: string;
 }
 
 export interface CompiledStep {
@@ -85,7 +83,7 @@ export interface Workflow {
   /** in file order */
   params: [string, ParamDef, ArgNode | undefined][];
   values: [string, ArgNode][];
-  /** refusals over params and values, in file order, checked before anything changes */
+  /** refusals before anything changes: each param's own (`param` set) as soon as it is known, then the workflow's over params and values, in file order */
   checks: CompiledCheck[];
   steps: CompiledStep[];
   outputs: [string, ArgNode][];

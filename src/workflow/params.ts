@@ -14,8 +14,28 @@ import { T, type Ty } from './evaluate.js';
 export const NAME_RE = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 export const nameSchema = z.string().regex(NAME_RE, { message: 'a name is lower-case words joined by -' });
 
+/** A refusal as soon as its param is known (before later params are looked up on the host): the shape of a workflow's `checks:` entry. */
+export const paramCheckSchema = z.strictObject({
+  when: z.union([z.string().min(1), z.boolean()]),
+  message: z.string().min(1),
+  hint: z.string().min(1).optional(),
+});
+
+/**
+ * A partition found through an fstab: the partition that /etc/fstab on the filesystem of
+ * partition param `in` mounts at the place string param `at` gives, or (`at` left empty)
+ * at the first of `places` the fstab has.
+ */
+const fstabSchema = z.strictObject({
+  in: nameSchema,
+  at: nameSchema,
+  places: z.array(z.string().regex(/^\/[A-Za-z0-9._/+-]*$/)).min(1).max(16),
+});
+
 const base = {
   description: z.string().min(1),
+  /** refusals as soon as this param is known (they may read it and the params before it) */
+  checks: z.array(paramCheckSchema).max(64).optional(),
   required: z.literal(true).optional(),
   /** a literal in the option's own syntax (e.g. 1G), or a template such as flow-${run.id} */
   default: z.union([z.string(), z.number().int(), z.boolean()]).optional(),
@@ -47,11 +67,14 @@ export const paramSchema = z.discriminatedUnion('type', [
     ...base,
     pattern: z.string().max(200).optional(),
     'max-length': z.number().int().positive().max(4096).optional(),
-    /** dm-name: a device-mapper device name, refused with device-mapper's own rules and messages */
-    format: z.enum(['dm-name']).optional(),
+    /**
+     * dm-name: a device-mapper device name, refused with device-mapper's own rules and messages;
+     * path-in-image: an absolute path inside a filesystem (no . or .. component), normalised
+     */
+    format: z.enum(['dm-name', 'path-in-image']).optional(),
   }),
   z.strictObject({ type: z.literal('one-of'), ...base, choices: z.array(z.string().min(1)).min(1) }),
-  z.strictObject({ type: z.literal('partition'), ...base, of: nameSchema }),
+  z.strictObject({ type: z.literal('partition'), ...base, of: nameSchema, fstab: fstabSchema.optional() }),
 ]);
 export type ParamDef = z.infer<typeof paramSchema>;
 export type ParamType = ParamDef['type'];
@@ -91,7 +114,17 @@ export function paramType(p: ParamDef): Ty {
     case 'partition':
       // a partition of an existing-file param (number null: a whole image without a table), in 512-byte sectors;
       // its filesystem's type (null: none flow recognises), block size and the bytes it claims (0: unknown)
-      return T.record({ number: T.opt(T.int), start: T.int, sectors: T.int, filesystem: T.opt(T.string), 'block-size': T.int, 'filesystem-size': T.int });
+      // found through an fstab: where it is mounted inside the filesystem that fstab is on, and how it was found
+      // (e.g. "/etc/fstab: PARTUUID=5452574f-01", or "--boot-partition")
+      return T.record({
+        number: T.opt(T.int),
+        start: T.int,
+        sectors: T.int,
+        filesystem: T.opt(T.string),
+        'block-size': T.int,
+        'filesystem-size': T.int,
+        ...(p.fstab ? { 'mounted-at': T.string, 'found-by': T.string } : {}),
+      });
   }
 }
 
@@ -174,6 +207,8 @@ export function parseScalarParam(name: string, p: ParamDef, raw: string | boolea
       // a device-mapper name: device-mapper's rules and messages first (what the built-ins always said);
       // a max-length under dm's 127 bytes is the room left for the suffixes the workflow adds
       if (p.format === 'dm-name') checkDmName(opt, s, Math.max(0, 127 - (p['max-length'] ?? 127)));
+      if (s === '' && p.default === '') return s; // optional: left out (as a file param whose default is '')
+      if (p.format === 'path-in-image') return pathInImage(opt, s);
       if (/[\x00-\x1f\x7f]/.test(s)) throw new UsageError(`${opt} ${quote(s)} contains control characters (newline, tab, ...)`, 'leave them out');
       if (s.length === 0) throw new UsageError(`${opt} is empty`, `leave out ${opt} for the default, or give a value`);
       const maxLen = p['max-length'] ?? 4096;
@@ -189,4 +224,15 @@ export function parseScalarParam(name: string, p: ParamDef, raw: string | boolea
     default:
       throw new Error(`${opt}: a ${p.type} param is resolved by reading the host (preflight), not parsed alone`);
   }
+}
+
+const IN_IMAGE = /^\/[A-Za-z0-9._/+-]*$/;
+
+/** An absolute path inside a filesystem (e.g. /boot/firmware): no . or .. component, no trailing /. */
+function pathInImage(opt: string, s: string): string {
+  const parts = s.split('/');
+  if (!IN_IMAGE.test(s) || parts.some((c) => c === '.' || c === '..') || s.length > 255 || parts.every((c) => c === '')) {
+    throw new UsageError(`${opt} ${quote(s)} is not a directory inside the image`, 'give an absolute path such as /boot/firmware or /boot (letters, digits and . _ + - /)');
+  }
+  return '/' + parts.filter(Boolean).join('/');
 }

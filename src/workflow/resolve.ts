@@ -5,7 +5,7 @@
  */
 import type { Json, Outputs, StepDef } from '../../machines/types.js';
 import { renderTable, type EvaluatedSegment } from './dm-table.js';
-import type { ArgNode, CompiledStep, Workflow } from './definition.js';
+import type { ArgNode, CompiledCheck, CompiledStep, Workflow } from './definition.js';
 import { evaluate, evaluateTemplate, type EvalScope, type Value } from './evaluate.js';
 import { ExprError, type Ast, type RefRoot } from './expr.js';
 import { dmUuid } from './kinds.js';
@@ -161,7 +161,17 @@ export function refuseByChecks(wf: Workflow, params: Record<string, Value>, run:
   const values: Record<string, Value> = {};
   const scope = scopeOf(params, values, run, {}, given, host);
   for (const [name, a] of wf.values) values[name] = evalArg(a, scope);
-  for (const c of wf.checks) {
+  refuse(wf.checks.filter((c) => c.param === undefined), scope);
+}
+
+/** A param's own checks, as soon as it is known (`sofar`: it and the params before it). */
+export function refuseByParamChecks(wf: Workflow, param: string, sofar: Record<string, Value>, run: RunFacts, given: Given, host?: HostFacts): void {
+  refuse(wf.checks.filter((c) => c.param === param), scopeOf(sofar, {}, run, {}, given, host));
+}
+
+/** The first check whose condition holds refuses the run (UsageError with its message and hint). */
+function refuse(checks: readonly CompiledCheck[], scope: EvalScope): void {
+  for (const c of checks) {
     if (evaluate(c.when, scope) !== true) continue;
     throw new UsageError(String(evalArg(c.message, scope)), c.hint ? String(evalArg(c.hint, scope)) : undefined);
   }
@@ -214,9 +224,10 @@ export type HostResolver = (name: string, p: ParamDef, text: string, sofar: Read
 /**
  * resolveParams for a preflight that reads the host: each host-typed param's path (its
  * option, or its default evaluated over run facts and earlier params) is resolved by `host`
- * in file order, a partition after the image it is `of`.
+ * in file order, a partition after the image it is `of`; each param's own checks refuse
+ * as soon as it is known (`facts`: the machine's, for host.NAME).
  */
-export async function resolveParamsOnHost(wf: Workflow, given: Readonly<Record<string, string | boolean | undefined>>, run: RunFacts, cwd: string, host: HostResolver): Promise<Record<string, Value>> {
+export async function resolveParamsOnHost(wf: Workflow, given: Given, run: RunFacts, cwd: string, host: HostResolver, facts?: HostFacts): Promise<Record<string, Value>> {
   const found: Record<string, Value> = {};
   const sofar: Record<string, Value> = {};
   for (const [name, p, dflt] of wf.params) {
@@ -230,10 +241,11 @@ export async function resolveParamsOnHost(wf: Workflow, given: Readonly<Record<s
       else text = '';
       found[name] = await host(name, p, text, sofar);
       sofar[name] = found[name]!;
-      continue;
+    } else {
+      // scalars in order too: a later default may read them
+      Object.assign(sofar, resolveParams({ ...wf, params: wf.params.filter(([n]) => n === name || Object.hasOwn(sofar, n)) }, given, found, run, cwd));
     }
-    // scalars in order too: a later default may read them
-    Object.assign(sofar, resolveParams({ ...wf, params: wf.params.filter(([n]) => n === name || Object.hasOwn(sofar, n)) }, given, found, run, cwd));
+    refuseByParamChecks(wf, name, sofar, run, given, facts);
   }
   return resolveParams(wf, given, found, run, cwd);
 }

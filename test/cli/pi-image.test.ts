@@ -4,7 +4,7 @@
  * refusals (before anything changes), --cow-file (created, refused when it exists, reused
  * with --reuse-cow) and 1 KiB-block roots (refused with zram COWs, accepted with a file).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { buildTestImage, type TestImageSpec } from '../../src/kernel/fake/test-image.js';
@@ -62,7 +62,11 @@ describe('pi-image: the boot partition where the image says', () => {
     expect(statSync(cow).size).toBe(20 << 20);
     expect(r.stdout).toMatch(new RegExp(`boot-mountpoint +${mnt}/boot/firmware\n`));
     const show = JSON.parse(sb.flow(['show', id, '--json']).stdout);
-    expect(show.params).toMatchObject({ bootAt: '/boot/firmware', bootFrom: '/etc/fstab: PARTUUID=5452574f-01', boot: { number: 1 }, root: { number: 2 }, cowFile: cow });
+    expect(show.params).toMatchObject({
+      'boot-partition': { number: 1, 'mounted-at': '/boot/firmware', 'found-by': '/etc/fstab: PARTUUID=5452574f-01' },
+      'root-partition': { number: 2 },
+      'cow-file': { path: cow },
+    });
     // both snapshots persistent, each on its own region of the file
     const tables = sb.kernel().dm.map((d) => d.name);
     expect(tables.sort()).toEqual([`flow-${id}`, `flow-${id}-base`, `flow-${id}-boot`, `flow-${id}-boot-base`].sort());
@@ -88,7 +92,7 @@ describe('pi-image: the boot partition where the image says', () => {
     expect(r.code, r.stderr).toBe(0);
     const id = runId(r);
     expect(targets(sb)).toEqual([join(sb.runDir, id, 'mnt'), join(sb.runDir, id, 'mnt', 'boot')]);
-    expect(JSON.parse(sb.flow(['show', id, '--json']).stdout).params).toMatchObject({ bootAt: '/boot', bootFrom: '/etc/fstab: LABEL=bootfs' });
+    expect(JSON.parse(sb.flow(['show', id, '--json']).stdout).params).toMatchObject({ 'boot-partition': { 'mounted-at': '/boot', 'found-by': '/etc/fstab: LABEL=bootfs' } });
     expect(sb.flow(['rollback', id]).code).toBe(0);
   });
 
@@ -114,6 +118,8 @@ describe('pi-image: the boot partition where the image says', () => {
     ['--boot-at outside the image', {}, ['--boot-at', '../etc'], /is not a directory inside the image/],
     ['--boot-at a directory the image lacks', {}, ['--boot-at', '/boot/efi', '--boot-partition', '1'], /has no directory \/boot\/efi/],
     ['the boot partition is the root', {}, ['--boot-partition', '2'], /both partition 2/],
+    ['a root partition that is no ext filesystem', {}, ['--root-partition', '1'], /partition 1 of .* holds a vfat filesystem, not the ext4 root/],
+    ['a --boot-at the fstab mounts nothing at', {}, ['--boot-at', '/boot'], /\/etc\/fstab on partition 2 of .* mounts nothing at \/boot$/m],
     ['--reuse-cow without --cow-file', {}, ['--reuse-cow'], /--reuse-cow needs --cow-file/],
     ['--reuse-cow with a --cow-file that does not exist', {}, ['--reuse-cow', '--cow-file', '/nonexistent.cow'], /--cow-file \/nonexistent.cow does not exist/],
   ] as const)('refused before anything changes: %s', async (_what, o, extra, message) => {
@@ -123,6 +129,42 @@ describe('pi-image: the boot partition where the image says', () => {
     const r = sb.flow(['run', 'pi-image', '--image', img, ...cow, ...extra]);
     expect(r.stderr).toMatch(message);
     nothingChanged(sb, r);
+  });
+});
+
+describe('pi-image: refused from its file alone', () => {
+  test('an image without a partition table: refused before its /etc/fstab is looked for', () => {
+    const sb = sandbox();
+    const img = sb.file('plain.img', 8 << 20);
+    const r = sb.flow(['run', 'pi-image', '--image', img, '--cow-file', join(sb.dir, 'c.cow')]);
+    expect(r.stderr).toMatch(/plain.img has no partition table/);
+    expect(r.stderr).toMatch(/pi-image takes a whole disk image/);
+    nothingChanged(sb, r);
+  });
+
+  test('zram COWs larger than the memory, together', async () => {
+    const sb = sandbox();
+    const img = await piImage(sb, 'x.img', { bootSector: 4096 });
+    const r = sb.flow(['run', 'pi-image', '--image', img, '--cow-size', '64T', '--boot-cow-size', '64T']);
+    expect(r.stderr).toMatch(/--cow-size 64T and --boot-cow-size 64T are more than this machine's memory/);
+    nothingChanged(sb, r);
+  });
+
+  test('a copy of pi-image under another name refuses the same, and runs the same', async () => {
+    const sb = sandbox();
+    const def = sb.flow(['workflows', '--definition', 'pi-image']);
+    expect(def.code, def.stderr).toBe(0);
+    const copy = join(sb.dir, 'my-pi.yaml');
+    writeFileSync(copy, def.stdout.replace(/^name: pi-image$/m, 'name: my-pi'));
+    const img = await piImage(sb, 'nofstab.img', { fstab: null });
+    const refused = sb.flow(['run', copy, '--image', img, '--cow-file', join(sb.dir, 'c.cow')]);
+    expect(refused.stderr).toMatch(/partition 2 of .*nofstab.img \(--root-partition\) has no \/etc\/fstab/);
+    nothingChanged(sb, refused);
+    const ok = await piImage(sb, 'ok.img');
+    const r = sb.flow(['run', copy, '--image', ok, '--cow-file', join(sb.dir, 'c.cow'), '--cow-size', '16M', '--boot-cow-size', '4M', '--size', '128M']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(targets(sb)).toEqual([join(sb.runDir, runId(r), 'mnt'), join(sb.runDir, runId(r), 'mnt', 'boot', 'firmware')]);
+    expect(sb.flow(['rollback', runId(r)]).code).toBe(0);
   });
 });
 

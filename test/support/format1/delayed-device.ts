@@ -5,7 +5,8 @@ import { UsageError } from '../../../src/errors.js';
 import { delayedDeviceParams, type DelayedDeviceParams } from '../../../machines/delayed-device.js';
 import { defaultName } from '../../../machines/types.js';
 import { checkFsFits, existingFile, statOrNull } from '../../../src/preflight/files.js';
-import { mountpointFor, str, type PreflightEnv, type RawOptions } from '../../../src/preflight/types.js';
+import type { PreflightEnv, RawOptions } from '../../../src/preflight/types.js';
+import { mountpointFor, str } from './options.js';
 import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from '../../../src/preflight/values.js';
 
 const MAX_DELAY_MS = 60_000;

@@ -3,7 +3,8 @@ import { identityOf } from '../../../src/kernel/files.js';
 import { UsageError } from '../../../src/errors.js';
 import { loopMountParams, type LoopMountParams } from '../../../machines/loop-mount.js';
 import { checkFsFits, existingFile } from '../../../src/preflight/files.js';
-import { mountpointFor, type PreflightEnv, type RawOptions } from '../../../src/preflight/types.js';
+import type { PreflightEnv, RawOptions } from '../../../src/preflight/types.js';
+import { mountpointFor } from './options.js';
 import { checkPath } from '../../../src/preflight/values.js';
 
 export async function preflightLoopMount(raw: RawOptions, env: PreflightEnv): Promise<LoopMountParams> {

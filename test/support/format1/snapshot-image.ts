@@ -9,8 +9,9 @@ import { snapshotImageParams, type SnapshotImageParams } from '../../../machines
 import { defaultName } from '../../../machines/types.js';
 import { choosePartition } from '../../../src/preflight/partition.js';
 import { checkFsFits, existingFile } from '../../../src/preflight/files.js';
-import { cowFile, refuseAttached } from '../../../src/preflight/cow-file.js';
-import { mountpointFor, str, type PreflightEnv, type RawOptions } from '../../../src/preflight/types.js';
+import { cowFile, refuseAttached } from './cow-file.js';
+import type { PreflightEnv, RawOptions } from '../../../src/preflight/types.js';
+import { mountpointFor, str } from './options.js';
 import { checkDmName, checkPath, formatSize, parseInteger, parseSize } from '../../../src/preflight/values.js';
 
 /** zram's logical block size, inherited by a snapshot with a zram COW */

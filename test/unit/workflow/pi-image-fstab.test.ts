@@ -1,8 +1,11 @@
 /** pi-image's reading of an image's /etc/fstab and partition names (src/preflight/fstab.ts), and sfdisk's ids. */
 import { describe, expect, test } from 'vitest';
 import { parseSfdiskJson } from '../../../src/kernel/parse/sfdisk.js';
-import { bootEntry, parseFstab, partitionFor, partuuidOf } from '../../../src/preflight/fstab.js';
+import { entryAt, parseFstab, partitionFor, partuuidOf } from '../../../src/preflight/fstab.js';
 import { captured } from '../kernel/fixture.js';
+
+/** where Raspberry Pi OS mounts its boot partition: pi-image's `fstab: places:` (machines/pi-image.yaml) */
+const PI_BOOT = ['/boot/firmware', '/boot'];
 
 const BOOKWORM = `proc            /proc           proc    defaults          0       0
 PARTUUID=5452574f-01  /boot/firmware  vfat    defaults          0       2
@@ -14,15 +17,15 @@ describe('pi-image: fstab', () => {
   test('Raspberry Pi OS Bookworm: the boot partition by PARTUUID at /boot/firmware', () => {
     const e = parseFstab(BOOKWORM);
     expect(e.map((x) => x.target)).toEqual(['/proc', '/boot/firmware', '/']);
-    expect(bootEntry(e)).toEqual({ spec: 'PARTUUID=5452574f-01', target: '/boot/firmware', type: 'vfat' });
+    expect(entryAt(e, PI_BOOT)).toEqual({ spec: 'PARTUUID=5452574f-01', target: '/boot/firmware', type: 'vfat' });
   });
 
   test('older images: /boot, LABEL=, octal escapes, trailing slashes; --boot-at picks its own entry', () => {
     const e = parseFstab('LABEL=boot\\040fs /boot/ vfat defaults 0 2\n/dev/mmcblk0p3 /data ext4 defaults 0 2\n');
-    expect(bootEntry(e)).toEqual({ spec: 'LABEL=boot fs', target: '/boot', type: 'vfat' });
-    expect(bootEntry(e, '/data')?.spec).toBe('/dev/mmcblk0p3');
-    expect(bootEntry(e, '/boot/firmware')).toBeUndefined();
-    expect(bootEntry(parseFstab('# nothing\n\n'))).toBeUndefined();
+    expect(entryAt(e, PI_BOOT)).toEqual({ spec: 'LABEL=boot fs', target: '/boot', type: 'vfat' });
+    expect(entryAt(e, ['/data'])?.spec).toBe('/dev/mmcblk0p3');
+    expect(entryAt(e, ['/boot/firmware'])).toBeUndefined();
+    expect(entryAt(parseFstab('# nothing\n\n'), PI_BOOT)).toBeUndefined();
   });
 
   test('PARTUUID of a DOS partition is the disk id and the number in hex; of a GPT partition its own UUID', () => {

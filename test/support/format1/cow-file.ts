@@ -1,11 +1,12 @@
-/** --cow-file and --reuse-cow of pi-image's own preflight (and of format-1 snapshot-image in test/support/format1): the file checked, and the image and file not in use. */
+/** --cow-file and --reuse-cow of the format-1 TypeScript snapshot-image preflight: the file checked, and the image and file not in use. */
 import path from 'node:path';
-import { UsageError } from '../errors.js';
-import type { Kernel } from '../kernel/types.js';
-import type { FsStat } from '../fs/types.js';
-import { existingFile, statOrNull } from './files.js';
-import { str, type PreflightEnv, type RawOptions } from './types.js';
-import { checkPath } from './values.js';
+import { UsageError } from '../../../src/errors.js';
+import type { Kernel } from '../../../src/kernel/types.js';
+import type { FsStat } from '../../../src/fs/types.js';
+import { existingFile, statOrNull } from '../../../src/preflight/files.js';
+import type { PreflightEnv, RawOptions } from '../../../src/preflight/types.js';
+import { str } from './options.js';
+import { checkPath } from '../../../src/preflight/values.js';
 
 /** --cow-file: a new file (its directory must exist), or with --reuse-cow an existing one of the right size (`sizes`: the options that give it). */
 export async function cowFile(env: PreflightEnv, raw: RawOptions, reuse: boolean, bytes: number, sizes: string) {
