@@ -29,7 +29,7 @@ export class ResolveError extends Error {}
 /** The options as given (for checks: given.NAME), by param name. */
 export type Given = Readonly<Record<string, string | boolean | undefined>>;
 
-/** Facts of the machine preflight runs on (for checks: host.NAME; src/workflow/check.ts HOST_FACTS). */
+/** Facts of the machine preflight runs on (for checks: host.NAME; src/workflow/check-scope.ts HOST_FACTS). */
 export interface HostFacts {
   /** its RAM in bytes (MemTotal) */
   memory: number;
