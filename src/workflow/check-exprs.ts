@@ -120,21 +120,25 @@ export function givenTypesOf(def: { params?: Record<string, ParamDef> }): Map<st
   return new Map(Object.entries(def.params ?? {}).map(([n, pd]) => [n, T.opt(pd.type === 'boolean' ? T.bool : T.string)]));
 }
 
+/** A condition parsed and typed in `scope`: a boolean that depends on something (`example` for the fix), or undefined with the problem reported. */
+export function typedCondition(n: PNode, scope: TypeScope, p: Problems, example: string): Ast | undefined {
+  const when = parseCondition(n, p);
+  if (!when) return undefined;
+  try {
+    const t = typeOf(when, scope);
+    if (!fits(t, T.bool) || t.k === 'any') p.add(n.pos, `the condition is ${tyName(t)}, not a boolean`, `compare it, e.g. ${example}`);
+  } catch (err) {
+    if (!(err instanceof ExprError)) throw err;
+    p.add(exprPos(n, err.at), err.message, err.fix);
+  }
+  return when;
+}
+
 /** The `count` refusals listed at `at` (a workflow's `checks:`, or a param's, then `param` names it): condition, message and hint typed in `scope`. */
 export function compileChecks(root: PNode, at: readonly PropertyKey[], count: number, scope: TypeScope, p: Problems, param?: string): CompiledCheck[] {
   const out: CompiledCheck[] = [];
   for (let i = 0; i < count; i++) {
-    const wn = nodeAt(root, [...at, i, 'when'])!;
-    const when = parseCondition(wn, p);
-    if (when) {
-      try {
-        const t = typeOf(when, scope);
-        if (!fits(t, T.bool) || t.k === 'any') p.add(wn.pos, `the condition is ${tyName(t)}, not a boolean`, 'compare it, e.g. params.file.filesystem == null');
-      } catch (err) {
-        if (!(err instanceof ExprError)) throw err;
-        p.add(exprPos(wn, err.at), err.message, err.fix);
-      }
-    }
+    const when = typedCondition(nodeAt(root, [...at, i, 'when'])!, scope, p, 'params.file.filesystem == null');
     const guards = new Set(when ? conjuncts(when) : []);
     const text = (key: 'message' | 'hint'): ArgNode | undefined => {
       const n = nodeAt(root, [...at, i, key]);

@@ -14,7 +14,7 @@ import { ExprError, type Ast } from './expr.js';
 import { KINDS } from './kinds.js';
 import { nodeAt, plain, posAt, type Diagnostic, type PNode } from './nodes.js';
 import { Problems, exprPos, keyPos, zodProblems } from './check-problems.js';
-import { argNode, parseCondition, argType, givenTypesOf, compileChecks } from './check-exprs.js';
+import { argNode, parseCondition, argType, givenTypesOf, compileChecks, typedCondition } from './check-exprs.js';
 import { makeScope, type StepInfo } from './check-scope.js';
 import { checkParams } from './check-params.js';
 
@@ -62,19 +62,9 @@ export function checkTree(root: PNode, source: string): { workflow?: Workflow; p
     let when: Ast | undefined;
     let whenText: string | undefined;
     if (s.when !== undefined) {
-      const wn = nodeAt(root, [...path, 'when'])!;
-      when = parseCondition(wn, p);
+      const scope = makeScope({ params: paramTypes, values: valueTypes, steps: { forbidden: 'a condition' }, paramNames });
+      when = typedCondition(nodeAt(root, [...path, 'when'])!, scope, p, 'params.x > 0');
       whenText = String(s.when);
-      if (when) {
-        const scope = makeScope({ params: paramTypes, values: valueTypes, steps: { forbidden: 'a condition' }, paramNames });
-        try {
-          const t = typeOf(when, scope);
-          if (!fits(t, T.bool) || t.k === 'any') p.add(wn.pos, `the condition is ${tyName(t)}, not a boolean`, 'compare it, e.g. params.x > 0');
-        } catch (err) {
-          if (!(err instanceof ExprError)) throw err;
-          p.add(exprPos(wn, err.at), err.message, err.fix);
-        }
-      }
     }
     const info: StepInfo = { index: i, kind: s.kind, when, whenText };
     const guards = new Set(when ? conjuncts(when) : []);
