@@ -173,10 +173,14 @@ describe('two rollbacks of the same run at once', () => {
     const file = join(t.sb.dir, 'slow.img');
     const r = t.run('delayed-device', ['--file', file, '--size', '32M', '--delay', '0']);
     const { id } = r;
-    // both start at the same instant; the one that gets the run's lock lingers at its
-    // first undo (a test-only pause) so the two surely overlap
-    const pause = { FLOW_PAUSE_AT: 'undo:mount:before-intent:6000' };
+    // both start at the same instant; the one that gets the run's lock is held at its first
+    // undo (a test-only pause) until the other has exited, so the two surely overlap however
+    // long either takes to start
+    const gate = join(t.sb.dir, 'release-rollback');
+    const pause = { FLOW_PAUSE_AT: 'undo:mount:before-intent:600000', FLOW_PAUSE_RELEASE: gate };
     const pair = [t.sb.start(['--verbose', 'rollback', id], pause), t.sb.start(['--verbose', 'rollback', id], pause)];
+    await Promise.race(pair.map((c) => c.done));
+    writeFileSync(gate, '');
     const res = await all(pair);
     const codes = res.map((x) => x.code);
     expect([...codes].sort(), res.map((x) => x.stderr).join('\n---\n')).toEqual([0, 4]);
@@ -216,9 +220,19 @@ describe('two rollbacks of the same run at once', () => {
 
 describe('two runs racing for the same device name', () => {
   /** Two delayed-device runs with --name NAME started at once; `extra` for both. */
-  async function race(name: string, extra: Record<string, string>): Promise<{ winner: RunJson; loser: Result; loserFile: string }> {
+  /** Two runs with the same --name; `holdAt`: both held at that point until both are there. */
+  async function race(name: string, holdAt?: string): Promise<{ winner: RunJson; loser: Result; loserFile: string }> {
     const files = [join(t.sb.dir, `${name}-a.img`), join(t.sb.dir, `${name}-b.img`)];
+    const gate = join(t.sb.dir, `release-${name}`);
+    const extra: Record<string, string> = holdAt ? { FLOW_PAUSE_AT: `${holdAt}:600000`, FLOW_PAUSE_RELEASE: gate } : {};
     const pair = files.map((f) => t.sb.start(['run', 'delayed-device', '--file', f, '--size', '32M', '--delay', '0', '--name', name, '--json'], extra));
+    if (holdAt) {
+      try {
+        await Promise.all(pair.map((c) => c.waitFor(new RegExp(`^crash-paused ${holdAt}$`, 'm'), 'stderr')));
+      } finally {
+        writeFileSync(gate, ''); // also when one did not get there: the other is not left held
+      }
+    }
     const res = await all(pair);
     for (const r of res) {
       const id = r.stdout.trim() ? lastJson(r).id : undefined;
@@ -250,7 +264,7 @@ describe('two runs racing for the same device name', () => {
 
   it('started at the same instant: exactly one succeeds; the other leaves nothing, with a clear message', { timeout: 900_000 }, async () => {
     const name = `race${process.pid}a`;
-    const { winner, loser, loserFile } = await race(name, {});
+    const { winner, loser, loserFile } = await race(name);
     expect([1, 2]).toContain(loser.code);
     expect(loser.stderr).toContain(name);
     const how = expectLoserGone(name, winner, loser, loserFile);
@@ -260,8 +274,8 @@ describe('two runs racing for the same device name', () => {
 
   it('both past the preflight (the name still free), then both create: one succeeds, the other fails at its dm step and rolls back', { timeout: 900_000 }, async () => {
     const name = `race${process.pid}b`;
-    // both wait before their dm step, so both checked the name while it was free
-    const { winner, loser, loserFile } = await race(name, { FLOW_PAUSE_AT: 'apply:create-delay:before-intent:10000' });
+    // both are held before their dm step until both are there, so both checked the name while it was free
+    const { winner, loser, loserFile } = await race(name, 'apply:create-delay:before-intent');
     expect(loser.code, loser.stderr).toBe(1);
     expect(loser.stderr).toContain('create-delay');
     expect(loser.stderr).toContain(name);
@@ -273,7 +287,7 @@ describe('two runs racing for the same device name', () => {
     expect(evs.at(-1)!.type).toBe('RollbackFinished');
     expectLoserGone(name, winner, loser, loserFile);
     t.rollback(winner.id);
-    console.log(`figure: same --name, both past the preflight: 1 run done, the other failed at create-delay (exit 1) and rolled back: ${loser.stderr.split('\n')[0]}`);
+    console.log(`figure: same --name, both past the preflight: 1 run done, the other failed at create-delay (exit 1) and rolled back: ${loser.stderr.split('\n').find((l) => !l.startsWith('crash-paused'))}`);
   });
 });
 

@@ -5,6 +5,8 @@
  * device, a loop device made by someone else) are never touched.
  */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { labCase } from './lab-case.js';
 import { requireLab } from './lab-env.js';
@@ -56,23 +58,25 @@ describe('snapshot-image failing on the real kernel', () => {
     const img = t.sb.piImage('pi.img', 128);
     const sum = await sha256(img.path);
     const name = `race-${process.pid}-${Date.now()}`;
-    // flow pauses before the snapshot step; meanwhile another tool takes the name
+    // flow is held before the snapshot step; meanwhile another tool takes the name, then flow goes on
+    const gate = join(t.sb.dir, 'release-create-snapshot');
     const child = spawn(process.execPath, [TEST_ENTRY, 'run', 'snapshot-image', '--image', img.path, '--name', name, '--size', '256M', '--cow-size', '32M'], {
       cwd: t.sb.dir,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH, FLOW_STATE_DIR: t.sb.stateDir, FLOW_RUN_DIR: t.sb.runDir, FLOW_PAUSE_AT: 'apply:create-snapshot:before-intent:8000' },
+      env: { PATH: process.env.PATH, FLOW_STATE_DIR: t.sb.stateDir, FLOW_RUN_DIR: t.sb.runDir, FLOW_PAUSE_AT: 'apply:create-snapshot:before-intent:600000', FLOW_PAUSE_RELEASE: gate },
     });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    while (!/done\s+add-cow/.test(stdout)) {
+    while (!/^crash-paused apply:create-snapshot:before-intent$/m.test(stderr)) {
       if (child.exitCode !== null) throw new Error(`flow ended early:\n${stdout}\n${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     sh(['dmsetup', 'create', name, '-u', `OTHER-${name}`], { input: '0 2048 zero\n' });
     t.undo(() => void sh(['dmsetup', 'remove', '--retry', name]));
+    writeFileSync(gate, '');
     expect(await exited, `${stdout}\n${stderr}`).toBe(1);
     expect(stdout).toMatch(/FAILED\s+create-snapshot/);
     expect(stdout).toMatch(/rolling back \(step-failed\)/);
