@@ -29,7 +29,10 @@ export const paramCheckSchema = z.strictObject({
 const fstabSchema = z.strictObject({
   in: nameSchema,
   at: nameSchema,
-  places: z.array(z.string().regex(/^\/[A-Za-z0-9._/+-]*$/)).min(1).max(16),
+  places: z
+    .array(z.string().refine(isPathInImage, { message: 'a place is an absolute path inside the image (letters, digits and . _ + - /, no . or .. component)' }))
+    .min(1)
+    .max(16),
 });
 
 const base = {
@@ -226,12 +229,16 @@ export function parseScalarParam(name: string, p: ParamDef, raw: string | boolea
   }
 }
 
-const IN_IMAGE = /^\/[A-Za-z0-9._/+-]*$/;
+/** An absolute path inside a filesystem (e.g. /boot/firmware): letters, digits and . _ + - /, no . or .. component, not / itself. */
+function isPathInImage(s: string): boolean {
+  const parts = s.split('/');
+  return /^\/[A-Za-z0-9._/+-]*$/.test(s) && !parts.some((c) => c === '.' || c === '..') && s.length <= 255 && !parts.every((c) => c === '');
+}
 
-/** An absolute path inside a filesystem (e.g. /boot/firmware): no . or .. component, no trailing /. */
+/** A path-in-image option's value, normalised (no doubled or trailing /). */
 function pathInImage(opt: string, s: string): string {
   const parts = s.split('/');
-  if (!IN_IMAGE.test(s) || parts.some((c) => c === '.' || c === '..') || s.length > 255 || parts.every((c) => c === '')) {
+  if (!isPathInImage(s)) {
     throw new UsageError(`${opt} ${quote(s)} is not a directory inside the image`, 'give an absolute path such as /boot/firmware or /boot (letters, digits and . _ + - /)');
   }
   return '/' + parts.filter(Boolean).join('/');

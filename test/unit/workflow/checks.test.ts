@@ -158,6 +158,7 @@ ${fstab}steps:
     expect(problems(file('      in: image\n      at: boot-at\n      places: [/boot]\n'))).toEqual([expect.stringMatching(/fstab: in: image` is not a partition param of image declared before it/)]);
     expect(problems(file('      in: root\n      at: boot-at\n      places: [/boot]\n', '    default: /boot\n'))).toEqual([expect.stringMatching(/fstab: at: boot-at` is not a string param declared before it with format: path-in-image and default: ''/)]);
     expect(problems(file('      in: root\n      at: boot-at\n      places: [boot]\n'))).toEqual([expect.stringMatching(/places/)]);
+    expect(problems(file('      in: root\n      at: boot-at\n      places: [/boot, /boot/../../etc]\n'))).toEqual([expect.stringMatching(/places\[1\].*no \. or \.\. component/)]);
   });
 
   test('path-in-image: absolute, no . or .., normalised; left out it is empty', () => {
