@@ -45,16 +45,14 @@ export async function partitionFromFstab(
   const atGiven = sofar[f.at] as string;
   const where = inPart.number === null ? image : `partition ${inPart.number} of ${image}`;
   const fix = `name the partition and its place yourself: --${name} N --${f.at} ${f.places[0]}`;
-  const readable = () => {
-    if (inPart.filesystem === null || !EXT.test(inPart.filesystem)) {
-      throw new UsageError(`${where} (--${f.in}) holds ${inPart.filesystem ? `a ${inPart.filesystem} filesystem` : 'no filesystem flow recognises'}: flow reads /etc/fstab and directories from ext2, ext3 or ext4 only`, fix);
-    }
-  };
+  // the fstab and the place's directory are both read from that filesystem
+  if (inPart.filesystem === null || !EXT.test(inPart.filesystem)) {
+    throw new UsageError(`${where} (--${f.in}) holds ${inPart.filesystem ? `a ${inPart.filesystem} filesystem` : 'no filesystem flow recognises'}: flow reads /etc/fstab and directories from ext2, ext3 or ext4 only`, fix);
+  }
   let place = atGiven === '' ? undefined : atGiven;
   let number = given === '' ? undefined : given;
   let foundBy = `--${name}`;
   if (number === undefined || place === undefined) {
-    readable();
     const text = await env.kernel.filesystems.readExtFile(image, inPart.start * 512, '/etc/fstab');
     if (text === null) throw new UsageError(`the filesystem on ${where} (--${f.in}) has no /etc/fstab`, fix);
     const entry = entryAt(parseFstab(text), place === undefined ? f.places : [place]);
@@ -68,7 +66,6 @@ export async function partitionFromFstab(
       foundBy = `/etc/fstab: ${entry.spec}`;
     }
   }
-  readable();
   if ((await env.kernel.filesystems.readExtFile(image, inPart.start * 512, place)) === null) {
     throw new UsageError(`the filesystem on ${where} (--${f.in}) has no directory ${place}`, `give --${f.at} a directory it has (e.g. ${f.places.join(' or ')})`);
   }
