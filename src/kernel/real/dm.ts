@@ -81,22 +81,18 @@ export function createRealDm(options: DmOptions = {}): DmFacility {
     checkDmId(args.uuid, 'uuid');
     if (args.table.length === 0) throw new KernelError('EINVAL', `empty table for ${args.name}`);
     const table = args.table.map(checkTableLine);
-    const clash = await taken(args.name, args.uuid);
-    if (clash) {
-      throw new KernelError(
-        'EEXIST',
-        clash.name === args.name ? `device-mapper name ${args.name} is taken by another device (UUID ${clash.uuid || 'none'})` : `device-mapper UUID ${args.uuid} is taken by ${clash.name}`,
-      );
-    }
     try {
-      // the table in argv, never on stdin (see conciseSpec); stdin is /dev/null (exec.ts)
+      // the table in argv, never on stdin (see conciseSpec); stdin is /dev/null (exec.ts).
+      // No listing first: the kernel refuses a name or UUID in use, atomically (EBUSY), where
+      // a listing before could only race with another creator; the listing is taken after
+      // such a refusal, to say which device holds what.
       await dmsetup(['create', '--concise', conciseSpec(args.name, args.uuid, table)]);
     } catch (err) {
-      // the kernel answers a duplicate name or UUID with EBUSY
-      if (err instanceof KernelError && err.code === 'EBUSY' && (await taken(args.name, args.uuid))) {
-        throw new KernelError('EEXIST', `device-mapper name ${args.name} or UUID ${args.uuid} is taken`, err.argv, err.exitCode, err.stderr);
-      }
-      throw err;
+      if (!(err instanceof KernelError && err.code === 'EBUSY')) throw err;
+      const clash = await taken(args.name, args.uuid);
+      if (!clash) throw err;
+      const what = clash.name === args.name ? `device-mapper name ${args.name} is taken by another device (UUID ${clash.uuid || 'none'})` : `device-mapper UUID ${args.uuid} is taken by ${clash.name}`;
+      throw new KernelError('EEXIST', what, err.argv, err.exitCode, err.stderr);
     }
     const created = await info(args.name);
     if (!created) throw new KernelError('EFAIL', `dmsetup created ${args.name} but it is not listed`);
@@ -120,9 +116,14 @@ export function createRealDm(options: DmOptions = {}): DmFacility {
 
   async function remove(uuid: string): Promise<void> {
     checkDmId(uuid, 'uuid');
-    if (!(await list()).some((d) => d.uuid === uuid)) throw new KernelError('ENXIO', `no device-mapper device with UUID ${uuid}`);
-    // "<device> may be device name or (if only one) -u <uuid>" (dmsetup --help)
-    await dmsetup(['remove', '--retry', '-u', uuid]);
+    // "<device> may be device name or (if only one) -u <uuid>" (dmsetup --help); no listing
+    // first: dmsetup says "Device does not exist." for a UUID no device has (ENXIO)
+    try {
+      await dmsetup(['remove', '--retry', '-u', uuid]);
+    } catch (err) {
+      if (err instanceof KernelError && err.code === 'ENXIO') throw new KernelError('ENXIO', `no device-mapper device with UUID ${uuid}`, err.argv, err.exitCode, err.stderr);
+      throw err;
+    }
   }
 
   async function targets(): Promise<{ name: string; version: string }[]> {

@@ -60,8 +60,15 @@ describe('real dm facility (stand-in dmsetup)', () => {
 
   it('creates with name, UUID and table in argv (--concise) and stdin /dev/null, and lists the device', async () => {
     expect(await dm.list()).toEqual([]);
+    const before = (await calls()).length;
     const info = await dm.create(base);
     expect(info).toMatchObject({ name: base.name, uuid: base.uuid, live: true, suspended: false, open: 0, major: 253, minor: 0 });
+    // two dmsetup processes: no listing before the create (the kernel refuses a taken name or
+    // UUID itself), then the new device's info (its device number)
+    expect((await calls()).slice(before).map((c) => [c.argv[0], c.argv.at(-1)])).toEqual([
+      ['create', `${base.name},${base.uuid},,,0 3534848 linear 7:0 94208,3534848 6950912 zero`],
+      ['info', base.name],
+    ]);
     const create = (await calls()).find((c) => c.argv[0] === 'create');
     // a dmsetup whose flow is SIGKILLed right after the spawn has nothing left to wait for
     expect(create).toEqual({ argv: ['create', '--concise', `${base.name},${base.uuid},,,0 3534848 linear 7:0 94208,3534848 6950912 zero`], stdin: '', stdinIs: '/dev/null' });
@@ -77,10 +84,11 @@ describe('real dm facility (stand-in dmsetup)', () => {
     expect(await dm.table(odd.name)).toEqual(odd.table);
   });
 
-  it('EEXIST when the name or the UUID is taken', async () => {
+  it('EEXIST when the name or the UUID is taken, naming the device that holds it', async () => {
     await dm.create(base);
-    expect(await codeOf(dm.create({ ...base, uuid: 'FLOW-other' }))).toBe('EEXIST');
-    expect(await codeOf(dm.create({ ...base, name: 'flow-other' }))).toBe('EEXIST');
+    await expect(dm.create({ ...base, uuid: 'FLOW-other' })).rejects.toMatchObject({ code: 'EEXIST', message: `device-mapper name ${base.name} is taken by another device (UUID ${base.uuid})` });
+    await expect(dm.create({ ...base, name: 'flow-other' })).rejects.toMatchObject({ code: 'EEXIST', message: `device-mapper UUID ${base.uuid} is taken by ${base.name}` });
+    expect((await dm.list()).map((d) => [d.name, d.uuid])).toEqual([[base.name, base.uuid]]);
   });
 
   it('list: a listing that races a removal ("Device does not exist.") is taken again; one that keeps failing is ENXIO', async () => {
@@ -112,13 +120,12 @@ describe('real dm facility (stand-in dmsetup)', () => {
     await patchState((s) => (s.devices[0]!.open = 1));
     expect(await codeOf(dm.remove(base.uuid))).toBe('EBUSY');
     await patchState((s) => (s.devices[0]!.open = 0));
+    const before = (await calls()).length;
     await dm.remove(base.uuid);
-    expect((await calls()).filter((c) => c.argv[0] === 'remove').map((c) => c.argv)).toEqual([
-      ['remove', '--retry', '-u', base.uuid],
-      ['remove', '--retry', '-u', base.uuid],
-    ]);
+    // one dmsetup process: no listing first (dmsetup says when no device has the UUID)
+    expect((await calls()).slice(before).map((c) => c.argv)).toEqual([['remove', '--retry', '-u', base.uuid]]);
     expect(await dm.list()).toEqual([]);
-    expect(await codeOf(dm.remove(base.uuid))).toBe('ENXIO');
+    await expect(dm.remove(base.uuid)).rejects.toMatchObject({ code: 'ENXIO', message: `no device-mapper device with UUID ${base.uuid}` });
   });
 
   it('lists targets', async () => {
