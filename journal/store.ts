@@ -62,6 +62,27 @@ export class JournalStore {
     return removeStaleTemps(this.ctx, this.runPath(id), checkpointPath(this.runPath(id)));
   }
 
+  /**
+   * Ids with a temporary file of their document beside it but no document: a `flow run`
+   * killed while it wrote its first record (`start-written`), or one writing it now.
+   */
+  async unrecordedIds(): Promise<string[]> {
+    const names = await this.ctx.fs.readdir(this.dirs.runs);
+    const ids = new Set<string>();
+    for (const n of names) {
+      const m = /^\.([^.]+)\.json\..+\.tmp$/.exec(n);
+      if (m && isRunId(m[1]!) && !names.includes(`${m[1]}.json`)) ids.add(m[1]!);
+    }
+    return [...ids];
+  }
+
+  /** Removes the run's lock file (call while holding that lock, once the run's document is gone or was never made). */
+  async removeLockFile(id: string): Promise<void> {
+    await this.ctx.fs.unlink(path.join(this.dirs.locks, `run-${id}.lock`)).catch((err: unknown) => {
+      if (!hasCode(err, 'ENOENT')) throw err;
+    });
+  }
+
   /** Removes the run's fold checkpoint, if any (the run's document is being removed). */
   async removeCheckpoint(id: string): Promise<void> {
     await removeCheckpoint(this.ctx, this.runPath(id));

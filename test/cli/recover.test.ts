@@ -1,6 +1,6 @@
 /** `flow recover`: settles every unfinished run; the boot unit that runs it. */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -86,6 +86,52 @@ describe('flow recover', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('nothing to recover: every run is done or rolled back');
     expect(recover().runs).toEqual([]);
+  });
+
+  /** The state directory's runs/ and locks/ entries, dot files included. */
+  const stateFiles = () => ({
+    runs: readdirSync(join(sb.stateDir, 'runs')).sort(),
+    locks: existsSync(join(sb.stateDir, 'locks')) ? readdirSync(join(sb.stateDir, 'locks')).sort() : [],
+  });
+
+  it('a run killed while it wrote its first record (start-written): its temporary file and lock file removed, nothing else', () => {
+    const done = runId(device('a.img'));
+    sb.file('b.img', 64 << 20);
+    const killed = sb.flow(['run', 'delayed-device', '--file', 'b.img', '--no-mount'], { FLOW_CRASH_AT: 'start-written' });
+    expect(killed.signal).toBe('SIGKILL');
+    const left = stateFiles();
+    const temp = left.runs.filter((n) => n.endsWith('.tmp'));
+    expect(temp).toEqual([expect.stringMatching(/^\.[a-z0-9]+\.json\..+\.tmp$/)]);
+    const id = /^\.([a-z0-9]+)\.json/.exec(temp[0]!)![1]!;
+    expect(left.locks).toContain(`run-${id}.lock`);
+    expect(sb.flow(['list', '--json']).stdout).not.toContain(id); // not a run: nothing was done
+    const r = sb.flow(['recover']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`run ${id} was never recorded (flow stopped while it wrote the first record): its temporary file removed`);
+    const after = stateFiles();
+    expect(after.runs).toEqual(left.runs.filter((n) => n !== temp[0]));
+    // the run locks: the done run's stays (the index's lock is recover's own)
+    const runLocks = (l: string[]) => l.filter((n) => n.startsWith('run-'));
+    expect(runLocks(after.locks)).toEqual(runLocks(left.locks).filter((n) => n !== `run-${id}.lock`));
+    expect(runLocks(after.locks)).toEqual([`run-${done}.lock`]);
+    expect(status(done)).toBe('done');
+    expect(sb.flow(['recover']).stdout).not.toContain('never recorded'); // once
+  });
+
+  it('a start still writing its first record (held at start-written, its lock held) is left alone, and then finishes', async () => {
+    sb.file('a.img', 64 << 20);
+    const release = join(sb.dir, 'release');
+    const p = sb.spawnPaused(['run', 'delayed-device', '--file', 'a.img', '--no-mount'], 'start-written', 120_000, { FLOW_PAUSE_RELEASE: release });
+    await p.reached;
+    const before = stateFiles();
+    expect(before.runs.filter((n) => n.endsWith('.tmp'))).toHaveLength(1);
+    const r = sb.flow(['recover']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('never recorded');
+    expect(stateFiles()).toEqual(before);
+    writeFileSync(release, '');
+    expect(await p.closed).toBe(0);
+    expect(status(p.io.out.split('\n')[0]!)).toBe('done');
   });
 
   it('default policy rollback: every unfinished run rolled back (reason recover); done and rolled-back runs untouched', async () => {

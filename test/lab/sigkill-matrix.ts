@@ -80,7 +80,8 @@ export interface Spec {
  *    the kernel (observe). The temp file is removed by one code path that resume and
  *    rollback share (store.open under the run's lock, journal/durable-file.ts
  *    removeStaleTemps), and the matrix checks after every finished recovery that no temp
- *    file is left.
+ *    file is left. A start killed there left no run: `flow recover` removes its temp file
+ *    and lock file (test/cli/recover.test.ts).
  * Every point is still tried (killed there, I1-I3 and I7 checked in the killed state) and
  * recovered: forward secondary points by resume (the chained resume that tries the next
  * point), compensation secondary points by rollback; the primary points are recovered

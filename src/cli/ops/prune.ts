@@ -4,10 +4,8 @@
  * a corrupt journal is reported and kept; a run another process holds is skipped. Each
  * removal happens under the run's lock, and the runs directory is fsynced after it.
  */
-import path from 'node:path';
 import { openApp, type App } from '../../app.js';
 import { LockedError, UsageError } from '../../errors.js';
-import { hasCode } from '../../fs/types.js';
 import type { GlobalOpts } from '../commands/common.js';
 import { worst } from './recover.js';
 import { ENDED, isCorrupt, leftoverExecBinds, readRun, readRuns, type ReadRun } from './runs.js';
@@ -94,9 +92,7 @@ async function remove(app: App, r: ReadRun): Promise<'removed' | 'locked' | stri
     await app.store.removeCheckpoint(r.id); // the fold cache first: a crash between the two never leaves a checkpoint without its run
     await fs.unlink(app.store.runPath(r.id));
     await fs.syncDir(app.store.dirs.runs);
-    await fs.unlink(path.join(app.store.dirs.locks, `run-${r.id}.lock`)).catch((err: unknown) => {
-      if (!hasCode(err, 'ENOENT')) throw err;
-    });
+    await app.store.removeLockFile(r.id);
     return 'removed';
   } finally {
     await release();

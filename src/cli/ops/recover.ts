@@ -5,7 +5,8 @@
  * reported. SIGINT/SIGTERM stops after the current step and starts no further run.
  */
 import { openApp } from '../../app.js';
-import { NeedsOperatorError } from '../../errors.js';
+import { LockedError, NeedsOperatorError } from '../../errors.js';
+import type { App } from '../../app.js';
 import { exitCodeOf, messageOf } from '../exit.js';
 import { installCommandLog } from '../log.js';
 import { progressLine } from '../render.js';
@@ -53,6 +54,9 @@ export async function recover(opts: GlobalOpts & { policy: Policy; json: boolean
   const results: Recovered[] = [];
   const codes: number[] = [];
   try {
+    for (const id of await app.store.unrecordedIds()) {
+      if (await dropUnrecorded(app, id)) out(`run ${id} was never recorded (flow stopped while it wrote the first record): its temporary file removed`);
+    }
     for (const r of await readRuns(app)) {
       if (isCorrupt(r)) {
         results.push({ id: r.id, workflow: null, before: 'corrupt', after: 'corrupt', action: 'none', error: r.corrupt });
@@ -94,6 +98,30 @@ export async function recover(opts: GlobalOpts & { policy: Policy; json: boolean
   if (opts.json) process.stdout.write(JSON.stringify(results) + '\n');
   else summary(results, out);
   return worst(codes);
+}
+
+/**
+ * A run whose first record was never renamed into place left a temporary file and its lock
+ * file (a start killed at `start-written`): nothing of it was done (its intent was never
+ * durable), so both go, under the run's lock. A start still writing holds that lock: left
+ * alone. Returns whether anything was removed.
+ */
+async function dropUnrecorded(app: App, id: string): Promise<boolean> {
+  let release;
+  try {
+    release = await app.locks.acquire(`run-${id}`, { wait: false, what: `run ${id}` });
+  } catch (err) {
+    if (err instanceof LockedError) return false;
+    throw err;
+  }
+  try {
+    if (await app.store.exists(id)) return false; // recorded meanwhile: a run like any other
+    const removed = await app.store.cleanTemps(id);
+    await app.store.removeLockFile(id);
+    return removed > 0;
+  } finally {
+    await release();
+  }
 }
 
 function summary(results: Recovered[], out: (s: string) => void): void {
