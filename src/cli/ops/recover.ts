@@ -4,9 +4,8 @@
  * default) or resumed (policy `resume`). A run another process holds is skipped and
  * reported. SIGINT/SIGTERM stops after the current step and starts no further run.
  */
-import { openApp } from '../../app.js';
+import { openApp, type App } from '../../app.js';
 import { LockedError, NeedsOperatorError } from '../../errors.js';
-import type { App } from '../../app.js';
 import { exitCodeOf, messageOf } from '../exit.js';
 import { installCommandLog } from '../log.js';
 import { progressLine } from '../render.js';
