@@ -121,6 +121,19 @@ describe('flow export (real kernel)', () => {
     // thawed: a write into the mount completes (on a frozen filesystem it would block; timeout's 124 then)
     expect(sh(['timeout', '60', 'touch', '--', join(o.mountpoint!, 'home/pi/after-recover')]).code).toBe(0);
 
+    // a second export after more changes: the first export read the whole snapshot device, so its page
+    // cache holds those blocks as they were; the file written now went to the device through ext4's own
+    // path. Read through that cache, the new file's block was the stale zeros (found by
+    // customize-kill-real); flow export drops the device's cache before it reads (blockdev --flushbufs)
+    writeFileSync(join(o.mountpoint!, 'home/pi/second.txt'), 'written after the first export\n');
+    const out2 = join(t.sb.dir, 'second.img');
+    const e2 = t.sb.flow(['export', r.id, '--to', out2]);
+    expect(e2.code, e2.stderr).toBe(0);
+    const root2 = partLoop(out2, table(out2).partitions[1]!);
+    expect(sh(['debugfs', '-R', 'cat /home/pi/second.txt', root2]).stdout).toBe('written after the first export\n');
+    expect(sh(['debugfs', '-R', 'cat /home/pi/exported.txt', root2]).stdout).toBe('made in the snapshot\n');
+    detachAll();
+
     t.rollback(r.id);
     expect(await sha256(img.path)).toBe(before);
   }, 600_000);

@@ -61,7 +61,16 @@ export function registerExport(program: Command, setCode: SetCode): void {
           {
             app,
             cwd: process.cwd(),
-            openDevice: seam?.openDevice,
+            // BLKFLSBUF before a snapshot device is read: its page cache may hold blocks read
+            // earlier (an earlier export, a probe) that the mounted filesystem has rewritten since
+            // through its own path (data goes to the device, not through that cache): the copy
+            // would show them stale (a file written after an export read back as zeros in the next)
+            openDevice:
+              seam?.openDevice ??
+              (async (device) => {
+                await runCommand(['blockdev', '--flushbufs', device]);
+                return app.kernel.fs.open(device, { mode: 'read' });
+              }),
             // syncfs: what the mounted snapshot holds reaches its device before it is read
             flush: seam?.flushMount ?? (async (mp) => void (await runCommand(['sync', '-f', '--', mp]))),
             progress: progressOnTty(),
