@@ -14,7 +14,8 @@ the grown partition enlarged in the partition table to its snapshot's size, the 
 identifier and partition UUIDs unchanged (cmdline.txt and fstab still match), holes where
 the data is zeros. The mounted snapshots are flushed first (syncfs); a mounted ext4 is
 frozen for the copy (fsfreeze: writes into it wait) and thawed after, also by \`flow
-recover\` after a crash; write nothing into a mounted FAT while the export runs.
+recover\` after a crash; write nothing into a mounted FAT while the export runs. Each
+snapshot device's page cache is dropped before it is read (blockdev --flushbufs).
 
 Atomic: the image is written to a temporary file beside FILE (.FILE.flow-export-<run>.tmp,
 mode 0600, a journaled run of its own), fsynced, then given FILE's name and the directory
