@@ -9,7 +9,6 @@
 import type { CrashHook, SyncCall } from '../journal/durability.js';
 import type { Kernel } from './kernel/types.js';
 import type { CommandRunner } from './exec/command.js';
-import type { DeviceReader } from './export/export.js';
 
 export interface TestSeam {
   /** the kernel to use instead of the real one (host-wide locks then live in the state directory) */
@@ -26,10 +25,6 @@ export interface TestSeam {
   execRunner?: CommandRunner;
   /** flow exec: binfmt_misc's directory instead of /proc/sys/fs/binfmt_misc */
   binfmtDir?: string;
-  /** flow export: how a snapshot device is read (the fake kernel's devices have no node on the host) */
-  openDevice?: (device: string) => Promise<DeviceReader>;
-  /** flow export: how a mounted snapshot is flushed instead of syncfs (the fake kernel's mounts hold no page cache) */
-  flushMount?: (mountpoint: string) => Promise<void>;
 }
 
 let installed: TestSeam | undefined;

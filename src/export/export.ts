@@ -19,6 +19,7 @@ import { Session } from '../engine/session.js';
 import { InterruptedError, LockedError, RunNotFoundError, StepFailedError, UsageError } from '../errors.js';
 import { hasCode, type FileHandle } from '../fs/types.js';
 import { sameFile, statOrNull } from '../kernel/files.js';
+import type { DeviceReader } from '../kernel/types.js';
 import { statusOf } from '../cli/render.js';
 import { watchStopSignals, type StopSignals } from '../cli/stop-signals.js';
 import { isCorrupt, readRuns } from '../cli/ops/runs.js';
@@ -32,19 +33,9 @@ import { dataRuns } from './sparse.js';
 import { fatCleaned, fatDirtyAt } from './clean.js';
 import { exportTempWorkflow, freezeParam } from './temp-workflow.js';
 
-/** A block device opened for reading: `length` bytes at `offset` (fewer at its end). */
-export interface DeviceReader {
-  read(length: number, offset: number): Promise<Uint8Array>;
-  close(): Promise<void>;
-}
-
 export interface ExportEnv {
   app: App;
   cwd: string;
-  /** how a snapshot device is read (the test build's fake kernel backs it; otherwise the device node, read-only) */
-  openDevice?: (device: string) => Promise<DeviceReader>;
-  /** flushes a mounted filesystem to its device before the copy (syncfs) */
-  flush(mountpoint: string): Promise<void>;
   /** progress (bytes done of total), for a terminal */
   progress?(done: number, total: number): void;
   /** named instants of the export, for the crash tests */
@@ -132,7 +123,7 @@ export async function exportRun(env: ExportEnv, id: string, to: string): Promise
       plan = planExport({ imageSize: st.size, table, head, snapshots });
       const copies = await copiesOf(app, plan, snapshots);
       await settleLeftovers(env);
-      for (const m of src.mountpoints) await env.flush(m);
+      for (const m of src.mountpoints) await app.kernel.filesystems.sync(m);
       const freeze = await freezable(app, src.mountpoints);
       const written = await withTemp(env, file, plan.size, freeze, (out, signals, rid) => copy(env, img, out, plan, signals, rid).then(async (n) => (await cleanFat(out, copies), n)));
       return { file, size: plan.size, written, grown: plan.grown };
@@ -266,7 +257,6 @@ async function cleanFat(out: FileHandle, copies: readonly Copied[]): Promise<voi
 
 /** Copies the plan into `out` (created at its full size: holes read as zeros): data blocks only, then the table. */
 async function copy(env: ExportEnv, img: FileHandle, out: FileHandle, plan: ExportPlan, signals: StopSignals, rid: string): Promise<number> {
-  const openDevice = env.openDevice ?? ((d: string) => env.app.kernel.fs.open(d, { mode: 'read' }));
   const total = plan.extents.reduce((n, e) => n + (e.from.kind === 'zero' ? 0 : e.length), 0);
   let done = 0;
   let written = 0;
@@ -274,7 +264,7 @@ async function copy(env: ExportEnv, img: FileHandle, out: FileHandle, plan: Expo
   for (const e of plan.extents) {
     const from = e.from;
     if (from.kind === 'zero') continue;
-    const source: DeviceReader = from.kind === 'image' ? { read: (n, at) => img.read(n, at), close: async () => undefined } : await openDevice(from.device);
+    const source: DeviceReader = from.kind === 'image' ? { read: (n, at) => img.read(n, at), close: async () => undefined } : await env.app.kernel.system.openBlockDevice(from.device);
     try {
       for (let off = 0; off < e.length; off += CHUNK) {
         if (signals.received) throw new InterruptedError(rid, signals.received, STOPPED);

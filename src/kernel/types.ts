@@ -204,6 +204,11 @@ export interface FilesystemFacility {
    * filesystem there.
    */
   readExtFile(path: string, offset: number, file: string): Promise<string | null>;
+  /**
+   * sync -f -- PATH (syncfs): what the filesystem holding PATH has cached reaches its device.
+   * ENOENT when PATH does not exist.
+   */
+  sync(path: string): Promise<void>;
 }
 
 export interface Partition {
@@ -232,6 +237,13 @@ export interface PartitionFacility {
   read(file: string): Promise<PartitionTable | null>;
 }
 
+/** A block device open for reading (SystemFacility.openBlockDevice). */
+export interface DeviceReader {
+  /** Up to `length` bytes at byte `offset`; fewer at the end of the device. */
+  read(length: number, offset: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
 export interface SystemFacility {
   /** /proc/sys/kernel/random/boot_id */
   bootId(): Promise<string>;
@@ -239,6 +251,14 @@ export interface SystemFacility {
   memTotal(): Promise<number>;
   /** size in bytes of a block device (blockdev --getsize64) */
   blockDeviceSize(device: string): Promise<number>;
+  /**
+   * Opens a block device to read what it holds now: its page cache is written back and dropped
+   * first (blockdev --flushbufs, BLKFLSBUF). Blocks read earlier stay in that cache, while a
+   * filesystem mounted on the device (or a loop device's backing file) changes the device by
+   * another path: read through the cache alone, they would come back stale. ENOENT for a path
+   * that does not exist, EINVAL for one that is no block device.
+   */
+  openBlockDevice(device: string): Promise<DeviceReader>;
 }
 
 /** Everything flow does to the host goes through one of these. */

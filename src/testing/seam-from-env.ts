@@ -34,8 +34,5 @@ export function seamFromEnv(env: NodeJS.ProcessEnv): TestSeam | undefined {
     workflowsDir,
     binfmtDir,
     execRunner: fakePath ? fakeRootRunner : undefined,
-    // flow export reads the fake kernel's snapshot devices through it (the kernel is open by then)
-    openDevice: fakePath ? async (device) => ({ read: (length, offset) => fake!.readDevice(device, offset, length), close: async () => undefined }) : undefined,
-    flushMount: fakePath ? async () => undefined : undefined,
   };
 }

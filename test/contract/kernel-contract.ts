@@ -468,6 +468,53 @@ function registerMountAndFsCases(scope: () => Scope): void {
     expect(await s.k.system.bootId()).toBe(id);
     expect(await s.k.system.memTotal()).toBeGreaterThan(0);
   });
+
+  it('system: openBlockDevice reads what the device holds now, not blocks an open reader cached before its file changed; fewer bytes at its end; ENOENT, EINVAL', async () => {
+    const s = scope();
+    const path = await s.file('cached.img', 1 * MiB);
+    const put = async (byte: number) => {
+      const h = await s.k.fs.open(path, { mode: 'write' });
+      try {
+        await h.write(Buffer.alloc(4096, byte), 0);
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+    };
+    await put(0x41);
+    const loop = await s.loop({ file: path, readOnly: true });
+    // an earlier reader kept open (as a mounted filesystem holds its device): its read is cached
+    const first = await s.k.system.openBlockDevice(loop.device);
+    try {
+      expect(Buffer.from(await first.read(4096, 0)).equals(Buffer.alloc(4096, 0x41))).toBe(true);
+      // the device changes by another path: its backing file
+      await put(0x42);
+      const next = await s.k.system.openBlockDevice(loop.device);
+      try {
+        expect(Buffer.from(await next.read(4096, 0)).equals(Buffer.alloc(4096, 0x42))).toBe(true);
+        expect((await next.read(4096, 1 * MiB - 1024)).length).toBe(1024);
+        expect((await next.read(4096, 1 * MiB)).length).toBe(0);
+      } finally {
+        await next.close();
+      }
+    } finally {
+      await first.close();
+    }
+    await expectCode(s.k.system.openBlockDevice(join(s.env.workdir, `${s.tag}-missing`)), 'ENOENT');
+    await expectCode(s.k.system.openBlockDevice(path), 'EINVAL');
+  });
+
+  it('fs: sync of a mounted filesystem and of a plain directory; ENOENT for a path that does not exist', async () => {
+    const s = scope();
+    const path = await s.file('sync.img', 16 * MiB);
+    await s.k.filesystems.mkfsExt4({ target: path, uuid: randomUUID(), blockSize: 4096 });
+    const loop = await s.loop({ file: path, readOnly: false });
+    const dir = await s.dir('sync');
+    await s.mount(loop.device, dir);
+    await s.k.filesystems.sync(dir);
+    await s.k.filesystems.sync(s.env.workdir);
+    await expectCode(s.k.filesystems.sync(join(s.env.workdir, `${s.tag}-missing`)), 'ENOENT');
+  });
 }
 
 /** A probe of `path` that is null or, on a real device mid-change, an error: "no filesystem". */

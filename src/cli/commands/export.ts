@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { openApp } from '../../app.js';
 import { exportRun } from '../../export/export.js';
-import { runCommand } from '../../kernel/exec.js';
 import { testSeam } from '../../test-seam.js';
 import { installCommandLog } from '../log.js';
 import { globalOpts, type SetCode } from './common.js';
@@ -62,18 +61,6 @@ export function registerExport(program: Command, setCode: SetCode): void {
           {
             app,
             cwd: process.cwd(),
-            // BLKFLSBUF before a snapshot device is read: its page cache may hold blocks read
-            // earlier (an earlier export, a probe) that the mounted filesystem has rewritten since
-            // through its own path (data goes to the device, not through that cache): the copy
-            // would show them stale (a file written after an export read back as zeros in the next)
-            openDevice:
-              seam?.openDevice ??
-              (async (device) => {
-                await runCommand(['blockdev', '--flushbufs', device]);
-                return app.kernel.fs.open(device, { mode: 'read' });
-              }),
-            // syncfs: what the mounted snapshot holds reaches its device before it is read
-            flush: seam?.flushMount ?? (async (mp) => void (await runCommand(['sync', '-f', '--', mp]))),
             progress: progressOnTty(),
             crash: seam?.crash,
             note: (l) => process.stderr.write(`flow: ${l}\n`),

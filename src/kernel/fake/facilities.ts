@@ -6,11 +6,11 @@ import type { DmFacility, FilesystemFacility, Kernel, LoopFacility, MountFacilit
 import type { Ctx } from './context.js';
 import { dmCreate, dmInfoByName, dmList, dmRemove, dmResume, dmStatus, dmTable } from './dm.js';
 import { DM_TARGETS } from './dm-table.js';
-import { growFs, mkfsExt4, mkfsVfat, probeFs, readExtFile } from './filesystems.js';
+import { growFs, mkfsExt4, mkfsVfat, probeFs, readExtFile, syncFs } from './filesystems.js';
 import { loopAttach, loopDetach, loopList } from './loop.js';
 import { freezeFs, mountFs, mountList, thawFs, umountFs } from './mounts.js';
 import { readPartitions } from './partitions.js';
-import { blockDeviceSize, bootId, memTotal } from './system.js';
+import { blockDeviceSize, bootId, memTotal, openBlockDevice, readBlockDevice } from './system.js';
 import { zramAdd, zramConfigure, zramList, zramRemove, zramReset, zramUsage } from './zram.js';
 
 /** 'read': no state change; 'op': a kernel operation flow performs (counted, faults, crash
@@ -58,12 +58,17 @@ export function buildFacilities(x: Exec): Omit<Kernel, 'fs'> {
     freeze: (t) => x('filesystems.freeze', 'op', t, (c) => freezeFs(c, t)),
     thaw: (t) => x('filesystems.thaw', 'op', t, (c) => thawFs(c, t)),
     readExtFile: (p, o, f) => x('filesystems.readExtFile', 'read', p, (c) => readExtFile(c, p, o, f)),
+    sync: (p) => x('filesystems.sync', 'read', p, (c) => syncFs(c, p)),
   };
   const partitions: PartitionFacility = { read: (f) => x('partitions.read', 'read', f, (c) => readPartitions(c, f)) };
   const system: SystemFacility = {
     bootId: () => x('system.bootId', 'read', '', bootId),
     memTotal: () => x('system.memTotal', 'read', '', memTotal),
     blockDeviceSize: (d) => x('system.blockDeviceSize', 'read', d, (c) => blockDeviceSize(c, d)),
+    openBlockDevice: async (d) => {
+      await x('system.openBlockDevice', 'read', d, (c) => openBlockDevice(c, d));
+      return { read: (n, at) => x('system.readBlockDevice', 'read', d, (c) => readBlockDevice(c, d, at, n)), close: async () => undefined };
+    },
   };
   return { loop, dm, zram, mounts, filesystems, partitions, system };
 }

@@ -126,3 +126,14 @@ export async function growFs(ctx: Ctx, device: string): Promise<void> {
   await writeDevice(ctx, dev, SUPERBLOCK_OFFSET, setBlockCount(raw, blocks));
   ctx.touch();
 }
+
+/**
+ * sync -f -- PATH: the fake caches nothing, so only that PATH exists is checked: a fake device,
+ * a fake mount's target (a nested one exists only inside its mounted filesystem) or a path on the Fs.
+ */
+export async function syncFs(ctx: Ctx, path: string): Promise<void> {
+  if (findDevice(ctx.state, path) || ctx.state.mounts.some((m) => m.target === path)) return;
+  await ctx.fs.stat(path).catch((e: unknown) => {
+    throw fromFsError(e, `sync: error opening '${path}'`);
+  });
+}

@@ -21,6 +21,8 @@ const STDERR_TABLE: ReadonlyArray<readonly [RegExp, KernelErrorCode]> = [
   [/No such file or directory|does not exist/i, 'ENOENT'],
   // umount: "not mounted." / "no mount point specified."; mount: "wrong fs type, bad option, bad superblock"
   [/not mounted|no mount point specified|wrong fs type|Invalid argument/i, 'EINVAL'],
+  // blockdev on a path that is no block device: "BLKFLSBUF: Inappropriate ioctl for device"
+  [/Inappropriate ioctl for device/i, 'EINVAL'],
   [/Operation not permitted|Permission denied|must be superuser/i, 'EPERM'],
   [/No space left/i, 'ENOSPC'],
   [/Input\/output error/i, 'EIO'],

@@ -1,4 +1,4 @@
-/** FilesystemFacility on the real kernel: blkid -p, mkfs.ext4, mkfs.vfat (dosfstools), resize2fs, fsfreeze. */
+/** FilesystemFacility on the real kernel: blkid -p, mkfs.ext4, mkfs.vfat (dosfstools), resize2fs, fsfreeze, debugfs, sync -f. */
 import { open } from 'node:fs/promises';
 import { KernelError } from '../../errors.js';
 import { runCommand } from '../exec.js';
@@ -98,5 +98,11 @@ export function createRealFilesystems(): FilesystemFacility {
     return r.stdout;
   }
 
-  return { probe, mkfsExt4, mkfsVfat, grow, freeze, thaw, readExtFile };
+  async function sync(path: string): Promise<void> {
+    checkPath(path);
+    // "sync: error opening 'PATH': No such file or directory" (ENOENT)
+    await runCommand(['sync', '-f', '--', path]);
+  }
+
+  return { probe, mkfsExt4, mkfsVfat, grow, freeze, thaw, readExtFile, sync };
 }

@@ -18,7 +18,7 @@ export function createRealKernel(fs: Fs): Kernel {
     mounts: createRealMounts(),
     filesystems: createRealFilesystems(),
     partitions: createRealPartitions(),
-    system: createRealSystem(),
+    system: createRealSystem(fs),
     fs,
   };
 }

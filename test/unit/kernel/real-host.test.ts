@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KernelError } from '../../../src/errors.js';
 import { runCommand } from '../../../src/kernel/exec.js';
 import { parseCompAlgorithm } from '../../../src/kernel/parse/zram.js';
+import { realFs } from '../../../src/fs/real.js';
 import { createRealLoop, createRealMounts, createRealSystem, createRealZram } from '../../../src/kernel/real/index.js';
 
 const loop = createRealLoop({ detachTimeoutMs: 3000 });
@@ -87,7 +88,34 @@ describe('real kernel on this host', () => {
       expect(rw).toMatchObject({ backingIno: st.ino, offset: 0, sizeLimit: 0, readOnly: false });
       const mine = (await loop.list()).filter((l) => l.backingIno === st.ino && l.backingDev === majmin(st.dev));
       expect(mine.map((l) => l.device).sort()).toEqual([ro.device, rw.device].sort());
-      expect(await createRealSystem().blockDeviceSize(ro.device)).toBe(4 << 20);
+      expect(await createRealSystem(realFs).blockDeviceSize(ro.device)).toBe(4 << 20);
+    });
+
+    it('openBlockDevice reads what the device holds: a plain open is served the block an open reader cached before the backing file changed', async () => {
+      const file = await makeFile('cached.raw', 1 << 20);
+      const put = async (byte: number) => {
+        const h = await open(file, 'r+');
+        await h.write(Buffer.alloc(4096, byte), 0, 4096, 0);
+        await h.sync();
+        await h.close();
+      };
+      await put(0x41);
+      const dev = (await attach({ file, readOnly: true })).device;
+      const system = createRealSystem(realFs);
+      // held open, as a mounted filesystem holds its device: the block it read stays in the device's page cache
+      const held = await realFs.open(dev, { mode: 'read' });
+      try {
+        expect((await held.read(4096, 0)).equals(Buffer.alloc(4096, 0x41))).toBe(true);
+        await put(0x42);
+        // what export read before blockdev --flushbufs: the stale block
+        const plain = await realFs.open(dev, { mode: 'read' });
+        expect((await plain.read(4096, 0).finally(() => plain.close())).equals(Buffer.alloc(4096, 0x41))).toBe(true);
+        const fresh = await system.openBlockDevice(dev);
+        expect(Buffer.from(await fresh.read(4096, 0).finally(() => fresh.close())).equals(Buffer.alloc(4096, 0x42))).toBe(true);
+      } finally {
+        await held.close();
+      }
+      expect(await codeOf(system.openBlockDevice(file))).toBe('EINVAL');
     });
 
     it('detach waits until the kernel lets go; the device is no longer listed', async () => {
@@ -182,7 +210,7 @@ describe('real kernel on this host', () => {
       const algorithm = available.includes('lz4') ? 'lz4' : selected;
       await zram.configure(id, { disksize: 64 << 20, algorithm });
       expect((await zram.list()).find((z) => z.id === id)).toMatchObject({ initialized: true, disksize: 64 << 20, algorithm });
-      expect(await createRealSystem().blockDeviceSize(`/dev/zram${id}`)).toBe(64 << 20);
+      expect(await createRealSystem(realFs).blockDeviceSize(`/dev/zram${id}`)).toBe(64 << 20);
       expect(await codeOf(zram.configure(id, { disksize: 32 << 20 }))).toBe('EBUSY');
       expect(await zram.usage(id)).toEqual({ origDataSize: 0, comprDataSize: 0, memUsedTotal: expect.any(Number) });
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KernelError } from '../../../src/errors.js';
+import { realFs } from '../../../src/fs/real.js';
 import { createRealFilesystems, createRealPartitions, createRealSystem } from '../../../src/kernel/real/index.js';
 
 let dir = '';
@@ -68,7 +69,7 @@ describe('filesystems, partitions, system', () => {
   });
 
   it('boot id and MemTotal', async () => {
-    const sys = createRealSystem();
+    const sys = createRealSystem(realFs);
     expect(await sys.bootId()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(await sys.memTotal()).toBeGreaterThan(64 << 20);
   });
