@@ -35,6 +35,14 @@ export interface LockOptions {
   what: string;
 }
 
+/**
+ * How a new run (a fresh id nobody has recorded) takes its lock: waiting briefly, since the
+ * only other holder it can meet is `flow recover` removing a lock file a start killed before
+ * it wrote anything left, which holds it for an instant (its own run is refused only when
+ * that takes longer than this).
+ */
+export const FRESH_RUN_LOCK = (id: string): LockOptions => ({ wait: true, timeoutMs: 10_000, what: `run ${id}` });
+
 export interface Locks {
   acquire(name: string, opts: LockOptions): Promise<Release>;
   /**
@@ -80,23 +88,38 @@ export class FlockLocks implements Locks {
 
   async acquire(name: string, opts: LockOptions): Promise<Release> {
     const file = this.file(name);
-    const fd = openLockFile(file);
-    const args = ['--exclusive', ...(opts.wait ? ['--timeout', String(Math.ceil((opts.timeoutMs ?? 60_000) / 1000))] : ['--nonblock']), '3'];
-    const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn('flock', args, { stdio: ['ignore', 'ignore', 'pipe', fd] });
-      let stderr = '';
-      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', (err) => reject(err));
-      child.on('close', (c) => (c === 0 || c === 1 ? resolve(c) : reject(new Error(`flock exited ${c}: ${stderr.trim()}`))));
-    }).catch((err) => {
-      closeSync(fd);
-      throw err;
-    });
-    if (code !== 0) {
-      closeSync(fd);
-      // (`ps -C flow` finds nothing: flow runs as `node .../flow.js`; the holder has the lock file open)
-      throw new LockedError(`${opts.what} is in use by another flow process`, `wait for it to finish; \`fuser -v ${file}\` shows which process holds it`);
+    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+    for (;;) {
+      const fd = openLockFile(file);
+      const wait = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+      const args = ['--exclusive', ...(opts.wait ? ['--timeout', String(wait)] : ['--nonblock']), '3'];
+      const code = await new Promise<number>((resolve, reject) => {
+        const child = spawn('flock', args, { stdio: ['ignore', 'ignore', 'pipe', fd] });
+        let stderr = '';
+        child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', (err) => reject(err));
+        child.on('close', (c) => (c === 0 || c === 1 ? resolve(c) : reject(new Error(`flock exited ${c}: ${stderr.trim()}`))));
+      }).catch((err) => {
+        closeSync(fd);
+        throw err;
+      });
+      if (code !== 0) {
+        closeSync(fd);
+        // (`ps -C flow` finds nothing: flow runs as `node .../flow.js`; the holder has the lock file open)
+        throw new LockedError(`${opts.what} is in use by another flow process`, `wait for it to finish; \`fuser -v ${file}\` shows which process holds it`);
+      }
+      // the holder this one waited for may have removed the file (prune, recover: under the
+      // lock) or let it be replaced: a lock on a file no longer at `file` excludes nobody who
+      // opens `file` now, so it is dropped and the lock taken again on what is there
+      if (!sameInode(fd, file)) {
+        closeSync(fd);
+        continue;
+      }
+      return this.held(fd);
     }
+  }
+
+  private held(fd: number): Release {
     heldFds.add(fd);
     let released = false;
     return async () => {
@@ -107,6 +130,13 @@ export class FlockLocks implements Locks {
       released = true;
     };
   }
+}
+
+/** Whether the open file `fd` is still the file at `file` (not removed, not replaced). */
+function sameInode(fd: number, file: string): boolean {
+  const open = fstatSync(fd);
+  const now = lstatSync(file, { throwIfNoEntry: false });
+  return now !== undefined && now.ino === open.ino && now.dev === open.dev;
 }
 
 /**

@@ -63,14 +63,19 @@ export class JournalStore {
   }
 
   /**
-   * Ids with a temporary file of their document beside it but no document: a `flow run`
-   * killed while it wrote its first record (`start-written`), or one writing it now.
+   * Ids with a temporary file of their document, or a lock file, but no document: a `flow run`
+   * killed while it wrote its first record (`start-written`) or before it wrote anything, or
+   * one starting now (it holds the run's lock).
    */
   async unrecordedIds(): Promise<string[]> {
     const names = await this.ctx.fs.readdir(this.dirs.runs);
     const ids = new Set<string>();
     for (const n of names) {
       const m = /^\.([^.]+)\.json\..+\.tmp$/.exec(n);
+      if (m && isRunId(m[1]!) && !names.includes(`${m[1]}.json`)) ids.add(m[1]!);
+    }
+    for (const n of await this.ctx.fs.readdir(this.dirs.locks)) {
+      const m = /^run-([^.]+)\.lock$/.exec(n);
       if (m && isRunId(m[1]!) && !names.includes(`${m[1]}.json`)) ids.add(m[1]!);
     }
     return [...ids];

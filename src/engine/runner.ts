@@ -6,7 +6,7 @@
 import { JOURNAL_FORMAT, type EventBody, type EventOf } from '../../journal/events.js';
 import type { JournalStore } from '../../journal/store.js';
 import { CrashSignal, type CrashHook } from '../../journal/durability.js';
-import type { Locks } from '../../journal/lock.js';
+import { FRESH_RUN_LOCK, type LockOptions, type Locks } from '../../journal/lock.js';
 import type { Json, WorkflowDef } from '../../machines/types.js';
 import { InterruptedError, JournalWriteError, RunNotFoundError, StepFailedError, UsageError } from '../errors.js';
 import type { Kernel } from '../kernel/types.js';
@@ -79,7 +79,7 @@ export class Runner {
       this.sessions.set(req.id, s);
       this.d.observe?.(journal.events[0]!, s.state, s.phase);
       return this.drive(s);
-    });
+    }, FRESH_RUN_LOCK(req.id));
   }
 
   async resume(id: string): Promise<RunOutcome> {
@@ -134,8 +134,8 @@ export class Runner {
     if (!(await this.d.store.exists(id))) throw new RunNotFoundError(`no run ${id} in ${this.d.store.dirs.runs}`, 'list runs with `flow list`');
   }
 
-  private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const release = await this.d.locks.acquire(`run-${id}`, { wait: false, what: `run ${id}` });
+  private async locked<T>(id: string, fn: () => Promise<T>, opts: LockOptions = { wait: false, what: `run ${id}` }): Promise<T> {
+    const release = await this.d.locks.acquire(`run-${id}`, opts);
     let crashed = false;
     try {
       return await fn();

@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { newRunId } from '../../journal/ids.js';
-import { holding, type Release } from '../../journal/lock.js';
+import { FRESH_RUN_LOCK, holding, type Release } from '../../journal/lock.js';
 import type { App } from '../app.js';
 import { Session } from '../engine/session.js';
 import { ExecRefusedError, InterruptedError, RunNotFoundError, StepFailedError } from '../errors.js';
@@ -94,7 +94,7 @@ async function withBinds(env: ExecEnv, root: string, resolvConf: boolean, fn: ()
   const { app } = env;
   let bid = newRunId();
   while (await app.store.exists(bid)) bid = newRunId();
-  const release: Release = await app.locks.acquire(`run-${bid}`, { wait: false, what: `run ${bid}` });
+  const release: Release = await app.locks.acquire(`run-${bid}`, FRESH_RUN_LOCK(bid));
   const signals = watchStopSignals('stopping after the current bind; nothing runs in the image');
   let started = false;
   const locks = holding(app.locks, `run-${bid}`);

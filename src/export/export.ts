@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import { newRunId } from '../../journal/ids.js';
-import { holding, type Release } from '../../journal/lock.js';
+import { FRESH_RUN_LOCK, holding, type Release } from '../../journal/lock.js';
 import type { App } from '../app.js';
 import { Session } from '../engine/session.js';
 import { InterruptedError, LockedError, RunNotFoundError, StepFailedError, UsageError } from '../errors.js';
@@ -167,7 +167,7 @@ async function withTemp(env: ExportEnv, file: string, size: number, freeze: read
   let rid = newRunId();
   while (await app.store.exists(rid)) rid = newRunId();
   const temp = path.join(path.dirname(file), tempNameOf(path.basename(file), rid));
-  const release: Release = await app.locks.acquire(`run-${rid}`, { wait: false, what: `run ${rid}` });
+  const release: Release = await app.locks.acquire(`run-${rid}`, FRESH_RUN_LOCK(rid));
   const signals = watchStopSignals('stopping the export; its temporary file is removed');
   const locks = holding(app.locks, `run-${rid}`);
   let started = false;

@@ -1,6 +1,6 @@
 /** `flow recover`: settles every unfinished run; the boot unit that runs it. */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -116,6 +116,32 @@ describe('flow recover', () => {
     expect(runLocks(after.locks)).toEqual([`run-${done}.lock`]);
     expect(status(done)).toBe('done');
     expect(sb.flow(['recover']).stdout).not.toContain('never recorded'); // once
+  });
+
+  it('a run killed before it wrote anything (only its lock file left): the lock file removed; one another process holds is left alone', async () => {
+    const done = runId(device('a.img'));
+    const locks = join(sb.stateDir, 'locks');
+    // what a start killed between creating its lock file and writing its first record leaves
+    writeFileSync(join(locks, 'run-zzzz2222.lock'), '', { mode: 0o600 });
+    // a start in that same instant, alive: it holds the lock
+    const holder = spawn('flock', [join(locks, 'run-yyyy3333.lock'), 'sleep', '120'], { stdio: 'ignore' });
+    try {
+      const held = join(locks, 'run-yyyy3333.lock');
+      const locked = () => existsSync(held) && readFileSync('/proc/locks', 'utf8').split('\n').some((l) => / FLOCK /.test(l) && l.includes(`:${statSync(held).ino} `));
+      for (const end = Date.now() + 30_000; !locked(); ) {
+        if (Date.now() > end) throw new Error('flock never took the lock');
+        spawnSync('sleep', ['0.05']);
+      }
+      const r = sb.flow(['recover']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('run zzzz2222 was never recorded (flow stopped before it wrote anything): its lock file removed');
+      expect(r.stdout).not.toContain('yyyy3333');
+      const runLocks = stateFiles().locks.filter((n) => n.startsWith('run-'));
+      expect(runLocks).toEqual([`run-${done}.lock`, 'run-yyyy3333.lock'].sort());
+      expect(status(done)).toBe('done');
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   it('a start still writing its first record (held at start-written, its lock held) is left alone, and then finishes', async () => {

@@ -54,7 +54,9 @@ export async function recover(opts: GlobalOpts & { policy: Policy; json: boolean
   const codes: number[] = [];
   try {
     for (const id of await app.store.unrecordedIds()) {
-      if (await dropUnrecorded(app, id)) out(`run ${id} was never recorded (flow stopped while it wrote the first record): its temporary file removed`);
+      const dropped = await dropUnrecorded(app, id);
+      if (dropped === 'temp') out(`run ${id} was never recorded (flow stopped while it wrote the first record): its temporary file removed`);
+      if (dropped === 'lock') out(`run ${id} was never recorded (flow stopped before it wrote anything): its lock file removed`);
     }
     for (const r of await readRuns(app)) {
       if (isCorrupt(r)) {
@@ -101,23 +103,24 @@ export async function recover(opts: GlobalOpts & { policy: Policy; json: boolean
 
 /**
  * A run whose first record was never renamed into place left a temporary file and its lock
- * file (a start killed at `start-written`): nothing of it was done (its intent was never
- * durable), so both go, under the run's lock. A start still writing holds that lock: left
- * alone. Returns whether anything was removed.
+ * file (a start killed at `start-written`), or only its lock file (killed before it wrote
+ * anything): nothing of it was done (its intent was never durable), so both go, under the
+ * run's lock (a waiter on a removed lock file takes the lock again: journal/lock.ts). A start
+ * still writing holds that lock: left alone. Returns what was removed.
  */
-async function dropUnrecorded(app: App, id: string): Promise<boolean> {
+async function dropUnrecorded(app: App, id: string): Promise<'temp' | 'lock' | undefined> {
   let release;
   try {
     release = await app.locks.acquire(`run-${id}`, { wait: false, what: `run ${id}` });
   } catch (err) {
-    if (err instanceof LockedError) return false;
+    if (err instanceof LockedError) return undefined;
     throw err;
   }
   try {
-    if (await app.store.exists(id)) return false; // recorded meanwhile: a run like any other
+    if (await app.store.exists(id)) return undefined; // recorded meanwhile: a run like any other
     const removed = await app.store.cleanTemps(id);
     await app.store.removeLockFile(id);
-    return removed > 0;
+    return removed > 0 ? 'temp' : 'lock';
   } finally {
     await release();
   }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,5 +56,26 @@ describe('FlockLocks', () => {
     const { rel, afterRelease } = await second;
     expect(afterRelease).toBe(true);
     await rel();
+  });
+
+  it('a waiter whose holder removed the lock file (as prune and recover do, under the lock) takes the lock again on the file now there: never two holders', async () => {
+    const locks = new FlockLocks(dir);
+    const file = join(dir, 'run-z.lock');
+    const holder = await locks.acquire('run-z', { wait: false, what: 'run z' });
+    const stale = statSync(file).ino;
+    // the waiter opens the file now and waits for its lock
+    const waiter = new FlockLocks(dir).acquire('run-z', { wait: true, timeoutMs: 60_000, what: 'run z' });
+    const waiting = () => readFileSync('/proc/locks', 'utf8').split('\n').some((l) => / -> FLOCK /.test(l) && l.includes(`:${stale} `));
+    for (const end = Date.now() + 30_000; !waiting(); await new Promise((r) => setTimeout(r, 10))) {
+      if (Date.now() > end) throw new Error('the waiter never waited on the lock');
+    }
+    unlinkSync(file);
+    await holder();
+    const release = await waiter;
+    // the waiter holds the lock of the file at the path: a third comer is refused
+    await expect(new FlockLocks(dir).acquire('run-z', { wait: false, what: 'run z' })).rejects.toThrow(LockedError);
+    await release();
+    const again = await new FlockLocks(dir).acquire('run-z', { wait: false, what: 'run z' });
+    await again();
   });
 });
