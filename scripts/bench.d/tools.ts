@@ -3,24 +3,19 @@
  * use flow's real journal and engine modules, not copies):
  *   gen <state-dir> <n> <template.json>...   n run documents in the real format
  *   journal <dir> <runs>                     durable event writes vs bare write+fsync
- *   fold <steps> [warm-reps]                 fold + plan of a synthetic run
  * Each prints one JSON object on stdout.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { initialTransition, transition } from 'xstate';
 import { DurableJsonFile, replaceFile } from '../../journal/durable-file.js';
 import { SYNC_CALLS, type JournalContext } from '../../journal/durability.js';
-import { JOURNAL_FORMAT, type EventBody, type EventOf, type FlowEvent, type RunDocument } from '../../journal/events.js';
+import type { EventBody, RunDocument } from '../../journal/events.js';
 import { newRunId } from '../../journal/ids.js';
 import { checkDocument } from '../../journal/run-journal.js';
 import { logBytes, parseRunFile } from '../../journal/run-log.js';
 import { JournalStore } from '../../journal/store.js';
-import type { StepDef } from '../../machines/types.js';
-import { createRunMachine, phaseOf } from '../../src/engine/machine.js';
-import { plan } from '../../src/engine/plan.js';
 import { realFs } from '../../src/fs/real.js';
 
 const out = (x: unknown) => process.stdout.write(JSON.stringify(x) + '\n');
@@ -112,52 +107,6 @@ async function journal(dir: string, runs: number, template: string): Promise<voi
   });
 }
 
-/** A synthetic run of `steps` steps, every one applied, then finished: 2·steps+2 events. */
-function syntheticRun(steps: number): { defs: StepDef[]; first: EventOf<'RunStarted'>; events: FlowEvent[] } {
-  const defs: StepDef[] = Array.from({ length: steps }, (_, i) => ({ name: `dir-${i}`, kind: 'dir.make', title: `create /mnt/d${i}`, durable: true, args: () => ({ dirs: [`/mnt/d${i}`] }) }));
-  const at = '2026-01-01T00:00:00.000Z';
-  const bodies: EventBody[] = [
-    { type: 'RunStarted', format: JOURNAL_FORMAT, flowVersion: 'bench', workflow: 'synthetic', workflowVersion: 1, params: {}, steps: defs.map((d) => d.name), bootId: 'boot', keepOnFailure: false },
-    ...defs.flatMap((d): EventBody[] => [
-      { type: 'StepIntended', step: d.name, args: { dirs: [`/mnt/${d.name}`] }, marker: {}, bootId: 'boot' },
-      { type: 'StepSucceeded', step: d.name, outputs: { created: [`/mnt/${d.name}`] } },
-    ]),
-    { type: 'RunFinished' },
-  ];
-  const events = bodies.map((b, seq) => ({ ...b, seq, at }) as FlowEvent);
-  return { defs, first: events[0] as EventOf<'RunStarted'>, events };
-}
-
-/**
- * fold (the engine's xstate machine, fed every event with xstate's pure transition(), as
- * src/engine/fold.ts did before it folded persisted events with the transition table's plain
- * interpreter; the bench's fold figure is journal-tools.ts `fold`) and plan, of a run of `steps` steps: once cold (the first in
- * this process, as in a CLI invocation), then `reps` times warm. Also the runner's
- * pattern: plan after every event.
- */
-function foldBench(steps: number, reps: number): void {
-  const { defs, first, events } = syntheticRun(steps);
-  const once = (planEach: boolean) => {
-    const t = performance.now();
-    const machine = createRunMachine(defs, 'abcdefgh');
-    let [snap] = initialTransition(machine, { first });
-    for (const e of events.slice(1)) {
-      const [next] = transition(machine, snap, e);
-      if (next === snap) throw new Error(`event ${e.seq} ${e.type} refused`);
-      snap = next;
-      if (planEach) plan(snap.context, phaseOf(snap.value));
-    }
-    const action = plan(snap.context, phaseOf(snap.value));
-    const ms = performance.now() - t;
-    if (phaseOf(snap.value) !== 'done' || action.type !== 'none') throw new Error(`unexpected end: ${phaseOf(snap.value)} ${action.type}`);
-    return ms;
-  };
-  const cold = once(false);
-  const warm = Array.from({ length: reps }, () => once(false));
-  const planEach = Array.from({ length: Math.max(1, Math.floor(reps / 4)) }, () => once(true));
-  out({ steps, events: events.length, coldMs: cold, warmMedianMs: quantile(warm, 0.5), planEveryEventMedianMs: quantile(planEach, 0.5) });
-}
-
 const [cmd, ...args] = process.argv.slice(2);
 switch (cmd) {
   case 'gen':
@@ -166,10 +115,7 @@ switch (cmd) {
   case 'journal':
     await journal(args[0]!, Number(args[1]), args[2]!);
     break;
-  case 'fold':
-    foldBench(Number(args[0] ?? 1000), Number(args[1] ?? 20));
-    break;
   default:
-    process.stderr.write('usage: tools.mjs gen|journal|fold ...\n');
+    process.stderr.write('usage: tools.mjs gen|journal ...\n');
     process.exitCode = 2;
 }
