@@ -29,7 +29,7 @@ import { parseRunFile } from '../../journal/run-log.js';
 import { applyPoints, undoPoints } from '../../src/engine/crash-points.js';
 import { fold } from '../../src/engine/fold.js';
 import { requireLab } from './lab-env.js';
-import { ROOT, sh, sha256 } from './real-host.js';
+import { partitionTable as table, ROOT, sh, sha256, type PartitionTableJson } from './real-host.js';
 import { flowCli, globalView, hostRaw, run, testSnapshot, waitGone, type Proc } from './sigkill-host.js';
 import { envOf, specsOf, type Spec } from './sigkill-matrix.js';
 
@@ -56,7 +56,7 @@ let parent = '';
 let mnt = '';
 let imageSum = '';
 /** the reference export's size and partition table (made once the parent run is set up) */
-let ref: { size: number; table: Table } = { size: 0, table: { id: '', label: '', partitions: [] } };
+let ref: { size: number; table: PartitionTableJson } = { size: 0, table: { id: '', label: '', partitions: [] } };
 let baseline: string[] = [];
 const lists: Record<'exec' | 'export', { cli: string[]; expected: string[]; specs: Spec[] }> = {
   exec: { cli: [], expected: [], specs: [] },
@@ -181,16 +181,6 @@ afterAll(async () => {
   if (!readFileSync('/proc/self/mountinfo', 'utf8').includes(root)) rmSync(root, { recursive: true, force: true });
 }, 600_000);
 
-interface Table {
-  id: string;
-  label: string;
-  partitions: { start: number; size: number; type: string }[];
-}
-/** The table as `sfdisk --json` reads it, without the node names (they name the file). */
-function table(file: string): Table {
-  const t = (JSON.parse(sh(['sfdisk', '--json', file]).stdout) as { partitiontable: Table }).partitiontable;
-  return { id: t.id, label: t.label, partitions: t.partitions.map(({ start, size, type }) => ({ start, size, type })) };
-}
 
 /**
  * What is wrong with an export, as a list: it must be a whole image of the run as it is now.

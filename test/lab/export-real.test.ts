@@ -15,22 +15,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { labCase } from './lab-case.js';
 import { requireLab } from './lab-env.js';
-import { sh, sha256 } from './real-host.js';
+import { partitionTable as table, sh, sha256 } from './real-host.js';
 
 requireLab();
 
 const t = labCase();
 
-interface Table {
-  id: string;
-  label: string;
-  partitions: { start: number; size: number; type: string }[];
-}
-/** The table as `sfdisk --json` reads it, without the node names (they name the file). */
-function table(p: string): Table {
-  const t = (JSON.parse(sh(['sfdisk', '--json', p]).stdout) as { partitiontable: Table & { partitions: { node?: string }[] } }).partitiontable;
-  return { id: t.id, label: t.label, partitions: t.partitions.map(({ start, size, type }) => ({ start, size, type })) };
-}
 
 /** The read-only loop devices over partitions the test attached and has not yet detached. */
 const attached = new Set<string>();

@@ -37,6 +37,19 @@ export function sh(argv: string[], opts: { ok?: number[]; input?: string } = {})
   return res;
 }
 
+/** A partition table as `sfdisk --json` reads it, without the node names (they name the file). */
+export interface PartitionTableJson {
+  id: string;
+  label: string;
+  partitions: { start: number; size: number; type: string }[];
+}
+
+/** The partition table of the image `file` (`sfdisk --json`), without the node names. */
+export function partitionTable(file: string): PartitionTableJson {
+  const t = (JSON.parse(sh(['sfdisk', '--json', file]).stdout) as { partitiontable: PartitionTableJson }).partitiontable;
+  return { id: t.id, label: t.label, partitions: t.partitions.map(({ start, size, type }) => ({ start, size, type })) };
+}
+
 /** A temp sandbox: state dir, run dir (created, so what flow makes under it can be checked), files. */
 export class Sandbox {
   readonly dir = mkdtempSync(join(tmpdir(), 'flow-lab-wf-'));
