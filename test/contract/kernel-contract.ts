@@ -145,6 +145,16 @@ class Scope {
     await this.k.mounts.mount({ source, target, options });
   }
 
+  /** A new ext4 of `size` bytes in a file, on a read-write loop device, mounted at a new directory. */
+  async mountedExt4(name: string, size: number): Promise<{ path: string; loop: LoopInfo; dir: string }> {
+    const path = await this.file(`${name}.img`, size);
+    await this.k.filesystems.mkfsExt4({ target: path, uuid: randomUUID(), blockSize: 4096 });
+    const loop = await this.loop({ file: path, readOnly: false });
+    const dir = await this.dir(name);
+    await this.mount(loop.device, dir);
+    return { path, loop, dir };
+  }
+
   /** The mountinfo entry at `dir` (realpath), if any. */
   async mountAt(dir: string): Promise<MountEntry | undefined> {
     const real = await this.k.fs.realpath(dir);
@@ -506,11 +516,7 @@ function registerMountAndFsCases(scope: () => Scope): void {
 
   it('fs: sync of a mounted filesystem and of a plain directory; ENOENT for a path that does not exist', async () => {
     const s = scope();
-    const path = await s.file('sync.img', 16 * MiB);
-    await s.k.filesystems.mkfsExt4({ target: path, uuid: randomUUID(), blockSize: 4096 });
-    const loop = await s.loop({ file: path, readOnly: false });
-    const dir = await s.dir('sync');
-    await s.mount(loop.device, dir);
+    const { dir } = await s.mountedExt4('sync', 16 * MiB);
     await s.k.filesystems.sync(dir);
     await s.k.filesystems.sync(s.env.workdir);
     await expectCode(s.k.filesystems.sync(join(s.env.workdir, `${s.tag}-missing`)), 'ENOENT');
@@ -697,21 +703,13 @@ function registerMoreMountAndFsCases(scope: () => Scope): void {
 
   it('fs: mkfs on a mounted device is EBUSY', async () => {
     const s = scope();
-    const path = await s.file('busy.img', 16 * MiB);
-    await s.k.filesystems.mkfsExt4({ target: path, uuid: randomUUID(), blockSize: 4096 });
-    const loop = await s.loop({ file: path, readOnly: false });
-    const dir = await s.dir('busy');
-    await s.mount(loop.device, dir);
+    const { loop } = await s.mountedExt4('busy', 16 * MiB);
     await expectCode(s.k.filesystems.mkfsVfat({ target: loop.device, volumeId: '00000001' }), 'EBUSY');
   });
 
   it('fs: freeze a mounted ext4, EBUSY when frozen again, thaw, EINVAL when not frozen', async () => {
     const s = scope();
-    const path = await s.file('freeze.img', 16 * MiB);
-    await s.k.filesystems.mkfsExt4({ target: path, uuid: randomUUID(), blockSize: 4096 });
-    const loop = await s.loop({ file: path, readOnly: false });
-    const dir = await s.dir('freeze');
-    await s.mount(loop.device, dir);
+    const { dir } = await s.mountedExt4('freeze', 16 * MiB);
     // runs before the umount (undo is in reverse): a filesystem unmounted frozen would stay frozen
     s.defer(`thaw ${dir}`, () => s.k.filesystems.thaw(dir).catch((e: unknown) => (kernelCode(e) === 'EINVAL' ? undefined : Promise.reject(e))));
     await s.k.filesystems.freeze(dir);
