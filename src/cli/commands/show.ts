@@ -4,8 +4,10 @@
  * journal, and the kernel is only read (probes list and read).
  */
 import type { Command } from 'commander';
-import { openApp, type App } from '../../app.js';
+import { openApp } from '../../app.js';
 import type { Session } from '../../engine/session.js';
+import { readOnceView } from '../../kernel/read-view.js';
+import type { Kernel } from '../../kernel/types.js';
 import { executors } from '../../steps/index.js';
 import { kindHasInverse } from '../../steps/kinds/index.js';
 import { installCommandLog } from '../log.js';
@@ -35,12 +37,12 @@ Examples:
 }
 
 /** Live state of each step that leaves something behind: present, missing, or not applicable. */
-async function liveState(app: App, s: Session): Promise<Record<string, string>> {
+async function liveState(kernel: Kernel, s: Session): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const st of s.state.steps) {
     if (!kindHasInverse(st.def.kind) || !st.args) continue;
     try {
-      const r = await executors[st.def.kind].probe(st.args, st.marker ?? {}, st.status === 'applied' ? st.outputs : undefined, { kernel: app.kernel, midpoint: () => undefined });
+      const r = await executors[st.def.kind].probe(st.args, st.marker ?? {}, st.status === 'applied' ? st.outputs : undefined, { kernel, midpoint: () => undefined });
       out[st.name] = r.found === 'applied' ? 'present' : r.found === 'absent' ? 'missing' : `${r.found}: ${r.detail}`;
     } catch (err) {
       out[st.name] = `cannot probe: ${(err as Error).message}`;
@@ -61,8 +63,10 @@ export async function showCommand(opts: GlobalOpts, id: string, json: boolean): 
 async function show(stateDir: string, id: string, json: boolean): Promise<number> {
   const app = await openApp(stateDir);
   const s = await session(app, id);
-  const live = await liveState(app, s);
-  const trees = await buildTrees(app.kernel, s.state);
+  // the live state and the tree probe the same steps: each listing and probe taken once
+  const kernel = readOnceView(app.kernel);
+  const live = await liveState(kernel, s);
+  const trees = await buildTrees(kernel, s.state);
   const tree = trees[0] ?? null;
   const st = s.state;
   if (json) {
