@@ -1,10 +1,11 @@
 /**
- * A view of a Kernel for a command that only reads it (`flow show`): each listing and probe is
- * taken once per command and shared by every step that asks (`flow show` probes each step for
- * its live state and again to draw the device tree: without the view a done delayed-device run
- * listed the loop devices, the dm devices and the filesystem twice each; under the kernel
- * lab's emulation one such process costs ~1 s). The answers are one moment's: what a report
- * is. Every caller gets its own copy of an answer (a caller that sorts a list in place does
+ * A view of a Kernel for what only reads it: a preflight (src/preflight/workflow.ts) and `flow
+ * show`. Each listing and probe is taken once and shared by every check or step that asks (a
+ * preflight's workflow checks and its steps' kind checks list the same loop devices, and
+ * snapshot-image's probed the image twice; `flow show` probes each step for its live state and
+ * again to draw the device tree: a done delayed-device run listed the loop devices, the dm
+ * devices and the filesystem twice each; under the kernel lab's emulation one such process
+ * costs ~1 s). The answers are one moment's: what a check or a report needs. Every caller gets its own copy of an answer (a caller that sorts a list in place does
  * not change another's), and every method that would change the kernel is refused: the view
  * cannot be used to change anything. Files (`fs`) are passed through as they are.
  */
@@ -33,6 +34,8 @@ function refused(what: string): () => Promise<never> {
 /** `kernel` read once per listing and probe; nothing that changes it. */
 export function readOnceView(kernel: Kernel): Kernel {
   const { loop, dm, zram, mounts, filesystems, partitions, system } = kernel;
+  // at offset 0 or none: one question (blkid without -O)
+  const probe = once((path: string, offset: number) => filesystems.probe(path, offset || undefined));
   return {
     loop: { list: once(() => loop.list()), attach: refused('loop.attach'), detach: refused('loop.detach') },
     dm: {
@@ -55,7 +58,7 @@ export function readOnceView(kernel: Kernel): Kernel {
     },
     mounts: { list: once(() => mounts.list()), mount: refused('mounts.mount'), umount: refused('mounts.umount') },
     filesystems: {
-      probe: once((path: string, offset?: number) => filesystems.probe(path, offset)),
+      probe: (path: string, offset?: number) => probe(path, offset ?? 0),
       readExtFile: once((path: string, offset: number, file: string) => filesystems.readExtFile(path, offset, file)),
       mkfsExt4: refused('filesystems.mkfsExt4'),
       mkfsVfat: refused('filesystems.mkfsVfat'),

@@ -8,6 +8,7 @@
  */
 import path from 'node:path';
 import { identityOf } from '../kernel/files.js';
+import { readOnceView } from '../kernel/read-view.js';
 import type { FsStat } from '../fs/types.js';
 import { UsageError } from '../errors.js';
 import type { Json } from '../../machines/types.js';
@@ -17,7 +18,6 @@ import { instantiate, refuseByChecks, resolveParamsOnHost, type HostFacts, type 
 import type { LoadedWorkflow } from '../workflow/source.js';
 import { checkFsFits, checkMountpoint, existingFile, statOrNull } from './files.js';
 import { partitionFromFstab } from './fstab-partition.js';
-import { preflightView } from './host-view.js';
 import { preflightSteps } from './kinds.js';
 import { choosePartition } from './partition.js';
 import type { PreflightEnv, RawOptions } from './types.js';
@@ -112,7 +112,8 @@ async function hostParam(env: PreflightEnv, name: string, p: ParamDef, text: str
 
 /** The params resolved on this host, then each resolved step checked by its kind's preflight (kinds.ts). */
 export async function preflightWorkflow(l: LoadedWorkflow, raw: RawOptions, env0: PreflightEnv): Promise<Preflighted> {
-  const env = { ...env0, kernel: preflightView(env0.kernel) };
+  // preflight changes nothing: each listing and probe is read once, shared by the workflow's checks and its steps' kind checks
+  const env = { ...env0, kernel: readOnceView(env0.kernel) };
   const pf = await resolveParams(l, raw, env);
   await preflightSteps(l.workflow, instantiate(l.workflow, pf.params, { id: env.id, ...pf.run }, true).steps, env.kernel);
   return pf;

@@ -55,6 +55,18 @@ describe('readOnceView: the kernel as flow show reads it', () => {
     expect(await view.loop.list()).toEqual(await w.kernel.loop.list());
   });
 
+  it('a filesystem probe at no offset and at offset 0 is one question (blkid without -O); another offset is another', async () => {
+    const { w } = await doneRun('delayed-device');
+    const { kernel, calls } = counted(w.kernel);
+    const view = readOnceView(kernel);
+    const file = '/img/slow.img';
+    expect(await view.filesystems.probe(file)).toEqual(await w.kernel.filesystems.probe(file));
+    expect(await view.filesystems.probe(file, 0)).toEqual(await w.kernel.filesystems.probe(file));
+    expect(calls.get('filesystems.probe')).toBe(1);
+    await view.filesystems.probe(file, 4096);
+    expect(calls.get('filesystems.probe')).toBe(2);
+  });
+
   it('refuses every call that would change the kernel (EPERM), and the kernel is unchanged', async () => {
     const { w } = await doneRun('delayed-device');
     const before = w.kernel.snapshotState();
