@@ -5,9 +5,10 @@
  * snapshot-image's probed the image twice; `flow show` probes each step for its live state and
  * again to draw the device tree: a done delayed-device run listed the loop devices, the dm
  * devices and the filesystem twice each; under the kernel lab's emulation one such process
- * costs ~1 s). The answers are one moment's: what a check or a report needs. Every caller gets its own copy of an answer (a caller that sorts a list in place does
- * not change another's), and every method that would change the kernel is refused: the view
- * cannot be used to change anything. Files (`fs`) are passed through as they are.
+ * costs ~1 s). The answers are one moment's: what a check or a report needs. Every caller
+ * gets its own copy of an answer (a caller that sorts a list in place does not change
+ * another's), and every method that would change the kernel is refused: the view cannot be
+ * used to change anything. Files (`fs`) are passed through as they are.
  */
 import { KernelError } from '../errors.js';
 import type { Kernel } from './types.js';

@@ -134,7 +134,7 @@ describe('flow recover', () => {
       }
       const r = sb.flow(['recover']);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain('run zzzz2222 was never recorded (flow stopped before it wrote anything): its lock file removed');
+      expect(r.stdout).toContain('run zzzz2222 has a lock file but no record (flow stopped before it recorded the run, or a prune stopped between removing the record and the lock file): its lock file removed');
       expect(r.stdout).not.toContain('yyyy3333');
       const runLocks = stateFiles().locks.filter((n) => n.startsWith('run-'));
       expect(runLocks).toEqual([`run-${done}.lock`, 'run-yyyy3333.lock'].sort());

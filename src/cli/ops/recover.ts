@@ -56,7 +56,7 @@ export async function recover(opts: GlobalOpts & { policy: Policy; json: boolean
     for (const id of await app.store.unrecordedIds()) {
       const dropped = await dropUnrecorded(app, id);
       if (dropped === 'temp') out(`run ${id} was never recorded (flow stopped while it wrote the first record): its temporary file removed`);
-      if (dropped === 'lock') out(`run ${id} was never recorded (flow stopped before it wrote anything): its lock file removed`);
+      if (dropped === 'lock') out(`run ${id} has a lock file but no record (flow stopped before it recorded the run, or a prune stopped between removing the record and the lock file): its lock file removed`);
     }
     for (const r of await readRuns(app)) {
       if (isCorrupt(r)) {
@@ -103,10 +103,11 @@ export async function recover(opts: GlobalOpts & { policy: Policy; json: boolean
 
 /**
  * A run whose first record was never renamed into place left a temporary file and its lock
- * file (a start killed at `start-written`), or only its lock file (killed before it wrote
- * anything): nothing of it was done (its intent was never durable), so both go, under the
- * run's lock (a waiter on a removed lock file takes the lock again: journal/lock.ts). A start
- * still writing holds that lock: left alone. Returns what was removed.
+ * file (a start killed at `start-written`), or only its lock file (a start killed before it
+ * wrote anything, or a prune killed between removing the record and the lock file): nothing
+ * of it is recorded, so what is left goes, under the run's lock (a waiter on a removed lock
+ * file takes the lock again: journal/lock.ts). A start still writing holds that lock: left
+ * alone. Returns what was removed.
  */
 async function dropUnrecorded(app: App, id: string): Promise<'temp' | 'lock' | undefined> {
   let release;
