@@ -25,9 +25,16 @@ import { z } from 'zod';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 
-export interface DirArgs extends Record<string, unknown> {
-  dirs: string[];
-}
+/** Its resolved arguments and the outputs its apply records (built at the first call). */
+const schemas = lazy(() => ({
+  args: z.strictObject({ dirs: z.array(z.string()).describe("the directories to make, top-down (a directory param's create)") }),
+  outputs: z.strictObject({
+    dirs: z.array(z.string()).describe('the directories'),
+    made: z.array(z.object({ path: z.string(), dev: z.string(), ino: z.int(), birth: z.string().optional() })).meta({ internal: true, description: 'the identities of those the run made' }),
+  }),
+}));
+
+export type DirArgs = z.infer<ReturnType<typeof schemas>['args']>;
 
 /** The mode of a directory between the run's mkdir and its stamp. */
 const MAKING = 0o1700;
@@ -225,13 +232,7 @@ export const spec: KindSpec = defineKind({
   kind: 'dir.make',
   summary: "the missing directories of a mount point, top-down; the run owns only those its own mkdir made",
   durable: true,
-  schemas: lazy(() => ({
-    args: z.strictObject({ dirs: z.array(z.string()).describe("the directories to make, top-down (a directory param's create)") }),
-    outputs: z.strictObject({
-      dirs: z.array(z.string()).describe('the directories'),
-      made: z.array(z.object({ path: z.string(), dev: z.string(), ino: z.int(), birth: z.string().optional() })).meta({ internal: true, description: 'the identities of those the run made' }),
-    }),
-  })),
+  schemas,
   inverse: { undo: 'removes them bottom-up when empty (rmdir)' },
   midpoint: 'executor',
   placeholders: (a) => ({ dirs: a.dirs }),

@@ -14,11 +14,24 @@ import { z } from 'zod';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 
-export interface DmArgs extends Record<string, unknown> {
-  name: string;
-  uuid: string;
-  table: string[];
-}
+/** Its resolved arguments and the outputs its apply records (built at the first call). */
+const schemas = lazy(() => ({
+  args: z.strictObject({
+    name: z.string().describe('the device name (/dev/mapper/NAME)'),
+    uuid: z.string().meta({ added: true, description: "the run's ownership UUID FLOW-<run id>-<step>" }),
+    table: z
+      .array(z.string())
+      .meta({ shown: 'list of segments', description: 'segments: target (linear, zero, error, delay, flakey, snapshot, snapshot-origin), sectors and its typed fields; see docs/WORKFLOWS.md' }),
+  }),
+  outputs: z.strictObject({
+    name: z.string().describe('the device name'),
+    device: z.string().describe('/dev/mapper/NAME'),
+    node: z.string().describe('its device node (/dev/dm-N)'),
+    majmin: z.string().describe('its major:minor'),
+  }),
+}));
+
+export type DmArgs = z.infer<ReturnType<typeof schemas>['args']>;
 
 const outputsOf = (d: DmInfo) => ({ name: d.name, device: `/dev/mapper/${d.name}`, node: `/dev/dm-${d.minor}`, majmin: `${d.major}:${d.minor}` });
 
@@ -72,21 +85,7 @@ export const spec: KindSpec = defineKind({
   kind: 'dm.create',
   summary: 'a device-mapper device from a table of segments, owned by its UUID `FLOW-<run id>-<step>`',
   durable: false,
-  schemas: lazy(() => ({
-    args: z.strictObject({
-      name: z.string().describe('the device name (/dev/mapper/NAME)'),
-      uuid: z.string().meta({ added: true, description: "the run's ownership UUID FLOW-<run id>-<step>" }),
-      table: z
-        .array(z.string())
-        .meta({ shown: 'list of segments', description: 'segments: target (linear, zero, error, delay, flakey, snapshot, snapshot-origin), sectors and its typed fields; see docs/WORKFLOWS.md' }),
-    }),
-    outputs: z.strictObject({
-      name: z.string().describe('the device name'),
-      device: z.string().describe('/dev/mapper/NAME'),
-      node: z.string().describe('its device node (/dev/dm-N)'),
-      majmin: z.string().describe('its major:minor'),
-    }),
-  })),
+  schemas,
   inverse: { undo: 'removes the device with the run\'s UUID (dmsetup remove)' },
   midpoint: 'kernel',
   placeholders: (a, p) => ({ name: a.name, device: `/dev/mapper/${String(a.name)}`, node: p('dm node'), majmin: p('dm major:minor') }),

@@ -16,10 +16,18 @@ import { z } from 'zod';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 
-export interface FileArgs extends Record<string, unknown> {
-  path: string;
-  size: number;
-}
+/** Its resolved arguments and the outputs its apply records (built at the first call). */
+const schemas = lazy(() => ({
+  args: z.strictObject({ path: z.string().describe('the file to create (it must not exist)'), size: z.int().describe('its size in bytes') }),
+  outputs: z.strictObject({
+    path: z.string().describe('the file'),
+    dev: z.string().describe("its filesystem's major:minor"),
+    ino: z.int().describe('its inode'),
+    birth: z.string().optional().meta({ internal: true, description: 'its birth time in ns, when the filesystem reports one' }),
+  }),
+}));
+
+export type FileArgs = z.infer<ReturnType<typeof schemas>['args']>;
 
 /** The proof recorded in the intent; undefined in a journal of an older flow (none recorded). */
 function proofOf(marker: Json): CreationProof | undefined {
@@ -112,15 +120,7 @@ export const spec: KindSpec = defineKind({
   kind: 'file.create',
   summary: 'a new file of a size (0600, fsynced with its directory); the run owns only the file its own create made',
   durable: true,
-  schemas: lazy(() => ({
-    args: z.strictObject({ path: z.string().describe('the file to create (it must not exist)'), size: z.int().describe('its size in bytes') }),
-    outputs: z.strictObject({
-      path: z.string().describe('the file'),
-      dev: z.string().describe("its filesystem's major:minor"),
-      ino: z.int().describe('its inode'),
-      birth: z.string().optional().meta({ internal: true, description: 'its birth time in ns, when the filesystem reports one' }),
-    }),
-  })),
+  schemas,
   inverse: { undo: 'removes the file (only the one the run created)' },
   // the run creates the file (and its rollback removes it): never one that is there already
   refuses: 'a path that exists',

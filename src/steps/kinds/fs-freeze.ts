@@ -13,9 +13,16 @@ import { z } from 'zod';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 
-export interface FreezeArgs extends Record<string, unknown> {
-  target: string;
-}
+/** Its resolved arguments and the outputs its apply records (built at the first call). */
+const schemas = lazy(() => ({
+  args: z.strictObject({ target: z.string().describe('where the filesystem is mounted') }),
+  outputs: z.strictObject({
+    target: z.string().describe('the mount point'),
+    frozenBefore: z.boolean().describe('another program had frozen it already (EBUSY): rollback leaves it frozen'),
+  }),
+}));
+
+export type FreezeArgs = z.infer<ReturnType<typeof schemas>['args']>;
 
 /** The mount at the target, as mountinfo names it (canonical path). */
 async function mounted(target: string, kernel: Parameters<Executor['apply']>[2]['kernel']): Promise<boolean> {
@@ -67,13 +74,7 @@ export const spec: KindSpec = defineKind({
   kind: 'fs.freeze',
   summary: 'freezes a mounted filesystem (fsfreeze -f): flushed and consistent on its device, writes blocked until thawed',
   durable: false,
-  schemas: lazy(() => ({
-    args: z.strictObject({ target: z.string().describe('where the filesystem is mounted') }),
-    outputs: z.strictObject({
-      target: z.string().describe('the mount point'),
-      frozenBefore: z.boolean().describe('another program had frozen it already (EBUSY): rollback leaves it frozen'),
-    }),
-  })),
+  schemas,
   inverse: {
     undo:
       'thaws it (fsfreeze -u), unless another program had frozen it; the kernel shows no frozen state, so a step begun is settled by freezing again (EBUSY: frozen already) while the mount is there, and "not frozen" counts as thawed',

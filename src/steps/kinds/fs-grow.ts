@@ -4,10 +4,13 @@ import { z } from 'zod';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 
-export interface GrowArgs extends Record<string, unknown> {
-  device: string;
-  target: string;
-}
+/** Its resolved arguments and the outputs its apply records (built at the first call). */
+const schemas = lazy(() => ({
+  args: z.strictObject({ device: z.string().describe('the device under the filesystem'), target: z.string().describe('where it is mounted') }),
+  outputs: z.strictObject({}),
+}));
+
+export type GrowArgs = z.infer<ReturnType<typeof schemas>['args']>;
 
 /** fs.grow: online resize2fs; running it again prints "Nothing to do". */
 export const fsGrow: Executor<GrowArgs> = {
@@ -25,10 +28,7 @@ export const spec: KindSpec = defineKind({
   kind: 'fs.grow',
   summary: 'grows a mounted ext2/3/4 filesystem to its device online (resize2fs)',
   durable: false,
-  schemas: lazy(() => ({
-    args: z.strictObject({ device: z.string().describe('the device under the filesystem'), target: z.string().describe('where it is mounted') }),
-    outputs: z.strictObject({}),
-  })),
+  schemas,
   inverse: { none: 'not undone: the device under the filesystem goes away on rollback', skip: 'forward only; goes with the snapshot' },
   midpoint: 'before',
   placeholders: () => ({}),

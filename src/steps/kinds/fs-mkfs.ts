@@ -5,16 +5,18 @@ import { z } from 'zod';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 
-export interface MkfsArgs extends Record<string, unknown> {
-  /** a file the run created, or a block device the run made (loop, dm, zram) */
-  target: string;
-  /** the filesystem's UUID; vfat has a 32-bit volume id instead: its first 8 hex digits */
-  uuid: string;
-  /** 'ext4' (the default) or 'vfat' */
-  type?: string;
-  /** ext4 only; default 4096 (zram and a snapshot on zram need 4096) */
-  blockSize?: number;
-}
+/** Its resolved arguments and the outputs its apply records (built at the first call). */
+const schemas = lazy(() => ({
+  args: z.strictObject({
+    target: z.string().describe('a file or block device the run made'),
+    uuid: z.string().describe("the filesystem's UUID (vfat: its first 8 hex digits are the volume id), e.g. `${run.uuid}`"),
+    type: z.string().optional().describe('ext4 (default) or vfat'),
+    blockSize: z.int().optional().describe('ext4 only; default 4096'),
+  }),
+  outputs: z.strictObject({ uuid: z.string().describe('the UUID as blkid shows it (vfat: XXXX-XXXX)') }),
+}));
+
+export type MkfsArgs = z.infer<ReturnType<typeof schemas>['args']>;
 
 const FS_TYPES = ['ext4', 'vfat'];
 
@@ -69,15 +71,7 @@ export const spec: KindSpec = defineKind({
   kind: 'fs.mkfs',
   summary: 'an ext4 or vfat filesystem on a file or device the run made; never over another filesystem',
   durable: true,
-  schemas: lazy(() => ({
-    args: z.strictObject({
-      target: z.string().describe('a file or block device the run made'),
-      uuid: z.string().describe("the filesystem's UUID (vfat: its first 8 hex digits are the volume id), e.g. `${run.uuid}`"),
-      type: z.string().optional().describe('ext4 (default) or vfat'),
-      blockSize: z.int().optional().describe('ext4 only; default 4096'),
-    }),
-    outputs: z.strictObject({ uuid: z.string().describe('the UUID as blkid shows it (vfat: XXXX-XXXX)') }),
-  })),
+  schemas,
   inverse: { none: 'not undone by itself: rollback removes the file it is on', skip: 'removed with its file' },
   midpoint: 'before',
   placeholders: (a) => ({ uuid: a.uuid }),

@@ -34,16 +34,25 @@ import { z } from 'zod';
 import { lazy } from './schema.js';
 import { defineKind, type KindPreflightEnv, type KindSpec } from './spec.js';
 
-export interface LoopArgs extends Record<string, unknown> {
-  file: string;
-  identity: FileIdentity;
-  /** default false: read-write (refused when losetup falls back to read-only) */
-  readOnly?: boolean;
-  /** bytes into the file; default 0 */
-  offset?: number;
-  /** bytes from the offset, 0 = to the end of the file; default 0 */
-  sizeLimit?: number;
-}
+/** Its resolved arguments and the outputs its apply records (built at the first call). */
+const schemas = lazy(() => ({
+  args: z.strictObject({
+    file: z.string().describe('the backing file'),
+    identity: z.object({ dev: z.string(), ino: z.int() }).describe("the file the run was planned on: an existing-file param's identity, or {dev, ino} of a file.create"),
+    readOnly: z.boolean().optional().describe('default false (read-write; refused when losetup falls back to read-only)'),
+    offset: z.int().optional().describe('bytes into the file; default 0'),
+    sizeLimit: z.int().optional().describe('bytes from the offset; default 0 (to the end)'),
+  }),
+  outputs: z.strictObject({
+    device: z.string().describe('the loop device (/dev/loopN)'),
+    node: z.string().describe('its device node'),
+    majmin: z.string().describe('its major:minor (for a dm table or a mount)'),
+    readOnly: z.boolean().describe('bound read-only'),
+    diskseq: z.int().meta({ internal: true, description: "the device's diskseq: which binding of the number is the run's" }),
+  }),
+}));
+
+export type LoopArgs = z.infer<ReturnType<typeof schemas>['args']>;
 
 /** The arguments with their defaults: what the binding is matched on. */
 type Full = LoopArgs & { readOnly: boolean; offset: number; sizeLimit: number };
@@ -165,22 +174,7 @@ export const spec: KindSpec = defineKind({
   kind: 'loop.attach',
   summary: 'binds a file to a free loop device (losetup --find); the binding is named by device and diskseq',
   durable: false,
-  schemas: lazy(() => ({
-    args: z.strictObject({
-      file: z.string().describe('the backing file'),
-      identity: z.object({ dev: z.string(), ino: z.int() }).describe("the file the run was planned on: an existing-file param's identity, or {dev, ino} of a file.create"),
-      readOnly: z.boolean().optional().describe('default false (read-write; refused when losetup falls back to read-only)'),
-      offset: z.int().optional().describe('bytes into the file; default 0'),
-      sizeLimit: z.int().optional().describe('bytes from the offset; default 0 (to the end)'),
-    }),
-    outputs: z.strictObject({
-      device: z.string().describe('the loop device (/dev/loopN)'),
-      node: z.string().describe('its device node'),
-      majmin: z.string().describe('its major:minor (for a dm table or a mount)'),
-      readOnly: z.boolean().describe('bound read-only'),
-      diskseq: z.int().meta({ internal: true, description: "the device's diskseq: which binding of the number is the run's" }),
-    }),
-  })),
+  schemas,
   inverse: { undo: 'detaches exactly that binding (losetup -d)' },
   refuses: 'a read-write binding of a file some loop device already uses',
   preflight: refuseInUse,

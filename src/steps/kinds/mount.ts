@@ -18,16 +18,20 @@ import { z } from 'zod';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 
-export interface MountArgs extends Record<string, unknown> {
-  /** a block device, or (bind) a directory */
-  source: string;
-  /** the source device's major:minor (not for a bind mount) */
-  majmin?: string;
-  target: string;
-  options?: string[];
-  readOnly?: boolean;
-  bind?: boolean;
-}
+/** Its resolved arguments and the outputs its apply records (built at the first call). */
+const schemas = lazy(() => ({
+  args: z.strictObject({
+    source: z.string().describe('a block device, or (bind) a directory'),
+    majmin: z.string().optional().describe("the device's major:minor (needed for a device; not for a bind mount)"),
+    target: z.string().describe('the mount point'),
+    options: z.array(z.string()).optional().describe('mount -o options'),
+    readOnly: z.boolean().optional().describe('adds ro'),
+    bind: z.boolean().optional().describe('a bind mount of the source directory'),
+  }),
+  outputs: z.strictObject({ target: z.string().describe('the mount point') }),
+}));
+
+export type MountArgs = z.infer<ReturnType<typeof schemas>['args']>;
 
 /** Options as given to mount(8): bind and ro first, then the others. */
 function optionsOf(a: MountArgs): string[] {
@@ -105,17 +109,7 @@ export const spec: KindSpec = defineKind({
   kind: 'mount',
   summary: 'mounts a device the run made (or, with bind, a directory) on a directory',
   durable: false,
-  schemas: lazy(() => ({
-    args: z.strictObject({
-      source: z.string().describe('a block device, or (bind) a directory'),
-      majmin: z.string().optional().describe("the device's major:minor (needed for a device; not for a bind mount)"),
-      target: z.string().describe('the mount point'),
-      options: z.array(z.string()).optional().describe('mount -o options'),
-      readOnly: z.boolean().optional().describe('adds ro'),
-      bind: z.boolean().optional().describe('a bind mount of the source directory'),
-    }),
-    outputs: z.strictObject({ target: z.string().describe('the mount point') }),
-  })),
+  schemas,
   inverse: { undo: 'unmounts it when the mount there is still the run\'s (never lazy)' },
   // a mount over another would hide it, and the run's undo could not tell whose is whose
   refuses: 'a target something is mounted on already',

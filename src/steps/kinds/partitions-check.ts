@@ -5,12 +5,18 @@ import { z } from 'zod';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 
-export interface PartitionArgs extends Record<string, unknown> {
-  file: string;
-  partition: number | null;
-  start: number;
-  sectors: number;
-}
+/** Its resolved arguments and the outputs its apply records (built at the first call). */
+const schemas = lazy(() => ({
+  args: z.strictObject({
+    file: z.string().describe('the image'),
+    partition: z.int().nullable().describe('the partition number; null: the image has no partition table'),
+    start: z.int().describe('its first sector (512 bytes)'),
+    sectors: z.int().describe('its length in sectors'),
+  }),
+  outputs: z.strictObject({ start: z.int().describe('the first sector'), sectors: z.int().describe('the length in sectors') }),
+}));
+
+export type PartitionArgs = z.infer<ReturnType<typeof schemas>['args']>;
 
 /** partitions.check: re-reads the table and insists it still says what the run was planned on. */
 export const partitionsCheck: Executor<PartitionArgs> = {
@@ -38,15 +44,7 @@ export const spec: KindSpec = defineKind({
   kind: 'partitions.check',
   summary: 'reads the partition table again and insists it still says what the run was planned on (read only)',
   durable: false,
-  schemas: lazy(() => ({
-    args: z.strictObject({
-      file: z.string().describe('the image'),
-      partition: z.int().nullable().describe('the partition number; null: the image has no partition table'),
-      start: z.int().describe('its first sector (512 bytes)'),
-      sectors: z.int().describe('its length in sectors'),
-    }),
-    outputs: z.strictObject({ start: z.int().describe('the first sector'), sectors: z.int().describe('the length in sectors') }),
-  })),
+  schemas,
   inverse: { none: 'nothing to undo: it only reads', skip: 'read only' },
   midpoint: 'before',
   placeholders: (a) => ({ start: a.start, sectors: a.sectors }),

@@ -33,10 +33,19 @@ import { z } from 'zod';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 
-export interface ZramArgs extends Record<string, unknown> {
-  disksize: number;
-  algorithm?: string;
-}
+/** Its resolved arguments and the outputs its apply records (built at the first call). */
+const schemas = lazy(() => ({
+  args: z.strictObject({ disksize: z.int().describe('its size in bytes'), algorithm: z.string().optional().describe("the compression algorithm (default: the kernel's)") }),
+  outputs: z.strictObject({
+    id: z.int().describe('N of /dev/zramN'),
+    device: z.string().describe('/dev/zramN'),
+    node: z.string().describe('its device node'),
+    majmin: z.string().describe('its major:minor'),
+    diskseq: z.int().meta({ internal: true, description: "the device's diskseq: which binding of the number is the run's" }),
+  }),
+}));
+
+export type ZramArgs = z.infer<ReturnType<typeof schemas>['args']>;
 
 const outputsOf = (z: ZramInfo) => ({ id: z.id, device: z.device, node: z.device, majmin: z.majmin, diskseq: z.diskseq });
 
@@ -135,16 +144,7 @@ export const spec: KindSpec = defineKind({
   kind: 'zram.add',
   summary: 'a new zram device (compressed RAM) of a size; named by id and diskseq',
   durable: false,
-  schemas: lazy(() => ({
-    args: z.strictObject({ disksize: z.int().describe('its size in bytes'), algorithm: z.string().optional().describe("the compression algorithm (default: the kernel's)") }),
-    outputs: z.strictObject({
-      id: z.int().describe('N of /dev/zramN'),
-      device: z.string().describe('/dev/zramN'),
-      node: z.string().describe('its device node'),
-      majmin: z.string().describe('its major:minor'),
-      diskseq: z.int().meta({ internal: true, description: "the device's diskseq: which binding of the number is the run's" }),
-    }),
-  })),
+  schemas,
   inverse: { undo: 'resets and removes exactly that device (hot_remove)' },
   // a zram device lives in RAM: one larger than the machine's memory cannot hold what it is given
   refuses: "a size larger than the machine's memory",
