@@ -1,6 +1,6 @@
 /** flow check's expressions: YAML nodes → templates and conditions, their static types, and `checks:` entries (a workflow's or a param's) compiled. */
 import type { ArgNode, CompiledCheck } from './definition.js';
-import { conjuncts, fits, T, templateType, typeOf, tyName, type Ty, type TypeScope } from './evaluate.js';
+import { conjuncts, fits, T, templateType, typeOf, tyName, type Ty, type TypeScope } from './typecheck.js';
 import { ExprError, parseExpr, parseTemplate, show, type Ast } from './expr.js';
 import type { ParamDef } from './params.js';
 import { nodeAt, plain, type PNode } from './nodes.js';

@@ -2,7 +2,7 @@
 import { UsageError } from '../errors.js';
 import { formatSize, parseInteger, parseSize } from '../preflight/values.js';
 import type { ArgNode, CompiledCheck, Definition, Workflow } from './definition.js';
-import { fits, T, tyName, type Ty } from './evaluate.js';
+import { fits, T, tyName, type Ty } from './typecheck.js';
 import { paramType, type ParamDef } from './params.js';
 import { nodeAt, posAt, type PNode } from './nodes.js';
 import { Problems, keyPos } from './check-problems.js';

@@ -1,6 +1,6 @@
 /** What an expression may refer to where it stands (params, values, run facts, earlier steps' outputs, given, host) and the type of each reference. */
 import type { CompiledStep } from './definition.js';
-import { T, tyName, type Ty, type TypeScope } from './evaluate.js';
+import { T, tyName, type Ty, type TypeScope } from './typecheck.js';
 import { ExprError, show, type Ast } from './expr.js';
 import { KINDS } from './kinds.js';
 import { subtraction } from './check-problems.js';

@@ -9,7 +9,8 @@
  */
 import { TARGETS, fieldType } from './dm-table.js';
 import { definitionSchema, type ArgNode, type CompiledStep, type Segment, type Workflow } from './definition.js';
-import { conjuncts, fits, T, typeOf, tyName, type Ty, type TypeScope, type Value } from './evaluate.js';
+import type { Value } from './evaluate.js';
+import { conjuncts, fits, T, typeOf, tyName, type Ty, type TypeScope } from './typecheck.js';
 import { ExprError, type Ast } from './expr.js';
 import { KINDS } from './kinds.js';
 import { nodeAt, plain, posAt, type Diagnostic, type PNode } from './nodes.js';

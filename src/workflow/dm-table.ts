@@ -4,7 +4,8 @@
  * and renders the lines itself, so no value can add a segment, an argument or an option.
  * Segments follow each other: each starts where the previous one ends (the first at 0).
  */
-import { T, type Ty, type Value } from './evaluate.js';
+import type { Value } from './evaluate.js';
+import { T, type Ty } from './typecheck.js';
 
 export type FieldKind = 'device' | 'sectors' | 'count' | 'bool' | 'features';
 

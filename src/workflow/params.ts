@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { OptionSpec } from '../../machines/types.js';
 import { UsageError } from '../errors.js';
 import { checkDmName, checkPath, formatSize, parseInteger, parseSize, quote } from '../preflight/values.js';
-import { T, type Ty } from './evaluate.js';
+import { T, type Ty } from './typecheck.js';
 
 export const NAME_RE = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 export const nameSchema = z.string().regex(NAME_RE, { message: 'a name is lower-case words joined by -' });

@@ -26,7 +26,7 @@
  * is recognised by device + backing identity, as before.
  */
 import { KernelError, UsageError } from '../../errors.js';
-import { sameFile, type FileIdentity } from '../../kernel/files.js';
+import { sameFile } from '../../kernel/files.js';
 import type { LoopInfo } from '../../kernel/types.js';
 import type { Json } from '../../../machines/types.js';
 import { line, str, type Executor, type StepEnv } from '../types.js';

@@ -3,7 +3,7 @@
  * (src/steps/kinds/<kind>.ts). test/unit/steps/kinds.test.ts fails when a document's
  * section differs from this rendering; `node scripts/gen-kinds-reference.mjs` rewrites them.
  */
-import { tyName } from '../../workflow/evaluate.js';
+import { tyName } from '../../workflow/typecheck.js';
 import { KIND_SPECS } from './index.js';
 import type { KindSpec } from './spec.js';
 

@@ -13,7 +13,7 @@
  */
 import type { z } from 'zod';
 import { StepSchemaError } from '../../errors.js';
-import { T, type Ty } from '../../workflow/evaluate.js';
+import { T, type Ty } from '../../workflow/typecheck.js';
 
 /** A kind's schemas: its resolved arguments, and the outputs its apply records. */
 export interface KindSchemas {

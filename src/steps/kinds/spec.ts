@@ -11,7 +11,7 @@
 import type { Json, StepKind } from '../../../machines/types.js';
 import type { STEP_POINTS } from '../../engine/crash-points.js';
 import type { Kernel } from '../../kernel/types.js';
-import type { Ty } from '../../workflow/evaluate.js';
+import type { Ty } from '../../workflow/typecheck.js';
 import { addedArgs, argSpecs, outputSpecs, type ArgSpec, type KindSchemas } from './schema.js';
 
 export type { ArgSpec, KindSchemas };

@@ -1,6 +1,7 @@
 /** The expression language: parse, type, evaluate; errors at their offset; hostile input bounded. */
 import { describe, expect, test } from 'vitest';
-import { evaluate, evaluateTemplate, T, templateType, typeOf, tyName, type Ty, type TypeScope, type Value } from '../../../src/workflow/evaluate.js';
+import { evaluate, evaluateTemplate, type Value } from '../../../src/workflow/evaluate.js';
+import { T, templateType, typeOf, tyName, type Ty, type TypeScope } from '../../../src/workflow/typecheck.js';
 import { ExprError, parseExpr, parseTemplate, show } from '../../../src/workflow/expr.js';
 
 const PARAMS: Record<string, Value> = {
