@@ -103,7 +103,7 @@ async function withBinds(env: ExecEnv, root: string, resolvConf: boolean, fn: ()
     const pf = await preflightWorkflow(loaded, { root, resolvConf }, { kernel: app.kernel, cwd: env.cwd, runDir: app.runDir, id: bid, newUuid: app.newUuid });
     const starter = app.runner({ interrupted: () => signals.received, locks, observe: () => (started = true) });
     try {
-      await starter.start({ id: bid, workflow: workflowDefOf(loaded, pf), params: pf.display, definition: definitionRecord(loaded, pf), keepOnFailure: false });
+      await starter.start({ id: bid, workflow: workflowDefOf(loaded, pf), params: pf.params, definition: definitionRecord(loaded, pf), keepOnFailure: false });
     } catch (err) {
       // a failed step was rolled back by the runner; an interruption is rolled back here
       if (err instanceof InterruptedError) await app.runner({ locks }).rollback(bid);

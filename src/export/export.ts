@@ -180,7 +180,7 @@ async function withTemp(env: ExportEnv, file: string, size: number, freeze: read
     const starter = app.runner({ interrupted: () => signals.received, locks, observe: () => (started = true) });
     let frozen: string[];
     try {
-      frozen = frozenBefore((await starter.start({ id: rid, workflow: workflowDefOf(loaded, pf), params: pf.display, definition: definitionRecord(loaded, pf), keepOnFailure: false })).state);
+      frozen = frozenBefore((await starter.start({ id: rid, workflow: workflowDefOf(loaded, pf), params: pf.params, definition: definitionRecord(loaded, pf), keepOnFailure: false })).state);
     } catch (err) {
       if (err instanceof InterruptedError) await app.runner({ locks }).rollback(rid);
       throw err;

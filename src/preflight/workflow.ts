@@ -11,7 +11,6 @@ import { identityOf } from '../kernel/files.js';
 import { readOnceView } from '../kernel/read-view.js';
 import type { FsStat } from '../fs/types.js';
 import { UsageError } from '../errors.js';
-import type { Json } from '../../machines/types.js';
 import type { Value } from '../workflow/evaluate.js';
 import { optionKey, type ParamDef } from '../workflow/params.js';
 import { instantiate, refuseByChecks, resolveParamsOnHost, type HostFacts, type RunFacts } from '../workflow/resolve.js';
@@ -24,9 +23,7 @@ import type { PreflightEnv, RawOptions } from './types.js';
 import { checkPath } from './values.js';
 
 export interface Preflighted {
-  /** what the run records as its params and `flow show` prints (a built-in's as today) */
-  display: Json;
-  /** the workflow file's params: what instantiates its definition */
+  /** the workflow file's params: what instantiates its definition, what the run records and `flow show` prints */
   params: Record<string, Value>;
   /** the run facts its expressions read */
   run: { dir: string; uuid: string };
@@ -126,5 +123,5 @@ async function resolveParams(l: LoadedWorkflow, raw: RawOptions, env: PreflightE
   const host: HostFacts = { memory: await env.kernel.system.memTotal() };
   const params = await resolveParamsOnHost(l.workflow, given, facts, env.cwd, (name, p, text, sofar) => hostParam(env, name, p, text, sofar), host);
   refuseByChecks(l.workflow, params, facts, given, host);
-  return { display: params as Json, params, run };
+  return { params, run };
 }

@@ -82,7 +82,7 @@ export function loadedSubject(loaded: LoadedWorkflow, options: readonly OptionSp
     loaded.workflow.name,
     async (env) => {
       const pf = await preflightWorkflow(loaded, raw, env);
-      return { def: workflowDefOf(loaded, pf), params: pf.display, extra: { definition: definitionRecord(loaded, pf) } };
+      return { def: workflowDefOf(loaded, pf), params: pf.params, extra: { definition: definitionRecord(loaded, pf) } };
     },
     pathsOf(options, raw, cwd),
     cwd,

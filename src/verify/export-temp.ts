@@ -52,7 +52,7 @@ async function startParent(w: SimWorld): Promise<void> {
   // a name is looked up in the administrators' directory first: one that never exists, so the built-in file is the one
   const l = await loadWorkflow('snapshot-image', { etcDir: '/nonexistent/flow-verify-export-temp' });
   const pf = await preflightWorkflow(l, { image: FIXTURE_IMAGE, cowFile: FIXTURE_COW, cowSize: '16M', size: String(SNAPSHOT_SIZE) }, w.preflightEnv(PARENT_ID));
-  const out = await (await w.runner()).start({ id: PARENT_ID, workflow: workflowDefOf(l, pf), params: pf.display, definition: definitionRecord(l, pf), keepOnFailure: false });
+  const out = await (await w.runner()).start({ id: PARENT_ID, workflow: workflowDefOf(l, pf), params: pf.params, definition: definitionRecord(l, pf), keepOnFailure: false });
   if (out.phase !== 'done') throw new Error(`the fixture's snapshot-image run ended ${out.phase}`);
   if (!(await w.kernel.mounts.list()).some((m) => m.target === parentMount(w) && m.fstype === 'ext4')) throw new Error(`the fixture's snapshot-image run mounted no ext4 on ${parentMount(w)}`);
 }
@@ -72,7 +72,7 @@ export function exportTempSubject(): Subject {
     resolve: async (w, id) => {
       const raw = { temp: path.join(path.dirname(EXPORT_TO), tempNameOf(path.basename(EXPORT_TO), id)), size: String(SNAPSHOT_SIZE), [optionKey(freezeParam(1))]: parentMount(w) };
       const pf = await preflightWorkflow(loaded, raw, w.preflightEnv(id));
-      return { def: workflowDefOf(loaded, pf), params: pf.display, extra: { definition: definitionRecord(loaded, pf) } };
+      return { def: workflowDefOf(loaded, pf), params: pf.params, extra: { definition: definitionRecord(loaded, pf) } };
     },
     setup: async (w) => {
       await makeImage(w);

@@ -80,7 +80,7 @@ export async function planCommand(opts: GlobalOpts, wf: WorkflowCommand, raw: Ra
     const lacking = new Set<string>();
     const id = newRunId();
     const pf = await preflightWorkflow(loaded, raw, { kernel: tolerant(kernel, lacking), cwd: process.cwd(), runDir, id, newUuid: randomUUID });
-    const plan = buildPlan(workflowDefOf(loaded, pf, true), pf.display, id);
+    const plan = buildPlan(workflowDefOf(loaded, pf, true), pf.params, id);
     process.stdout.write(json ? JSON.stringify(lacking.size ? { ...plan, hostLacks: [...lacking] } : plan) + '\n' : planText(plan));
     if (lacking.size && !json) process.stderr.write(`flow: this host could not run this plan: ${[...lacking].join('; ')}\n  the plan above is what flow would do on a host that has it (see \`flow doctor\`)\n`);
     return 0;

@@ -84,13 +84,13 @@ function addWorkflow(run: Command, wf: WorkflowCommand, setCode: SetCode): void 
       const loaded = await wf.load();
       setCode(
         await execute({ ...global(c), json, quiet: !!quiet }, async (runner, app) => {
-          let placeholder = workflowDefOf(loaded, { display: {}, params: {}, run: { dir: app.runDir, uuid: '' } });
+          let placeholder = workflowDefOf(loaded, { params: {}, run: { dir: app.runDir, uuid: '' } });
           const start = async () => {
             let id = newRunId();
             while (await app.store.exists(id)) id = newRunId();
             const pf = await preflightWorkflow(loaded, raw, { kernel: app.kernel, cwd: process.cwd(), runDir: app.runDir, id, newUuid: app.newUuid });
             placeholder = workflowDefOf(loaded, pf);
-            return runner.start({ id, workflow: placeholder, params: pf.display, definition: definitionRecord(loaded, pf), keepOnFailure: !!keepOnFailure, ...(key !== undefined ? { key } : {}) });
+            return runner.start({ id, workflow: placeholder, params: pf.params, definition: definitionRecord(loaded, pf), keepOnFailure: !!keepOnFailure, ...(key !== undefined ? { key } : {}) });
           };
           return key === undefined ? start() : runWithKey(app, runner, key, placeholder, { json, start });
         }),

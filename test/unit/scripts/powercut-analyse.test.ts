@@ -27,7 +27,7 @@ describe('powercut analyse: a done snapshot-image run, from the params either fl
   ] as [string, RawOptions][])('%s', async (_what, raw) => {
     const w = World.create();
     await makePiImage(w);
-    const fileShape = (await preflightWorkflow(LOADED, raw, w.preflightEnv(ID))).display as Record<string, unknown>;
+    const fileShape = (await preflightWorkflow(LOADED, raw, w.preflightEnv(ID))).params as Record<string, unknown>;
     const tsShape = (await preflightFormat1(w, 'snapshot-image', raw, ID)) as Record<string, unknown>;
     const fromFile = expectedDone({ id: ID, fs: 'main', workflow: 'snapshot-image', params: fileShape });
     const fromTs = expectedDone({ id: ID, fs: 'main', workflow: 'snapshot-image', params: tsShape });

@@ -126,6 +126,6 @@ describe('snapshot-image: each refusal of its old TypeScript preflight comes fro
     const c: Case = { what: 'ok', setup: withPi, raw: { image: PI_IMAGE, size: '128M', cowSize: '16M' } };
     expect(await refusal(async () => preflightFormat1(await worldFor(c), 'snapshot-image', c.raw, ID))).toBe('ok');
     const pf = await preflightWorkflow(BUILTIN, c.raw, (await worldFor(c)).preflightEnv(ID));
-    expect(pf.display).toMatchObject({ image: { path: PI_IMAGE }, partition: { number: 2, start: 24576, sectors: 98304, filesystem: 'ext4', 'block-size': 4096, 'filesystem-size': 48 * MiB }, 'cow-size': 16 * MiB });
+    expect(pf.params).toMatchObject({ image: { path: PI_IMAGE }, partition: { number: 2, start: 24576, sectors: 98304, filesystem: 'ext4', 'block-size': 4096, 'filesystem-size': 48 * MiB }, 'cow-size': 16 * MiB });
   });
 });
