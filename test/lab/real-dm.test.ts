@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KernelError } from '../../src/errors.js';
 import { tablesEqual } from '../../src/kernel/parse/dm-table.js';
+import { onCommandStarted } from '../../src/kernel/exec.js';
 import { createRealDm } from '../../src/kernel/real/dm.js';
 import { createRealLoop } from '../../src/kernel/real/loop.js';
 
@@ -40,8 +41,12 @@ describe('real dm facility with real device-mapper', () => {
       const l = await loop.attach({ file, readOnly: true });
       device = l.device;
       const table = [`0 8192 linear ${l.majmin} 0`, '8192 8192 zero'];
-      const info = await real.create({ name, uuid, table });
+      const started: (readonly string[])[] = [];
+      const stop = onCommandStarted((c) => started.push(c.argv));
+      const info = await real.create({ name, uuid, table }).finally(stop);
       expect(info).toMatchObject({ name, uuid, live: true, inactive: false, suspended: false, open: 0 });
+      // one process: the device as `dmsetup create -v` printed it, the same as its info
+      expect(started.map((a) => a.slice(0, 3))).toEqual([['dmsetup', 'create', '-v']]);
       expect(await real.info(name)).toEqual(info);
       expect(tablesEqual(await real.table(name), table)).toBe(true);
       expect(await real.status(name)).toEqual(['0 8192 linear', '8192 8192 zero']);

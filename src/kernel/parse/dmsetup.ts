@@ -40,3 +40,41 @@ export function parseDmTargets(text: string): { name: string; version: string }[
     return { name: m[1]!, version: m[2]! };
   });
 }
+
+/**
+ * The device `dmsetup create -v` prints once it is created, loaded and resumed (dmsetup's
+ * long info: "Name:", "State: ACTIVE [(READ-ONLY)]", "Tables present: LIVE [& INACTIVE] |
+ * INACTIVE | None", "Open count:", "Major, minor: 253, 0", "UUID:"), as a DmInfo; a parse
+ * error when a field is missing or unknown.
+ */
+export function parseDmCreated(text: string): DmInfo {
+  const fields = new Map<string, string>();
+  for (const line of nonEmptyLines(text)) {
+    const m = /^([A-Za-z][A-Za-z ,]*):\s*(.*)$/.exec(line);
+    if (m) fields.set(m[1]!, m[2]!.trim());
+  }
+  const field = (name: string): string => {
+    const v = fields.get(name);
+    if (v === undefined) throw parseError('dmsetup create -v', `no "${name}:" line in ${JSON.stringify(text)}`);
+    return v;
+  };
+  const state = /^(ACTIVE|SUSPENDED)( \(READ-ONLY\))?( \(DEFERRED REMOVE\))?$/.exec(field('State'));
+  if (!state) throw parseError('dmsetup create -v', `unknown state ${JSON.stringify(field('State'))}`);
+  const tables = /^(?:None|(LIVE)?(?: & )?(INACTIVE)?)$/.exec(field('Tables present'));
+  if (!tables || (field('Tables present') !== 'None' && !tables[1] && !tables[2])) throw parseError('dmsetup create -v', `unknown tables ${JSON.stringify(field('Tables present'))}`);
+  const majmin = /^(\d+), (\d+)$/.exec(field('Major, minor'));
+  if (!majmin) throw parseError('dmsetup create -v', `unknown device number ${JSON.stringify(field('Major, minor'))}`);
+  const [live, inactive, suspended, readOnly] = [!!tables[1], !!tables[2], state[1] === 'SUSPENDED', !!state[2]];
+  return {
+    name: field('Name'),
+    uuid: fields.get('UUID') ?? '',
+    attr: `${live ? 'L' : '-'}${inactive ? 'I' : '-'}${suspended ? 's' : '-'}${readOnly ? 'r' : 'w'}`,
+    live,
+    inactive,
+    suspended,
+    readOnly,
+    open: toInt(field('Open count'), 'dmsetup', 'open'),
+    major: toInt(majmin[1], 'dmsetup', 'major'),
+    minor: toInt(majmin[2], 'dmsetup', 'minor'),
+  };
+}

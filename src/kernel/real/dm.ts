@@ -3,7 +3,7 @@ import { release } from 'node:os';
 import { KernelError } from '../../errors.js';
 import { runCommand, type CommandResult, type RunOptions } from '../exec.js';
 import { checkTableLine, conciseSpec, parseTableOutput } from '../parse/dm-table.js';
-import { DM_INFO_ARGS, parseDmInfo, parseDmTargets } from '../parse/dmsetup.js';
+import { DM_INFO_ARGS, parseDmCreated, parseDmInfo, parseDmTargets } from '../parse/dmsetup.js';
 import type { DmCreateArgs, DmFacility, DmInfo } from '../types.js';
 import { readText } from './sysfs.js';
 
@@ -33,6 +33,17 @@ async function ensureDeviceMapper(): Promise<void> {
     if (/\/dm-mod\.ko/.test(await readText(`${dir}/${f}`).catch(() => ''))) return;
   }
   throw new KernelError('ENOTSUP', 'device-mapper is not available: this kernel has no device-mapper driver loaded (/proc/misc) and no dm-mod module');
+}
+
+/** The device `dmsetup create -v` printed, when it is the one asked for; undefined when the output is not dmsetup's long info. */
+function createdOf(printed: string, args: DmCreateArgs): DmInfo | undefined {
+  try {
+    const d = parseDmCreated(printed);
+    return d.name === args.name && d.uuid === args.uuid ? d : undefined;
+  } catch (err) {
+    if (err instanceof KernelError) return undefined;
+    throw err;
+  }
 }
 
 /** Options for tests: `checkDriver: false` skips the device-mapper presence check (a fake dmsetup on PATH). */
@@ -81,12 +92,14 @@ export function createRealDm(options: DmOptions = {}): DmFacility {
     checkDmId(args.uuid, 'uuid');
     if (args.table.length === 0) throw new KernelError('EINVAL', `empty table for ${args.name}`);
     const table = args.table.map(checkTableLine);
+    let printed: string;
     try {
       // the table in argv, never on stdin (see conciseSpec); stdin is /dev/null (exec.ts).
       // No listing first: the kernel refuses a name or UUID in use, atomically (EBUSY), where
       // a listing before could only race with another creator; the listing is taken after
-      // such a refusal, to say which device holds what.
-      await dmsetup(['create', '--concise', conciseSpec(args.name, args.uuid, table)]);
+      // such a refusal, to say which device holds what. `-v`: dmsetup prints the device it
+      // made (its number), so no `dmsetup info` after it.
+      printed = (await dmsetup(['create', '-v', '--concise', conciseSpec(args.name, args.uuid, table)])).stdout;
     } catch (err) {
       if (!(err instanceof KernelError && err.code === 'EBUSY')) throw err;
       const clash = await taken(args.name, args.uuid);
@@ -94,6 +107,9 @@ export function createRealDm(options: DmOptions = {}): DmFacility {
       const what = clash.name === args.name ? `device-mapper name ${args.name} is taken by another device (UUID ${clash.uuid || 'none'})` : `device-mapper UUID ${args.uuid} is taken by ${clash.name}`;
       throw new KernelError('EEXIST', what, err.argv, err.exitCode, err.stderr);
     }
+    const shown = createdOf(printed, args);
+    if (shown) return shown;
+    // a dmsetup that printed something else: ask for the device
     const created = await info(args.name);
     if (!created) throw new KernelError('EFAIL', `dmsetup created ${args.name} but it is not listed`);
     return created;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KernelError } from '../../../src/errors.js';
 import { checkTableLine, normalizeTableLine, parseTableOutput, tablesEqual } from '../../../src/kernel/parse/dm-table.js';
-import { decodeDmAttr, parseDmInfo, parseDmTargets } from '../../../src/kernel/parse/dmsetup.js';
+import { decodeDmAttr, parseDmCreated, parseDmInfo, parseDmTargets } from '../../../src/kernel/parse/dmsetup.js';
 import { parseSnapshotStatus } from '../../../src/kernel/parse/snapshot-status.js';
 import { handwritten } from './fixture.js';
 
@@ -90,5 +90,44 @@ describe('parseSnapshotStatus', () => {
     ['0 8 snapshot', { state: 'unknown', raw: '' }],
   ])('target part only: %j', (line, expected) => {
     expect(parseSnapshotStatus(line)).toEqual(expected);
+  });
+});
+
+describe('parseDmCreated (dmsetup create -v)', () => {
+  it('reads the long info dmsetup prints after a create', () => {
+    expect(parseDmCreated(handwritten('dmsetup-create-v.txt'))).toEqual({
+      name: 'flow-k3x9mz2p-create-delay',
+      uuid: 'FLOW-k3x9mz2p-create-delay',
+      attr: 'L--w',
+      live: true,
+      inactive: false,
+      suspended: false,
+      readOnly: false,
+      open: 0,
+      major: 253,
+      minor: 4,
+    });
+  });
+
+  it.each([
+    ['SUSPENDED (READ-ONLY)', 'LIVE & INACTIVE', 'LIsr'],
+    ['ACTIVE', 'INACTIVE', '-I-w'],
+    ['ACTIVE (READ-ONLY)', 'None', '---r'],
+  ])('state %s, tables %s → attr %s', (state, tables, attr) => {
+    const text = handwritten('dmsetup-create-v.txt').replace(/^State:.*$/m, `State:             ${state}`).replace(/^Tables present:.*$/m, `Tables present:    ${tables}`);
+    expect(parseDmCreated(text).attr).toBe(attr);
+  });
+
+  it('a device without a UUID has uuid ""', () => {
+    expect(parseDmCreated(handwritten('dmsetup-create-v.txt').replace(/^UUID:.*\n/m, '')).uuid).toBe('');
+  });
+
+  it.each([
+    ['no output', ''],
+    ['no device number', handwritten('dmsetup-create-v.txt').replace(/^Major, minor:.*\n/m, '')],
+    ['an unknown state', handwritten('dmsetup-create-v.txt').replace(/^State:.*$/m, 'State:             FROZEN')],
+    ['unknown tables', handwritten('dmsetup-create-v.txt').replace(/^Tables present:.*$/m, 'Tables present:    SOME')],
+  ])('rejects %s', (_what, text) => {
+    expect(() => parseDmCreated(text)).toThrow(KernelError);
   });
 });

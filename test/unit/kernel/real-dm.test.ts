@@ -63,15 +63,12 @@ describe('real dm facility (stand-in dmsetup)', () => {
     const before = (await calls()).length;
     const info = await dm.create(base);
     expect(info).toMatchObject({ name: base.name, uuid: base.uuid, live: true, suspended: false, open: 0, major: 253, minor: 0 });
-    // two dmsetup processes: no listing before the create (the kernel refuses a taken name or
-    // UUID itself), then the new device's info (its device number)
-    expect((await calls()).slice(before).map((c) => [c.argv[0], c.argv.at(-1)])).toEqual([
-      ['create', `${base.name},${base.uuid},,,0 3534848 linear 7:0 94208,3534848 6950912 zero`],
-      ['info', base.name],
-    ]);
+    // one dmsetup process: no listing before the create (the kernel refuses a taken name or
+    // UUID itself), and none after it (-v: dmsetup prints the device it made, its number)
+    expect((await calls()).slice(before).map((c) => [c.argv[0], c.argv.at(-1)])).toEqual([['create', `${base.name},${base.uuid},,,0 3534848 linear 7:0 94208,3534848 6950912 zero`]]);
     const create = (await calls()).find((c) => c.argv[0] === 'create');
     // a dmsetup whose flow is SIGKILLed right after the spawn has nothing left to wait for
-    expect(create).toEqual({ argv: ['create', '--concise', `${base.name},${base.uuid},,,0 3534848 linear 7:0 94208,3534848 6950912 zero`], stdin: '', stdinIs: '/dev/null' });
+    expect(create).toEqual({ argv: ['create', '-v', '--concise', `${base.name},${base.uuid},,,0 3534848 linear 7:0 94208,3534848 6950912 zero`], stdin: '', stdinIs: '/dev/null' });
     expect(await dm.table(base.name)).toEqual(['0 3534848 linear 7:0 94208', '3534848 6950912 zero']);
     expect(await dm.status(base.name)).toEqual(['0 3534848 linear', '3534848 6950912 zero']);
     expect((await dm.list()).map((d) => d.name)).toEqual([base.name]);
@@ -80,8 +77,18 @@ describe('real dm facility (stand-in dmsetup)', () => {
   it('a table argument with a comma, a semicolon or a backslash (a device path) reaches dmsetup as one line, escaped', async () => {
     const odd = { name: 'flow-odd', uuid: 'FLOW-odd', table: ['0 8 linear /dev/disk/by-id/a,b;c\\d 0', '8 8 zero'] };
     await dm.create(odd);
-    expect((await calls()).find((c) => c.argv[0] === 'create')!.argv[2]).toBe('flow-odd,FLOW-odd,,,0 8 linear /dev/disk/by-id/a\\,b\\;c\\\\d 0,8 8 zero');
+    expect((await calls()).find((c) => c.argv[0] === 'create')!.argv.at(-1)).toBe('flow-odd,FLOW-odd,,,0 8 linear /dev/disk/by-id/a\\,b\\;c\\\\d 0,8 8 zero');
     expect(await dm.table(odd.name)).toEqual(odd.table);
+  });
+
+  it.each([
+    ['nothing', ''],
+    ['another device', 'Name:              flow-else\nState:             ACTIVE\nTables present:    LIVE\nOpen count:        0\nMajor, minor:      253, 7\nUUID: FLOW-else\n'],
+  ])('a dmsetup that prints %s after the create: the device is asked for (dmsetup info)', async (_what, printed) => {
+    await writeFile(statePath, JSON.stringify({ devices: [], nextMinor: 0, printsAfterCreate: printed }));
+    const before = (await calls()).length;
+    expect(await dm.create(base)).toMatchObject({ name: base.name, uuid: base.uuid, live: true, major: 253, minor: 0 });
+    expect((await calls()).slice(before).map((c) => c.argv[0])).toEqual(['create', 'info']);
   });
 
   it('EEXIST when the name or the UUID is taken, naming the device that holds it', async () => {
