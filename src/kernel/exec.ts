@@ -165,8 +165,10 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
       // timeout still kills the command (execa signals its pid: SIGTERM, SIGKILL 5 s later)
       detached: true,
       reject: false,
-      // LVM_SUPPRESS_FD_WARNINGS: libdevmapper tools must not complain about the inherited lock fds
-      env: { LC_ALL: 'C', PATH: toolPath(), LVM_SUPPRESS_FD_WARNINGS: '1' },
+      // LVM_SUPPRESS_FD_WARNINGS: libdevmapper tools must not complain about the inherited lock fds.
+      // POSIXLY_CORRECT removed: with it GNU getopt stops at the first operand, and flow writes
+      // options after the command word (`dmsetup create -v --concise`, `dmsetup info -c`)
+      env: { LC_ALL: 'C', PATH: toolPath(), LVM_SUPPRESS_FD_WARNINGS: '1', POSIXLY_CORRECT: undefined },
       extendEnv: true,
     });
     if (child.pid !== undefined) {

@@ -15,6 +15,15 @@ describe('runCommand', () => {
     expect(r.exitCode).toBe(0);
   });
 
+  it('runs commands without POSIXLY_CORRECT (GNU getopt would stop at the first operand: `dmsetup create -v`)', async () => {
+    process.env.POSIXLY_CORRECT = '1';
+    try {
+      expect((await runCommand(['sh', '-c', 'echo "${POSIXLY_CORRECT-unset}"'])).stdout).toBe('unset');
+    } finally {
+      delete process.env.POSIXLY_CORRECT;
+    }
+  });
+
   it('gives every command /dev/null as stdin: one that reads it gets EOF at once, never a pipe left open', async () => {
     expect((await runCommand(['cat'])).stdout).toBe('');
     expect((await runCommand(['readlink', '/proc/self/fd/0'])).stdout).toBe('/dev/null');
