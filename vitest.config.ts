@@ -26,6 +26,9 @@ export default defineConfig({
           include: ['test/lab/**/*.test.ts'],
           environment: 'node',
           testTimeout: 300_000,
+          // hooks build images and attach devices under emulation: vitest's 10 s default
+          // failed dm-create-kill-real's image build on a loaded host (2026-12-05)
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },
