@@ -60,19 +60,17 @@ export function parseDmCreated(text: string): DmInfo {
   };
   const state = /^(ACTIVE|SUSPENDED)( \(READ-ONLY\))?( \(DEFERRED REMOVE\))?$/.exec(field('State'));
   if (!state) throw parseError('dmsetup create -v', `unknown state ${JSON.stringify(field('State'))}`);
-  const tables = /^(?:None|(LIVE)?(?: & )?(INACTIVE)?)$/.exec(field('Tables present'));
-  if (!tables || (field('Tables present') !== 'None' && !tables[1] && !tables[2])) throw parseError('dmsetup create -v', `unknown tables ${JSON.stringify(field('Tables present'))}`);
+  const tables = field('Tables present');
+  if (!/^(None|LIVE|INACTIVE|LIVE & INACTIVE)$/.test(tables)) throw parseError('dmsetup create -v', `unknown tables ${JSON.stringify(tables)}`);
   const majmin = /^(\d+), (\d+)$/.exec(field('Major, minor'));
   if (!majmin) throw parseError('dmsetup create -v', `unknown device number ${JSON.stringify(field('Major, minor'))}`);
-  const [live, inactive, suspended, readOnly] = [!!tables[1], !!tables[2], state[1] === 'SUSPENDED', !!state[2]];
+  // the same attr as `info -c` shows, decoded by the same function
+  const attr = `${tables.startsWith('LIVE') ? 'L' : '-'}${tables.endsWith('INACTIVE') ? 'I' : '-'}${state[1] === 'SUSPENDED' ? 's' : '-'}${state[2] ? 'r' : 'w'}`;
   return {
     name: field('Name'),
     uuid: fields.get('UUID') ?? '',
-    attr: `${live ? 'L' : '-'}${inactive ? 'I' : '-'}${suspended ? 's' : '-'}${readOnly ? 'r' : 'w'}`,
-    live,
-    inactive,
-    suspended,
-    readOnly,
+    attr,
+    ...decodeDmAttr(attr),
     open: toInt(field('Open count'), 'dmsetup', 'open'),
     major: toInt(majmin[1], 'dmsetup', 'major'),
     minor: toInt(majmin[2], 'dmsetup', 'minor'),
