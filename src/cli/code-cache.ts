@@ -42,6 +42,16 @@ function run<T>(s: Script, file: string): T {
 
 /** Loads the CommonJS bundle `file`, compiled from `file.cache` when that cache is for this source and this node. */
 export function loadWithCache<T>(file: string): { exports: T; cache: CacheUse } {
+  const { script: s, cache } = compileWithCache(file);
+  return { exports: run<T>(s, file), cache };
+}
+
+/**
+ * The bundle `file` read and compiled (from its cache when the cache is for this source and
+ * this node), none of its code run: what every full-CLI command pays before its first
+ * statement (scripts/bench's start-up floor measures it alone).
+ */
+export function compileWithCache(file: string): { script: Script; cache: CacheUse } {
   const source = readFileSync(file, 'utf8');
   let data: Buffer | undefined;
   try {
@@ -52,7 +62,7 @@ export function loadWithCache<T>(file: string): { exports: T; cache: CacheUse } 
   const fresh = data !== undefined && data.length > HASH_BYTES && data.subarray(0, HASH_BYTES).equals(sha256(source));
   const s = script(file, source, fresh ? data!.subarray(HASH_BYTES) : undefined);
   const cache: CacheUse = data === undefined ? 'absent' : !fresh ? 'stale' : s.cachedDataRejected ? 'rejected' : 'accepted';
-  return { exports: run<T>(s, file), cache };
+  return { script: s, cache };
 }
 
 /**
