@@ -4,7 +4,7 @@
  * Events are facts, named in the past tense. The first is always `RunStarted`.
  * Every event read back is validated against `eventSchema`.
  */
-import { z } from 'zod';
+import { z } from '../src/zod.js';
 
 /**
  * Version of the on-disk journal format new runs are written in; recorded in RunStarted.

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { Low } from 'lowdb';
-import { z } from 'zod';
+import { z } from '../src/zod.js';
 import { CorruptJournalError } from '../src/errors.js';
 import { DurableJsonFile, removeStaleTemps } from './durable-file.js';
 import type { JournalContext } from './durability.js';

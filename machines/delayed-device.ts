@@ -2,7 +2,7 @@
  * delayed-device: a slow disk for testing. file (created and formatted when missing) →
  * loop → dm delay → mount (-o sync unless --no-sync).
  */
-import { z } from 'zod';
+import { z } from '../src/zod.js';
 import { createdIdentity, dmUuid, mountSteps, output, pick, type StepDef, fileIdentitySchema, lazySchema, type WorkflowDef } from './types.js';
 
 const delayedDeviceParamsSchema = lazySchema(() =>

@@ -1,5 +1,5 @@
 /** loop-mount: attach an image file that holds a filesystem and mount it. */
-import { z } from 'zod';
+import { z } from '../src/zod.js';
 import { mountSteps, pick, fileIdentitySchema, lazySchema, type WorkflowDef } from './types.js';
 
 const loopMountParamsSchema = lazySchema(() =>

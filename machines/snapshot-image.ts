@@ -3,7 +3,7 @@
  * image → read-only loop → base (linear over the partition + zero up to --size) →
  * snapshot with a zram COW → mount → online grow. Rollback throws every change away.
  */
-import { z } from 'zod';
+import { z } from '../src/zod.js';
 import { dmUuid, mountSteps, output, pick, type StepDef, fileIdentitySchema, lazySchema, type WorkflowDef } from './types.js';
 
 const snapshotImageParamsSchema = lazySchema(() =>

@@ -4,7 +4,7 @@
  * run starts) and the outputs of earlier steps.
  */
 
-import { z } from 'zod';
+import { z } from '../src/zod.js';
 
 /** The kinds of step; each is one module in src/steps/kinds/ (its spec and its executor). */
 export type StepKind =

@@ -3,7 +3,7 @@
  * definition with every expression parsed. Positions stay with the nodes so that every
  * later error can name file:line:column.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import type { StepKind } from '../../machines/types.js';
 import type { Ast, Template } from './expr.js';
 import type { Value } from './evaluate.js';

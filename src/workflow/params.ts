@@ -5,7 +5,7 @@
  * static type) depends on its type: the types that name a file, a directory or a partition
  * stand for what flow found there before the run, e.g. `params.image.identity`.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import type { OptionSpec } from '../../machines/types.js';
 import { UsageError } from '../errors.js';
 import { checkDmName, checkPath, formatSize, parseInteger, parseSize, quote } from '../preflight/values.js';

@@ -21,7 +21,7 @@ import { describeIdentity, identityOf, sameFile, stampMs, statOrNull, type FileI
 import { hasCode, type FsStat } from '../../fs/types.js';
 import type { Json } from '../../../machines/types.js';
 import { line, type Executor, type ProbeResult, type StepEnv } from '../types.js';
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 

@@ -10,7 +10,7 @@ import { conciseSpec, normalizeTableLine, tablesEqual } from '../../kernel/parse
 import { UsageError } from '../../errors.js';
 import type { DmInfo, Kernel } from '../../kernel/types.js';
 import { line, type Executor, type StepEnv } from '../types.js';
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 

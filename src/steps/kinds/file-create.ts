@@ -12,7 +12,7 @@ import { createBackingFile, describeIdentity, identityOf, newCreationProof, remo
 import type { Fs, FsStat } from '../../fs/types.js';
 import type { Json } from '../../../machines/types.js';
 import { line, num, str, type Executor, type ProbeResult } from '../types.js';
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 

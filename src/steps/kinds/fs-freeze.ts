@@ -9,7 +9,7 @@
  */
 import { KernelError } from '../../errors.js';
 import { line, type Executor } from '../types.js';
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 

@@ -1,6 +1,6 @@
 /** fs.grow: online resize2fs (idempotent, forward only: its probe is "do it again"). */
 import { line, type Executor } from '../types.js';
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 

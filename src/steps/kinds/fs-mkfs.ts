@@ -1,7 +1,7 @@
 /** fs.mkfs: a filesystem on a file or device the run made (probed by type and UUID). */
 import { KernelError } from '../../errors.js';
 import { line, type Executor } from '../types.js';
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 

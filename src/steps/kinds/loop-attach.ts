@@ -30,7 +30,7 @@ import { sameFile } from '../../kernel/files.js';
 import type { LoopInfo } from '../../kernel/types.js';
 import type { Json } from '../../../machines/types.js';
 import { line, str, type Executor, type StepEnv } from '../types.js';
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { lazy } from './schema.js';
 import { defineKind, type KindPreflightEnv, type KindSpec } from './spec.js';
 

@@ -14,7 +14,7 @@ import { posix } from 'node:path';
 import { KernelError, UsageError } from '../../errors.js';
 import type { MountEntry } from '../../kernel/types.js';
 import { line, type Executor, type StepEnv } from '../types.js';
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 

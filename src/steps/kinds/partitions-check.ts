@@ -1,7 +1,7 @@
 /** partitions.check: re-reads the partition table (read only; its probe is "do it again"). */
 import { KernelError } from '../../errors.js';
 import { line, type Executor } from '../types.js';
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 

@@ -29,7 +29,7 @@ import type { Json } from '../../../machines/types.js';
 import { line, num, type Executor, type StepEnv } from '../types.js';
 import { UsageError } from '../../errors.js';
 import { formatSize } from '../../preflight/values.js';
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { lazy } from './schema.js';
 import { defineKind, type KindSpec } from './spec.js';
 
