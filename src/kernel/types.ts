@@ -88,7 +88,7 @@ export interface DmFacility {
   list(): Promise<DmInfo[]>;
   /** null when no device has this name */
   info(name: string): Promise<DmInfo | null>;
-  /** `dmsetup create --concise NAME,UUID,,,TABLE` (the table in argv, never on stdin). EEXIST when the name or UUID is taken. */
+  /** `dmsetup create -v --concise NAME,UUID,,,TABLE` (the table in argv, never on stdin; -v: it prints the device made). EEXIST when the name or UUID is taken. */
   create(args: DmCreateArgs): Promise<DmInfo>;
   /** Live table lines as `dmsetup table` prints them ([] when no live table). ENXIO when absent. */
   table(name: string): Promise<string[]>;

@@ -63,7 +63,7 @@ describe('flow plan snapshot-image', () => {
     expect(step(p, 'read-partition-table')).toMatchObject({ command: [`sfdisk --json ${img}`], inverse: [] });
     // partition 2: 98304 sectors at sector 24576, then zeros up to 128 MiB = 262144 sectors
     expect(step(p, 'create-base')).toMatchObject({
-      command: [`dmsetup create --concise 'play-base,FLOW-${id}-create-base,,,0 98304 linear <loop major:minor of attach-image> 24576,98304 163840 zero'`],
+      command: [`dmsetup create -v --concise 'play-base,FLOW-${id}-create-base,,,0 98304 linear <loop major:minor of attach-image> 24576,98304 163840 zero'`],
       inverse: [`dmsetup remove --retry -u FLOW-${id}-create-base`],
     });
     expect(step(p, 'add-cow')).toMatchObject({
@@ -71,7 +71,7 @@ describe('flow plan snapshot-image', () => {
       inverse: ['echo 1 > /sys/block/zram<id of add-cow>/reset', `echo '<id of add-cow>' > /sys/class/zram-control/hot_remove`],
     });
     expect(step(p, 'create-snapshot').command).toEqual([
-      `dmsetup create --concise 'play,FLOW-${id}-create-snapshot,,,0 262144 snapshot <dm major:minor of create-base> <zram major:minor of add-cow> N 16'`,
+      `dmsetup create -v --concise 'play,FLOW-${id}-create-snapshot,,,0 262144 snapshot <dm major:minor of create-base> <zram major:minor of add-cow> N 16'`,
     ]);
     const mnt = `${sb.runDir}/${id}/mnt`;
     expect(step(p, 'make-mountpoint')).toMatchObject({
@@ -94,7 +94,7 @@ describe('flow plan snapshot-image', () => {
     expect(r.stdout).toMatch(/ 1\. attach-image +attach .* read-only {2}\[loop\.attach\]/);
     expect(r.stdout).toContain(`run   losetup --find --show --read-only -- ${img}`);
     expect(r.stdout).toContain(`undo  losetup -d '<loop device of attach-image>'`);
-    expect(r.stdout).toMatch(/dmsetup create --concise 'flow-[a-z2-9]{8}-base,FLOW-[a-z2-9]{8}-create-base,,,0 98304 linear <loop major:minor of attach-image> 24576,98304 163840 zero'/);
+    expect(r.stdout).toMatch(/dmsetup create -v --concise 'flow-[a-z2-9]{8}-base,FLOW-[a-z2-9]{8}-create-base,,,0 98304 linear <loop major:minor of attach-image> 24576,98304 163840 zero'/);
     expect(r.stdout).toContain('undo  (nothing to undo: it only reads)');
     expect(r.stdout).toContain('<... of STEP>: known once STEP has run');
     // --no-mount: no mount point, no mount, no grow
@@ -118,7 +118,7 @@ describe('flow plan snapshot-image', () => {
     for (const [stepName, dev] of [['create-base', 'same-base'], ['create-snapshot', 'same']] as const) {
       const d = kernel.dm.find((x) => x.name === dev)!;
       const table = d.live.map((t) => [t.start, t.length, t.type, ...t.args].join(' ')).join(',');
-      expect(fill(step(p, stepName).command[0]!)).toBe(`dmsetup create --concise '${dev},${d.uuid},,,${table}'`);
+      expect(fill(step(p, stepName).command[0]!)).toBe(`dmsetup create -v --concise '${dev},${d.uuid},,,${table}'`);
     }
     expect(fill(step(p, 'mount').inverse[0]!)).toBe(`umount -- ${sb.dir}/mnt`);
     sb.flow(['rollback', run.id]);
@@ -186,7 +186,7 @@ describe('flow plan delayed-device and loop-mount', () => {
     expect(step(p, 'create-file')).toMatchObject({ command: [`truncate -s ${64 << 20} -- ${file}`], inverse: [`rm -- ${file}`] });
     expect(step(p, 'make-filesystem').command[0]).toMatch(new RegExp(`^mkfs\\.ext4 -F -q -b 4096 -U [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12} -- ${file}$`));
     expect(step(p, 'create-delay').command[0]).toBe(
-      `dmsetup create --concise 'flow-${p.id},FLOW-${p.id}-create-delay,,,0 131072 delay <loop major:minor of attach-file> 0 10 <loop major:minor of attach-file> 0 200'`,
+      `dmsetup create -v --concise 'flow-${p.id},FLOW-${p.id}-create-delay,,,0 131072 delay <loop major:minor of attach-file> 0 10 <loop major:minor of attach-file> 0 200'`,
     );
     expect(step(p, 'mount')).toMatchObject({ command: [`mount -o sync -- '<dm node of create-delay>' ${sb.dir}/mnt`], inverse: [`umount -- ${sb.dir}/mnt`] });
     // one delay for both: 3 arguments

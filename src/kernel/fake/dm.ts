@@ -31,7 +31,7 @@ function byName(ctx: Ctx, name: string): DmState {
   return d;
 }
 
-/** `dmsetup create --concise NAME,UUID,,,TABLE`. */
+/** `dmsetup create -v --concise NAME,UUID,,,TABLE`. */
 export async function dmCreate(ctx: Ctx, args: DmCreateArgs): Promise<DmInfo> {
   const { state } = ctx;
   if (Buffer.byteLength(args.name) > 127 || !NAME_RE.test(args.name)) throw kerr('EINVAL', `invalid dm name "${args.name}" (at most 127 bytes of [0-9A-Za-z#+-.:=@_])`);

@@ -1,5 +1,5 @@
 /**
- * dm.create: `dmsetup create --concise NAME,FLOW-<id>-<step>,,,TABLE` (the table in argv:
+ * dm.create: `dmsetup create -v --concise NAME,FLOW-<id>-<step>,,,TABLE` (the table in argv:
  * a dmsetup whose flow was killed never waits on stdin for it). The UUID
  * is the ownership marker (the kernel never changes it); a device is "applied" only with
  * that UUID, a live table equal to the intended one, and not suspended. A device that
@@ -67,7 +67,7 @@ export const dmCreate: Executor<DmArgs> = {
   },
   commands(a) {
     return {
-      apply: [line('dmsetup', 'create', '--concise', conciseSpec(a.name, a.uuid, a.table.map(normalizeTableLine)))],
+      apply: [line('dmsetup', 'create', '-v', '--concise', conciseSpec(a.name, a.uuid, a.table.map(normalizeTableLine)))],
       undo: [line('dmsetup', 'remove', '--retry', '-u', a.uuid)],
     };
   },

@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KernelError } from '../../../src/errors.js';
 import { createRealDm } from '../../../src/kernel/real/dm.js';
+import { dmCreate } from '../../../src/steps/kinds/dm-create.js';
+import { line } from '../../../src/steps/types.js';
 
 const FAKE = fileURLToPath(new URL('../../fixtures/fake-tools/dmsetup.cjs', import.meta.url));
 const dm = createRealDm({ checkDriver: false });
@@ -72,6 +74,13 @@ describe('real dm facility (stand-in dmsetup)', () => {
     expect(await dm.table(base.name)).toEqual(['0 3534848 linear 7:0 94208', '3534848 6950912 zero']);
     expect(await dm.status(base.name)).toEqual(['0 3534848 linear', '3534848 6950912 zero']);
     expect((await dm.list()).map((d) => d.name)).toEqual([base.name]);
+  });
+
+  it("the command flow plan shows for a dm.create step is the argv the real facility runs", async () => {
+    await dm.create(base);
+    const create = (await calls()).find((c) => c.argv[0] === 'create')!;
+    const planned = dmCreate.commands({ name: base.name, uuid: base.uuid, table: base.table }).apply;
+    expect(planned).toEqual([line('dmsetup', ...create.argv)]);
   });
 
   it('a table argument with a comma, a semicolon or a backslash (a device path) reaches dmsetup as one line, escaped', async () => {
