@@ -60,7 +60,7 @@ describe('flow plan snapshot-image', () => {
     expect(p.steps.map((s) => s.name)).toEqual(['attach-image', 'read-partition-table', 'create-base', 'add-cow', 'create-snapshot', 'make-mountpoint', 'mount', 'grow-filesystem']);
     const id = p.id;
     expect(step(p, 'attach-image')).toMatchObject({ kind: 'loop.attach', command: [`losetup --find --show --read-only -- ${img}`], inverse: [`losetup -d '<loop device of attach-image>'`] });
-    expect(step(p, 'read-partition-table')).toMatchObject({ command: [`sfdisk --json ${img}`], inverse: [] });
+    expect(step(p, 'read-partition-table')).toMatchObject({ command: [`sfdisk --json -- ${img}`], inverse: [] });
     // partition 2: 98304 sectors at sector 24576, then zeros up to 128 MiB = 262144 sectors
     expect(step(p, 'create-base')).toMatchObject({
       command: [`dmsetup create -v --concise 'play-base,FLOW-${id}-create-base,,,0 98304 linear <loop major:minor of attach-image> 24576,98304 163840 zero'`],
@@ -79,7 +79,7 @@ describe('flow plan snapshot-image', () => {
       inverse: [`rmdir -- ${mnt}`, `rmdir -- ${sb.runDir}/${id}`, `rmdir -- ${sb.runDir}`],
     });
     expect(step(p, 'mount')).toMatchObject({ command: [`mount -- '<dm node of create-snapshot>' ${mnt}`], inverse: [`umount -- ${mnt}`] });
-    expect(step(p, 'grow-filesystem')).toMatchObject({ command: [`resize2fs '<dm node of create-snapshot>'`], inverse: [] });
+    expect(step(p, 'grow-filesystem')).toMatchObject({ command: [`resize2fs -- '<dm node of create-snapshot>'`], inverse: [] });
     // numbers only the kernel picks are never invented
     const all = p.steps.flatMap((s) => [...s.command, ...s.inverse]).join('\n');
     expect(all).not.toMatch(/\/dev\/(loop|zram|dm-)\d|\b(7|252|253):\d/);

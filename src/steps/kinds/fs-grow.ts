@@ -21,7 +21,7 @@ export const fsGrow: Executor<GrowArgs> = {
   probe: async () => ({ found: 'absent', detail: 'idempotent: run again' }),
   clean: async () => undefined,
   undo: async () => undefined,
-  commands: (a) => ({ apply: [line('resize2fs', a.device)], undo: [] }),
+  commands: (a) => ({ apply: [line('resize2fs', '--', a.device)], undo: [] }),
 };
 
 export const spec: KindSpec = defineKind({

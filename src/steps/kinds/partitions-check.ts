@@ -37,7 +37,7 @@ export const partitionsCheck: Executor<PartitionArgs> = {
   probe: async () => ({ found: 'absent', detail: 'read only: read again' }),
   clean: async () => undefined,
   undo: async () => undefined,
-  commands: (a) => ({ apply: [line('sfdisk', '--json', a.file)], undo: [] }),
+  commands: (a) => ({ apply: [line('sfdisk', '--json', '--', a.file)], undo: [] }),
 };
 
 export const spec: KindSpec = defineKind({

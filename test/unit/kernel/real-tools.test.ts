@@ -10,6 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KernelError } from '../../../src/errors.js';
 import { realFs } from '../../../src/fs/real.js';
 import { createRealFilesystems, createRealPartitions, createRealSystem } from '../../../src/kernel/real/index.js';
+import { setCommandObserver } from '../../../src/kernel/exec.js';
+import { fsGrow } from '../../../src/steps/kinds/fs-grow.js';
+import { fsMkfs } from '../../../src/steps/kinds/fs-mkfs.js';
+import { partitionsCheck } from '../../../src/steps/kinds/partitions-check.js';
+import { line } from '../../../src/steps/types.js';
 
 let dir = '';
 
@@ -66,6 +71,26 @@ describe('filesystems, partitions, system', () => {
     expect(spawnSync('sfdisk', ['-q', '--', file], { input: 'label: dos\nstart=2048, size=4096, type=83\n' }).status).toBe(0);
     expect(await parts.read(file)).toEqual({ label: 'dos', id: expect.stringMatching(/^0x[0-9a-f]{8}$/), sectorSize: 512, partitions: [{ number: 1, node: `${file}1`, start: 2048, size: 4096, type: '83' }] });
     expect(await codeOf(parts.read(join(dir, 'missing.raw')))).toBe('ENOENT');
+  });
+
+  it('flow plan shows each of these steps as the command the real facility runs (fs.mkfs, fs.grow, partitions.check)', async () => {
+    const ran: string[] = [];
+    setCommandObserver((r) => ran.push(line(...r.argv)));
+    try {
+      const fsys = createRealFilesystems();
+      const file = await makeFile('planned.raw', 16 << 20);
+      const uuid = '6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b';
+      await fsys.mkfsExt4({ target: file, uuid, blockSize: 4096 });
+      await fsys.grow(file);
+      await createRealPartitions().read(file);
+      expect(ran.filter((c) => !c.startsWith('blkid '))).toEqual([
+        ...fsMkfs.commands({ target: file, uuid, blockSize: 4096 }).apply,
+        ...fsGrow.commands({ device: file, target: '/mnt' }).apply,
+        ...partitionsCheck.commands({ file, partition: null, start: 0, sectors: 0 }).apply,
+      ]);
+    } finally {
+      setCommandObserver(undefined);
+    }
   });
 
   it('boot id and MemTotal', async () => {
