@@ -193,6 +193,15 @@ describe('flow plan delayed-device and loop-mount', () => {
     expect(step(plan(['plan', 'delayed-device', '--file', 'slow.img', '--delay', '50', '--no-mount']), 'create-delay').command[0]).toMatch(/,,,0 2097152 delay <loop major:minor of attach-file> 0 50'$/);
   });
 
+  it('on the terminal a param that names a path is that path and what flow found there, not a JSON record', () => {
+    const r = sb.flow(['plan', 'delayed-device', '--file', 'slow.img', '--size', '64M', '--mountpoint', 'mnt']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^  file {11}${sb.dir}/slow\\.img  size=0 filesystem-size=0 room=\\d+$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^  mountpoint {5}${sb.dir}/mnt  exists=false create=${sb.dir}/mnt$`, 'm'));
+    expect(r.stdout).toMatch(/^  size {11}67108864 \(64M\)$/m);
+    expect(r.stdout).not.toMatch(/[{}]/);
+  });
+
   it('loop-mount --read-only: losetup --read-only and mount -o ro of the loop device', () => {
     const f = sb.extImage();
     const p = plan(['plan', 'loop-mount', '--file', f, '--read-only', '--mountpoint', 'mnt']);

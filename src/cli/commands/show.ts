@@ -17,6 +17,7 @@ import { treeText } from '../show/render.js';
 import { buildTrees } from '../show/tree.js';
 import { globalOpts, type GlobalOpts, type SetCode } from './common.js';
 import { session } from './inspect.js';
+import { fieldsText, paramText } from '../field-text.js';
 
 export function registerShow(program: Command, setCode: SetCode): void {
   program
@@ -78,11 +79,11 @@ async function show(stateDir: string, id: string, json: boolean): Promise<number
   w.write(`run ${p.bold(st.id)}  ${st.workflow}  ${statusOf(s.phase)}\n  created ${st.created}, last event ${st.updated}\n`);
   if (tree) w.write(`devices:\n${trees.flatMap((t) => treeText(p, t)).map((l) => `  ${l}`).join('\n')}\n`);
   w.write('params:\n');
-  for (const [k, v] of Object.entries(st.params)) w.write(`  ${k.padEnd(14)} ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
+  for (const [k, v] of Object.entries(st.params)) w.write(`  ${k.padEnd(14)} ${paramText(k, v)}\n`);
   w.write('steps:\n');
   for (const x of st.steps) {
     const j = stepJson(x);
-    const o = x.outputs ? Object.entries(x.outputs).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '';
+    const o = x.outputs ? fieldsText(x.outputs) : '';
     w.write(`  ${x.status.padEnd(14)} ${x.name.padEnd(22)} ${live[x.name] ? `[${live[x.name]}] ` : ''}${o}${j.error ? ` error: ${j.error.message}` : ''}\n`);
   }
   if (st.operator) {

@@ -1,20 +1,15 @@
 /** `flow plan` on the terminal. */
-import { formatSize } from '../../preflight/values.js';
+import { paramText } from '../field-text.js';
 import { KIND_SPECS } from '../../steps/kinds/index.js';
 import type { Plan } from './build.js';
 import { hasPlaceholder } from '../../steps/kinds/placeholders.js';
-
-function value(key: string, v: unknown): string {
-  if (typeof v === 'number' && /size$/i.test(key) && v >= 1024) return `${v} (${formatSize(v)})`;
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
 
 export function planText(p: Plan): string {
   const out: string[] = [];
   out.push(`plan for ${p.workflow}: nothing was changed, no run was recorded`);
   out.push(`  names below use the provisional id ${p.id}; \`flow run\` gives the run its own id`);
   out.push('params:');
-  for (const [k, v] of Object.entries(p.params)) out.push(`  ${k.padEnd(14)} ${value(k, v)}`);
+  for (const [k, v] of Object.entries(p.params)) out.push(`  ${k.padEnd(14)} ${paramText(k, v)}`);
   out.push('steps (rollback undoes them last step first):');
   const width = Math.max(...p.steps.map((s) => s.name.length));
   p.steps.forEach((s, i) => {
