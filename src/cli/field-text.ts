@@ -16,7 +16,7 @@ function scalar(key: string, v: unknown): string {
 }
 
 /** One value: a list of paths or words joined by commas, a record as its fields, anything else as JSON. */
-export function valueText(key: string, v: unknown): string {
+function valueText(key: string, v: unknown): string {
   if (Array.isArray(v)) {
     if (v.every((x) => typeof x === 'string' || typeof x === 'number')) return v.join(',');
     if (v.every((x) => isRecord(x) && typeof x.path === 'string')) return v.map((x) => (x as { path: string }).path).join(',');
